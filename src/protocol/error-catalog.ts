@@ -1,0 +1,200 @@
+/**
+ * The one catalog of error codes. Template-side codes carry the HTTP status the site answers with;
+ * client-side codes (what the CLI classifies a failed request as) carry whether a retry is safe.
+ * Every code has a human message and a one-line fix taken from TROUBLESHOOTING_STRIPE_PROPAGATION.md.
+ * Codes are never reused for another meaning; callers branch on `code`, never on message text.
+ */
+export interface CatalogEntry {
+  /** HTTP status a template site answers with (site-side codes only). */
+  readonly status?: number;
+  readonly message: string;
+  readonly hint: string;
+  /** Client side: may this failure be retried with backoff? */
+  readonly retryable?: boolean;
+}
+
+const entries = {
+  // --- template site answers ---------------------------------------------------------------------
+  no_publishable_key: {
+    status: 404,
+    message: 'No publishable key is configured on this site.',
+    hint: 'Push one: keyfleet push --only pk, or PUT /api/export/settings/stripe_publishable_key.',
+  },
+  invalid_api_key: {
+    status: 401,
+    message: 'The X-API-Key header does not match a key this site accepts.',
+    hint: "Check TEMPLATE_MASTER_API_KEY on both sides: same value, no whitespace (tr -d '[:space:]').",
+  },
+  invalid_publishable_key_format: {
+    status: 400,
+    message: 'The publishable key does not match ^pk_(test|live)_[A-Za-z0-9]+$.',
+    hint: 'Copy the whole pk_test_/pk_live_ key from https://dashboard.stripe.com/apikeys; no spaces.',
+  },
+  invalid_secret_format: {
+    status: 400,
+    message: 'The secret key does not match ^(sk|rk)_(test|live)_[A-Za-z0-9]+$.',
+    hint: 'Copy the whole sk_test_/sk_live_ key from the Stripe dashboard; check with: echo "$STRIPE_SECRET_KEY" | od -c.',
+  },
+  invalid_webhook_secret_format: {
+    status: 400,
+    message: 'The webhook secret does not match ^whsec_[A-Za-z0-9]+$.',
+    hint: "Copy the endpoint's signing secret (whsec_…) from Stripe's webhook settings; no spaces.",
+  },
+  invalid_price_id_format: {
+    status: 400,
+    message: 'The price id does not match ^price_[A-Za-z0-9]+$.',
+    hint: 'Use the price id (price_…) from the Stripe product page, not the product id.',
+  },
+  unknown_setting: {
+    status: 404,
+    message: 'This setting is not one the site accepts.',
+    hint: 'Only stripe_publishable_key, stripe_secret_key, stripe_webhook_secret and stripe_price_id can be set.',
+  },
+  not_found: {
+    status: 404,
+    message: 'Not found.',
+    hint: 'Check the URL; secrets can never be read back, compare fingerprints via /api/health/stripe.',
+  },
+  invalid_request: {
+    status: 400,
+    message: 'The request body is not valid.',
+    hint: 'Send compact JSON with the documented fields, e.g. {"value":"pk_test_…"}.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    message: 'The request body must be JSON.',
+    hint: 'Send the header Content-Type: application/json.',
+  },
+  payload_too_large: {
+    status: 413,
+    message: 'The request body is larger than 1 MB.',
+    hint: 'Send only the documented fields.',
+  },
+  too_many_attempts: {
+    status: 429,
+    message: 'Too many failed authentication attempts from this address.',
+    hint: 'Wait for Retry-After seconds, then fix TEMPLATE_MASTER_API_KEY before retrying.',
+    retryable: true,
+  },
+  weak_key: {
+    status: 400,
+    message: 'The new API key is too short (at least 32 characters).',
+    hint: 'Generate one with: openssl rand -base64 32.',
+  },
+  no_pending_key: {
+    status: 409,
+    message: 'There is no rotated key waiting for confirmation with this key.',
+    hint: 'Call POST /api/export/credentials/rotate first, then confirm with the new key.',
+  },
+  stripe_not_configured: {
+    status: 503,
+    message: 'Stripe is not configured on this site (no secret key).',
+    hint: 'Push the secret key: keyfleet push --only sk.',
+  },
+  stripe_auth_failed: {
+    status: 502,
+    message: 'Stripe rejected the stored secret key.',
+    hint: 'Check the key is active at https://dashboard.stripe.com/apikeys and push it again.',
+  },
+  stripe_unreachable: {
+    status: 502,
+    message: 'Stripe could not be reached from this site.',
+    hint: "Check the site's outbound network, proxy variables and DNS for api.stripe.com.",
+  },
+  stripe_error: {
+    status: 502,
+    message: 'Stripe refused the request.',
+    hint: 'Check the price id and the Stripe dashboard logs for this request.',
+  },
+  database_unavailable: {
+    status: 503,
+    message: 'The database is not reachable.',
+    hint: "Check DATABASE_URL and the database server's status.",
+  },
+  method_not_allowed: {
+    status: 405,
+    message: 'This method is not allowed on this route.',
+    hint: 'See GET /openapi.json for the routes and methods.',
+  },
+  internal_error: {
+    status: 500,
+    message: 'Internal error.',
+    hint: "Check the site's logs.",
+  },
+
+  // --- client side: how a failed request to a site is classified ---------------------------------
+  timeout: {
+    message: 'The site did not answer within the timeout.',
+    hint: 'Raise --timeout (e.g. 30) and check the site under load: time curl -I <site>.',
+    retryable: true,
+  },
+  connection_refused: {
+    message: 'The connection was refused.',
+    hint: 'Check the app server is running and the URL/port is right: curl -I <site>.',
+    retryable: true,
+  },
+  connection_reset: {
+    message: 'The connection was reset.',
+    hint: 'The app server or a proxy dropped the connection; check its logs and restart it if needed.',
+    retryable: true,
+  },
+  dns_not_found: {
+    message: 'The host name does not resolve.',
+    hint: 'Check the domain with dig <host>; DNS changes can take 24-48 hours to propagate.',
+  },
+  tls_error: {
+    message: 'The TLS certificate could not be verified.',
+    hint: 'Check the chain and dates: openssl s_client -connect <host>:443 -servername <host>.',
+  },
+  endpoint_not_found: {
+    message: 'The site answered 404 for a keyfleet route.',
+    hint: 'The site does not run the template (or an old version): check the URL and the deployed branch.',
+  },
+  bad_gateway: {
+    message: 'The site answered 502 Bad Gateway.',
+    hint: 'The application server behind the proxy is down: check systemctl status / logs, restart it.',
+    retryable: true,
+  },
+  service_unavailable: {
+    message: 'The site answered 503 Service Unavailable.',
+    hint: 'The site is overloaded or its database is down: check /api/health, retry off-peak.',
+    retryable: true,
+  },
+  gateway_timeout: {
+    message: 'The site answered 504 Gateway Timeout.',
+    hint: 'The application server is too slow behind its proxy: check its resources and logs.',
+    retryable: true,
+  },
+  server_error: {
+    message: 'The site answered with a server error.',
+    hint: "Check the site's application logs for the stack trace.",
+  },
+  unexpected_response: {
+    message: 'The site answered, but not with the documented JSON.',
+    hint: 'Something else answers at this URL (a proxy page, an old app): curl -v the route and check.',
+  },
+  verify_mismatch: {
+    message: 'The site said OK but does not hold the pushed key.',
+    hint: 'An environment variable or a cache may shadow the pushed value: check source in /api/health/stripe.',
+  },
+  insecure_url: {
+    message: 'The URL uses plain http:// to a non-loopback host.',
+    hint: 'Use https://, or pass --allow-http if you accept sending keys in clear text.',
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof entries;
+export const ERROR_CATALOG: Readonly<Record<ErrorCode, CatalogEntry>> = entries;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(entries, code);
+}
+
+/** CLI exit codes (DESIGN.md §2). */
+export const EXIT = {
+  ok: 0,
+  someFailed: 1,
+  usage: 2,
+  halted: 3,
+  cancelled: 130,
+} as const;

@@ -1,0 +1,49 @@
+/**
+ * The template site's storage, covering only the calls the site makes. Values are opaque strings
+ * here: encryption, env fallback and caching live above, in the template's settings service.
+ *
+ * Tables: `admin_settings(key PRIMARY KEY, value, updated_at)` and the append-only
+ * `settings_audit(id, key, fingerprint, actor_ip, at)` — a value never goes into the audit.
+ */
+export interface SettingRow {
+  key: string;
+  value: string;
+  /** ISO-8601 UTC. */
+  updated_at: string;
+}
+
+export interface AuditEntry {
+  /** Fingerprint of the new value, or null for a deletion. */
+  fingerprint: string | null;
+  actorIp: string | null;
+}
+
+export interface AuditRow {
+  id: number;
+  key: string;
+  fingerprint: string | null;
+  actor_ip: string | null;
+  at: string;
+}
+
+export interface SettingsStore {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema; safe to call on every start. */
+  migrate(): Promise<void>;
+  get(key: string): Promise<SettingRow | undefined>;
+  getAll(): Promise<SettingRow[]>;
+  /** Upserts the value and appends the audit row in one transaction; last writer wins. */
+  put(key: string, value: string, audit: AuditEntry): Promise<SettingRow>;
+  /** Deletes the row (if any) and appends an audit row with a null fingerprint. */
+  delete(key: string, audit: AuditEntry): Promise<void>;
+  /** Newest first. */
+  listAudit(limit?: number): Promise<AuditRow[]>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  /**
+   * Calls `listener(key)` whenever any instance sharing this database changes a setting
+   * (Postgres: LISTEN/NOTIFY; SQLite: this process only). Returns an unsubscribe function.
+   */
+  subscribe(listener: (key: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
