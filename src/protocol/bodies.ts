@@ -11,7 +11,8 @@ import type { SettingName } from './settings.js';
 
 const MAX_VALUE = 4096;
 
-export const SettingPutBody = z.object({ value: z.string().max(MAX_VALUE) });
+// No length cap here: an over-long value is a format error of that setting (the site checks it).
+export const SettingPutBody = z.object({ value: z.string() });
 export type SettingPutBody = z.infer<typeof SettingPutBody>;
 
 export const LaunchBody = z.object({
@@ -48,6 +49,8 @@ export const SavedBody = z.object({ success: z.literal(true), message: z.string(
 export type SavedBody = z.infer<typeof SavedBody>;
 
 export const KeyInfo = z.object({
+  /** The value itself, only for public settings (publishable key, price id) — never for a secret. */
+  value: z.string().optional(),
   fingerprint: z.string(),
   last4: z.string(),
   mode: z.enum(['test', 'live']).nullable(),

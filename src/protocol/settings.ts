@@ -1,3 +1,4 @@
+import type { ErrorCode } from './error-catalog.js';
 import type { KeyKind } from './key-formats.js';
 
 /**
@@ -12,7 +13,7 @@ export interface SettingSpec {
   /** Secrets are never returned by any route, and are encrypted at rest when a key is configured. */
   readonly secret: boolean;
   /** Error code of a value that does not match `kind`'s format. */
-  readonly formatError: string;
+  readonly formatError: ErrorCode;
   /** `message` of the PUT's success body. */
   readonly savedMessage: string;
   /** Environment variable the site falls back to when nothing was pushed. */

@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Everything a template site reads from its environment, parsed once. The README's configuration
+ * table documents each variable; `templateConfigFromEnv` is the only place that reads them.
+ */
+export interface TemplateConfig {
+  host: string;
+  port: number;
+  /** undefined → SQLite at ./data/template.db; `sqlite:<path>` or `postgres://…`. */
+  databaseUrl: string | undefined;
+  /** TEMPLATE_MASTER_API_KEY, comma-separated during a rotation. */
+  masterKeys: string[];
+  /** TEMPLATE_ENCRYPTION_KEY: 32 bytes, base64. Secrets are encrypted at rest when set. */
+  encryptionKey: string | undefined;
+  stripeApiBase: string | undefined;
+  stripeTimeoutMs: number;
+  /** Base of the checkout success/cancel URLs; the request's host when unset. */
+  publicUrl: string | undefined;
+  launchPriceCents: number;
+  launchCurrency: string;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** Fallback values for each setting (STRIPE_PUBLISHABLE_KEY, …); a pushed value always wins. */
+  env: Record<string, string | undefined>;
+  /** Failed authentications per address per minute before 429. */
+  authFailureLimit: number;
+  version: string;
+}
+
+export const PACKAGE_VERSION: string = (
+  createRequire(import.meta.url)('../../package.json') as { version: string }
+).version;
+
+export class ConfigError extends Error {
+  readonly code = 'config_error';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min} (got "${raw}").`);
+  return n;
+}
+
+export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TemplateConfig {
+  const masterKeys = (env.TEMPLATE_MASTER_API_KEY ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  const currency = (env.SAAS_LAUNCH_CURRENCY ?? 'eur').toLowerCase();
+  if (!/^[a-z]{3}$/.test(currency)) {
+    throw new ConfigError(`SAAS_LAUNCH_CURRENCY must be a 3-letter ISO code such as eur (got "${currency}").`);
+  }
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port: int(env, 'PORT', 5000),
+    databaseUrl: env.DATABASE_URL || undefined,
+    masterKeys,
+    encryptionKey: env.TEMPLATE_ENCRYPTION_KEY || undefined,
+    stripeApiBase: env.STRIPE_API_BASE || undefined,
+    stripeTimeoutMs: int(env, 'STRIPE_TIMEOUT_MS', 10_000, 1),
+    publicUrl: env.PUBLIC_URL || undefined,
+    launchPriceCents: int(env, 'SAAS_LAUNCH_PRICE_CENTS', 4900, 50),
+    launchCurrency: currency,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    env: {
+      STRIPE_PUBLISHABLE_KEY: env.STRIPE_PUBLISHABLE_KEY,
+      STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET,
+      STRIPE_PRICE_ID: env.STRIPE_PRICE_ID,
+    },
+    authFailureLimit: int(env, 'TEMPLATE_AUTH_FAILURES_PER_MINUTE', 10, 1),
+    version: PACKAGE_VERSION,
+  };
+}

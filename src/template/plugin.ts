@@ -1,0 +1,79 @@
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import type { FastifyPluginAsync } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { SecretBox } from '../keys/secret-box.js';
+import type { SettingsStore } from '../store/settings-store.js';
+import { FailureLimiter, hashApiKey } from './auth.js';
+import type { TemplateConfig } from './config.js';
+import type { TemplateContext } from './context.js';
+import { sendError, templateErrorHandler } from './errors.js';
+import { createTemplateMetrics, type TemplateMetrics } from './metrics.js';
+import { registerCredentialRoutes } from './routes/credential-routes.js';
+import { registerPageRoutes } from './routes/page-routes.js';
+import { registerPublicRoutes } from './routes/public-routes.js';
+import { registerSettingsRoutes } from './routes/settings-routes.js';
+import { registerStripeRoutes } from './routes/stripe-routes.js';
+import { SettingsService } from './settings-service.js';
+import { createStripeGateway, type StripeGateway } from './stripe-gateway.js';
+
+export interface TemplatePluginOptions {
+  config: TemplateConfig;
+  store: SettingsStore;
+  /** Close the store when the app closes (true when the app opened it). */
+  ownsStore?: boolean;
+  gateway?: StripeGateway;
+  metrics?: TemplateMetrics;
+}
+
+const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The template site as a Fastify plugin: every route of DESIGN §1, so it can be mounted into an
+ * existing app (`app.register(templatePlugin, {...})`) as well as served alone by `buildTemplateApp`.
+ */
+export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (app, opts) => {
+  const { config, store } = opts;
+  const box = config.encryptionKey ? SecretBox.fromBase64(config.encryptionKey, 'TEMPLATE_ENCRYPTION_KEY') : null;
+  const settings = new SettingsService(store, config.env, box);
+  await settings.start();
+  const ctx: TemplateContext = {
+    config,
+    settings,
+    limiter: new FailureLimiter(config.authFailureLimit),
+    gateway: opts.gateway ?? createStripeGateway({ apiBase: config.stripeApiBase, timeoutMs: config.stripeTimeoutMs }),
+    metrics: opts.metrics ?? createTemplateMetrics(),
+    sharedKeyHashes: config.masterKeys.map(hashApiKey),
+  };
+  app.addHook('onClose', async () => {
+    await settings.stop();
+    if (opts.ownsStore) await store.close();
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(templateErrorHandler);
+  // JSON only: a text/plain body is a 415, not a string that happens to parse.
+  app.removeContentTypeParser('text/plain');
+  app.setNotFoundHandler((_req, reply) => sendError(reply, 'not_found'));
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit ??= BODY_LIMIT;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+  await app.register(helmet, { crossOriginResourcePolicy: false, hsts: config.publicUrl?.startsWith('https:') ?? false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'keyfleet template site', version: config.version },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  registerPublicRoutes(app, ctx);
+  registerSettingsRoutes(app, ctx);
+  registerCredentialRoutes(app, ctx);
+  registerStripeRoutes(app, ctx);
+  registerPageRoutes(app);
+};

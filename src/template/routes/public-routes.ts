@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { ROUTES } from '../../protocol/routes.js';
+import { SETTINGS } from '../../protocol/settings.js';
+import type { TemplateContext } from '../context.js';
+import { checkApiKey } from '../api-key-guard.js';
+import { sendError } from '../errors.js';
+
+/** Read-only routes: the publishable key, health, the Stripe health view, metrics and the OpenAPI document. */
+export function registerPublicRoutes(app: FastifyInstance, ctx: TemplateContext): void {
+  const sendPk = (reply: import('fastify').FastifyReply) => {
+    const body = ctx.settings.publishableKeyBody();
+    reply.header('access-control-allow-origin', '*');
+    if (body === null) return sendError(reply, 'no_publishable_key');
+    return reply.type('application/json; charset=utf-8').send(body);
+  };
+
+  // The hot path: a pre-serialized body, no per-request log line.
+  app.get(ROUTES.stripePk, { logLevel: 'warn' }, (_req, reply) => sendPk(reply));
+
+  app.get<{ Params: { name: string } }>(ROUTES.settingPattern, (req, reply) => {
+    // Only the publishable key can be read back; a secret (or anything else) is never revealed.
+    if (req.params.name === SETTINGS.stripe_publishable_key.name) return sendPk(reply);
+    return sendError(reply, 'not_found');
+  });
+
+  app.get(ROUTES.health, { logLevel: 'warn' }, async (_req, reply) => {
+    const database = await ctx.settings.store.ping().then(
+      () => 'ok' as const,
+      () => 'error' as const,
+    );
+    return reply
+      .code(database === 'ok' ? 200 : 503)
+      .send({ status: database === 'ok' ? 'ok' : 'error', version: ctx.config.version, database });
+  });
+
+  app.get(ROUTES.healthStripe, (req, reply) => {
+    const s = ctx.settings;
+    const base = {
+      success: true as const,
+      secret_key_configured: s.get('stripe_secret_key') !== null,
+      publishable_key_configured: s.get('stripe_publishable_key') !== null,
+      environment: s.environment(),
+    };
+    if (req.headers['x-api-key'] === undefined) return reply.send(base);
+    if (!checkApiKey(ctx, req, reply).ok) return reply;
+    return reply.send({ ...base, authenticated: true, keys: s.keyInfo() });
+  });
+
+  app.get(ROUTES.metrics, { logLevel: 'warn' }, async (req, reply) => {
+    const token = ctx.config.metricsToken;
+    if (token && req.headers.authorization !== `Bearer ${token}`) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send('metrics token required\n');
+    }
+    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  app.get(ROUTES.openapi, (_req, reply) => reply.send(app.swagger()));
+}
