@@ -1,0 +1,151 @@
+import { fileURLToPath } from 'node:url';
+import { PostgresSettingsStore } from './postgres-settings-store.js';
+import type { SettingsStore } from './settings-store.js';
+import { SqliteSettingsStore } from './sqlite-settings-store.js';
+
+export const DEFAULT_SQLITE_PATH = './data/template.db';
+
+const ACCEPTED_FORMS =
+  `empty (SQLite at ${DEFAULT_SQLITE_PATH}), sqlite:<path>, sqlite://<path>, file:<path>, ` +
+  'postgres://user:password@host:5432/db or postgresql://…';
+
+export interface OpenSettingsStoreOptions {
+  /** Postgres only: the schema holding the tables (default `public`). */
+  schema?: string;
+  /** Receives background problems (listener reconnects) as text; never console.log. */
+  log?: (msg: string) => void;
+  /** Postgres only: how long to wait for a connection before failing. */
+  connectTimeoutMs?: number;
+}
+
+export type DatabaseTarget = { backend: 'sqlite'; path: string } | { backend: 'postgres'; url: string };
+
+/** A DATABASE_URL that is malformed (`invalid_database_url`) or could not be opened (`database_unavailable`). */
+export class SettingsStoreOpenError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'invalid_database_url' | 'database_unavailable',
+    /** The driver's own code (`ECONNREFUSED`, `28P01`, `SQLITE_CANTOPEN`), when it gave one. */
+    readonly driverCode?: string,
+  ) {
+    super(message);
+    this.name = 'SettingsStoreOpenError';
+  }
+}
+
+/**
+ * Which backend a DATABASE_URL selects. Blank means the default SQLite file; a path is used as
+ * written (relative to the working directory), except `file://` URLs, which are decoded.
+ *
+ * @example parseDatabaseUrl('sqlite:///var/lib/site.db') // { backend: 'sqlite', path: '/var/lib/site.db' }
+ */
+export function parseDatabaseUrl(databaseUrl: string | undefined): DatabaseTarget {
+  const url = databaseUrl?.trim() ?? '';
+  if (url === '') return { backend: 'sqlite', path: DEFAULT_SQLITE_PATH };
+  if (/^postgres(ql)?:\/\//i.test(url)) return { backend: 'postgres', url };
+  let path: string | undefined;
+  if (/^file:\/\//i.test(url)) {
+    path = safeFileUrlToPath(url);
+    if (path === undefined) {
+      throw new SettingsStoreOpenError(
+        'DATABASE_URL is not a valid file URL: use file:///absolute/path.db or file:relative/path.db.',
+        'invalid_database_url',
+      );
+    }
+  } else {
+    const m = /^(?:sqlite:(?:\/\/)?|file:)(.*)$/i.exec(url);
+    path = m?.[1];
+  }
+  if (path === undefined) {
+    // Only the scheme is echoed: the rest may hold a password in a form no mask recognises.
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+    const what = scheme ? `scheme "${scheme}:"` : 'value (no scheme)';
+    throw new SettingsStoreOpenError(
+      `Unsupported DATABASE_URL ${what}. Accepted forms: ${ACCEPTED_FORMS}.`,
+      'invalid_database_url',
+    );
+  }
+  if (path === '') {
+    throw new SettingsStoreOpenError(
+      `DATABASE_URL names no file. Accepted forms: ${ACCEPTED_FORMS}.`,
+      'invalid_database_url',
+    );
+  }
+  return { backend: 'sqlite', path };
+}
+
+function safeFileUrlToPath(url: string): string | undefined {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Hides the password of every URL in `text` (`postgres://app:***@db/site`), and any `password=`
+ * parameter. Greedy up to the last `@`, so a password containing an unescaped `@` is hidden too.
+ */
+export function maskDatabaseUrl(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s]*@/gi, '$1:***@')
+    .replace(/([?&]password=)[^&\s]*/gi, '$1***');
+}
+
+/** The password as written in the URL and decoded, so a driver message quoting either is scrubbed. */
+function passwordsIn(url: string): string[] {
+  const found = new Set<string>();
+  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^\s]*)@/i.exec(url)?.[1];
+  const param = /[?&]password=([^&\s]*)/i.exec(url)?.[1];
+  for (const p of [raw, param]) {
+    if (!p) continue;
+    found.add(p);
+    try {
+      found.add(decodeURIComponent(p));
+    } catch {
+      // Not valid percent-encoding: the raw form is all there is.
+    }
+  }
+  return [...found];
+}
+
+function scrub(message: string, url: string): string {
+  let out = maskDatabaseUrl(message);
+  for (const p of passwordsIn(url)) out = out.split(p).join('***');
+  return out;
+}
+
+/**
+ * Opens and migrates the template site's store selected by DATABASE_URL: SQLite by default,
+ * Postgres for `postgres://`. Errors say which database failed and why, never with its password.
+ *
+ * @example const store = await openSettingsStore(process.env.DATABASE_URL, { log: (m) => logger.warn(m) });
+ */
+export async function openSettingsStore(
+  databaseUrl: string | undefined,
+  opts: OpenSettingsStoreOptions = {},
+): Promise<SettingsStore> {
+  const target = parseDatabaseUrl(databaseUrl);
+  const where =
+    target.backend === 'sqlite'
+      ? `SQLite database ${target.path}`
+      : `Postgres database ${maskDatabaseUrl(target.url)}`;
+  let store: SettingsStore | undefined;
+  try {
+    store =
+      target.backend === 'sqlite'
+        ? new SqliteSettingsStore(target.path, { log: opts.log })
+        : new PostgresSettingsStore(target.url, opts);
+    await store.migrate();
+    return store;
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    const e = err as Error & { code?: unknown };
+    const message = scrub(`Could not open the ${where}: ${e.message}`, databaseUrl ?? '');
+    throw new SettingsStoreOpenError(
+      message,
+      'database_unavailable',
+      typeof e.code === 'string' ? e.code : undefined,
+    );
+  }
+}
