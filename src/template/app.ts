@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ROUTES } from '../protocol/routes.js';
+import { createFastPath } from './fast-path.js';
 import type { DestinationStream } from 'pino';
 import { loggerOptions } from '../log/logger.js';
 import { openSettingsStore } from '../store/open-settings-store.js';
@@ -30,11 +33,20 @@ export async function buildTemplateApp(options: BuildTemplateAppOptions = {}): P
   const config: TemplateConfig = { ...templateConfigFromEnv(), ...options.config };
   const logger =
     options.logStream === false ? false : { ...loggerOptions(options.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
-  const app = Fastify({ logger, trustProxy: options.trustProxy ?? false, bodyLimit: 1024 * 1024 });
-  const store = options.store ?? (await openSettingsStore(config.databaseUrl));
+  const fastPath = createFastPath();
+  const app = Fastify({
+    logger,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: 1024 * 1024,
+    serverFactory: (handler) => createServer(fastPath.listener(handler)),
+  });
+  const store =
+    options.store ?? (await openSettingsStore(config.databaseUrl, { log: (message) => app.log.warn({ store: true }, message) }));
   try {
-    await app.register(templatePlugin, { config, store, ownsStore: !options.store, gateway: options.gateway });
+    await app.register(templatePlugin, { config, store, ownsStore: !options.store, gateway: options.gateway, fastPath });
     await app.ready();
+    // The fast path answers with exactly the headers the Fastify route sends (security headers, CORS).
+    fastPath.enable((await app.inject({ url: ROUTES.stripePk })).headers);
   } catch (err) {
     if (!options.store) await store.close().catch(() => undefined);
     await app.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { ROUTES } from '../protocol/routes.js';
 
 /**
  * Prometheus metrics of one template app, on its own registry (several apps can share a process).
@@ -12,7 +13,10 @@ export interface TemplateMetrics {
   stripeCalls: Counter<'call' | 'outcome'>;
 }
 
-export function createTemplateMetrics(options: { defaultMetrics?: boolean } = {}): TemplateMetrics {
+export function createTemplateMetrics(
+  options: { defaultMetrics?: boolean; /** Requests answered outside Fastify since the last scrape. */ fastPathCount?: () => number } = {},
+): TemplateMetrics {
+  const fastPathCount = options.fastPathCount;
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'keyfleet_template_' });
   return {
@@ -22,6 +26,10 @@ export function createTemplateMetrics(options: { defaultMetrics?: boolean } = {}
       help: 'HTTP requests answered, by route pattern and status code.',
       labelNames: ['route', 'status'],
       registers: [registry],
+      collect() {
+        const n = fastPathCount?.() ?? 0;
+        if (n > 0) this.inc({ route: ROUTES.stripePk, status: '200' }, n);
+      },
     }),
     settingUpdates: new Counter({
       name: 'keyfleet_template_setting_updates_total',

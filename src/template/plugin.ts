@@ -8,6 +8,7 @@ import { FailureLimiter, hashApiKey } from './auth.js';
 import type { TemplateConfig } from './config.js';
 import type { TemplateContext } from './context.js';
 import { sendError, templateErrorHandler } from './errors.js';
+import type { FastPath } from './fast-path.js';
 import { createTemplateMetrics, type TemplateMetrics } from './metrics.js';
 import { registerCredentialRoutes } from './routes/credential-routes.js';
 import { registerPageRoutes } from './routes/page-routes.js';
@@ -24,6 +25,8 @@ export interface TemplatePluginOptions {
   ownsStore?: boolean;
   gateway?: StripeGateway;
   metrics?: TemplateMetrics;
+  /** The hot-path listener in front of Fastify, when the app owns its HTTP server. */
+  fastPath?: FastPath;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -42,9 +45,10 @@ export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (
     settings,
     limiter: new FailureLimiter(config.authFailureLimit),
     gateway: opts.gateway ?? createStripeGateway({ apiBase: config.stripeApiBase, timeoutMs: config.stripeTimeoutMs }),
-    metrics: opts.metrics ?? createTemplateMetrics(),
+    metrics: opts.metrics ?? createTemplateMetrics({ fastPathCount: opts.fastPath?.takeCount }),
     sharedKeyHashes: config.masterKeys.map(hashApiKey),
   };
+  opts.fastPath?.setSource(() => settings.publishableKeyBody());
   app.addHook('onClose', async () => {
     await settings.stop();
     if (opts.ownsStore) await store.close();
