@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { PACKAGE_VERSION } from '../template/config.js';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import { EXIT } from '../protocol/error-catalog.js';
@@ -7,7 +7,41 @@ import { CliError } from './cli-error.js';
 /**
  * The CLI's entry point: declares the commands, loads each one lazily, and is the only place that
  * maps errors to exit codes (0 ok · 1 some sites failed · 2 usage · 3 halted · 130 cancelled).
+ * A command returns its exit code; it never calls process.exit.
  */
+type Run = (opts: Record<string, unknown>) => Promise<number | void>;
+const lazy =
+  (load: () => Promise<Run>) =>
+  async (...args: unknown[]) => {
+    // commander passes (…positionals, options, command); options are the second to last.
+    const opts = { ...(args.at(-2) as Record<string, unknown>), _args: args.slice(0, -2) };
+    const code = await (await load())(opts);
+    if (typeof code === 'number') process.exitCode = code;
+  };
+
+/** Options shared by every command that reads a fleet. */
+function fleetOptions(cmd: Command): Command {
+  return cmd
+    .option('--sites-file <path>', 'sites: one URL per line (# comments), or a YAML inventory (.yml/.yaml)')
+    .option('--tag <tag>', 'only sites with this tag (YAML inventory)')
+    .option('--limit <n>', 'only the first N sites')
+    .option('--concurrency <n>', 'HTTP requests in flight, fleet-wide', '16')
+    .option('--timeout <seconds>', 'per-request timeout', '8')
+    .option('--retries <n>', 'retries of a safe-to-retry failure (timeouts, resets, 429, 502-504)', '2')
+    .option('--allow-http', 'allow plain http:// to non-loopback hosts')
+    .option('--json', 'one JSON document on stdout (progress goes to stderr)')
+    .option('--verbose', 'per-request detail (secrets masked)');
+}
+
+/** Options that say where the keys come from. */
+function keyOptions(cmd: Command): Command {
+  return cmd
+    .option('--env-file <path>', 'read keys from this .env file (default: ./.env when present)')
+    .option('--secret-key-file <path>', 'read the secret key from a file ("-" for stdin)')
+    .addOption(new Option('--secret-key <key>', 'the secret key (leaks into shell history: prefer the environment)').hideHelp())
+    .addOption(new Option('--publishable-key <key>', 'the publishable key').hideHelp());
+}
+
 function buildProgram(): Command {
   const program = new Command('keyfleet')
     .description('Move Stripe keys to a fleet of template sites — safely, fast, and provably.')
@@ -15,12 +49,58 @@ function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
 
+  keyOptions(fleetOptions(program.command('push')))
+    .description('push Stripe keys to every site, then verify each one')
+    .addOption(new Option('--only <kinds>', 'push only these: pk, sk, webhook, price (comma-separated)'))
+    .option('--dry-run', 'do everything except the writes; show what would change')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'alias of --yes (as in the old scripts)')
+    .option('--canary <n>', 'sites pushed and verified first; any failure halts the run', '1')
+    .option('--max-failures <n|%>', 'stop starting new sites once this many failed', '10%')
+    .option('--check-stripe', 'one read-only Stripe call with the secret before pushing')
+    .option('--resume <run-id>', 'finish an interrupted run')
+    .option('--retry-failed <run-id>', 'push only the sites that failed in that run')
+    .action(lazy(async () => (await import('./commands/push.js')).push as Run));
+
+  keyOptions(fleetOptions(program.command('verify')))
+    .description('check every site holds the expected keys (pk by value, sk by fingerprint)')
+    .option('--expect-pk <pk>', 'the publishable key every site must serve')
+    .action(lazy(async () => (await import('./commands/verify.js')).verify as Run));
+
+  fleetOptions(program.command('backup'))
+    .description('write what every site has now (pk, secret fingerprints) to a JSON file')
+    .option('-o, --output <path>', 'file to write (default keys_backup_<timestamp>.json)')
+    .action(lazy(async () => (await import('./commands/backup.js')).backup as Run));
+
+  fleetOptions(program.command('rollback'))
+    .description('put back what sites had, from a backup file or a recorded run')
+    .option('--from <backup>', 'a keyfleet backup, or the guide\'s flat {"url": "pk"} backup')
+    .option('--run <run-id>', 'restore what each site had before that run')
+    .option('--dry-run', 'show what would change, write nothing')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'alias of --yes')
+    .action(lazy(async () => (await import('./commands/rollback.js')).rollback as Run));
+
+  keyOptions(program.command('validate'))
+    .description('check key formats, lengths and the test/live mix, locally')
+    .option('--check-stripe', 'also make one read-only Stripe call with the secret')
+    .option('--json', 'machine-readable result')
+    .action(lazy(async () => (await import('./commands/validate.js')).validate as Run));
+
+  program
+    .command('history')
+    .description('every recorded run, newest first')
+    .option('--json', 'as JSON')
+    .option('--csv', 'as CSV (the guide\'s propagation_history.csv columns, then ours)')
+    .option('--limit <n>', 'at most N runs', '50')
+    .action(lazy(async () => (await import('./commands/history.js')).history as Run));
+
   program
     .command('template')
     .description('serve a template site (the settings API every site runs)')
     .option('--port <port>', 'port to listen on (env PORT, default 5000)')
     .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
-    .action(async (opts) => (await import('./commands/template.js')).template(opts));
+    .action(lazy(async () => (await import('./commands/template.js')).template as Run));
 
   return program;
 }
@@ -31,17 +111,17 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (err instanceof CliError) {
       process.stderr.write(`keyfleet: ${maskSecrets(err.message)}\n`);
-      if (err.hint) process.stderr.write(`  fix: ${err.hint}\n`);
+      if (err.hint) process.stderr.write(`  fix: ${maskSecrets(err.hint)}\n`);
       return err.exitCode;
     }
+    const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`keyfleet: ${maskSecrets(message)}\n`);
-    return EXIT.someFailed;
+    // Configuration and startup problems are the operator's to fix, like usage errors.
+    return code === 'config_error' || code === 'startup_error' || code === 'invalid_database_url' ? EXIT.usage : EXIT.someFailed;
   }
 }
 
