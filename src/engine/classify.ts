@@ -1,0 +1,145 @@
+import type { ZodType } from 'zod';
+import { ErrorBody } from '../protocol/bodies.js';
+import { ERROR_CATALOG, isErrorCode, type ErrorCode } from '../protocol/error-catalog.js';
+
+/**
+ * Turns what happened to one request — a thrown transport error, or a status and a body — into
+ * exactly one catalog code (DESIGN.md §2 "Each failure is classified with one code"). Pure functions,
+ * no I/O: the site client feeds them, the tests table-drive them.
+ */
+export interface Failure {
+  readonly code: ErrorCode;
+  /** What the socket or the site said: a system error code, the JSON error's message, … */
+  readonly detail: string | null;
+}
+
+export type Verdict<T> = { readonly ok: true; readonly value: T } | ({ readonly ok: false } & Failure);
+
+// undici 7 error codes (lib/core/errors.js) and Node system/TLS error codes, by meaning.
+const BY_CODE: Readonly<Record<string, ErrorCode>> = {
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  ERR_TLS_HANDSHAKE_TIMEOUT: 'timeout',
+  ECONNREFUSED: 'connection_refused',
+  // Nothing listens or nothing routes there: the fix is the same as for a refusal.
+  EHOSTUNREACH: 'connection_refused',
+  ENETUNREACH: 'connection_refused',
+  EHOSTDOWN: 'connection_refused',
+  ENETDOWN: 'connection_refused',
+  EADDRNOTAVAIL: 'connection_refused',
+  ECONNRESET: 'connection_reset',
+  EPIPE: 'connection_reset',
+  ECONNABORTED: 'connection_reset',
+  ENETRESET: 'connection_reset',
+  UND_ERR_SOCKET: 'connection_reset',
+  UND_ERR_INFO: 'connection_reset',
+  // The body stopped short of its Content-Length: the connection dropped mid-response.
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'connection_reset',
+  ENOTFOUND: 'dns_not_found',
+  EAI_AGAIN: 'dns_not_found',
+  EAI_NONAME: 'dns_not_found',
+  EAI_NODATA: 'dns_not_found',
+  EAI_FAIL: 'dns_not_found',
+  EPROTO: 'tls_error',
+  UND_ERR_PRX_TLS: 'tls_error',
+  // Something answers, but not a sane HTTP/JSON server (or an unbounded page).
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'unexpected_response',
+  UND_ERR_HEADERS_OVERFLOW: 'unexpected_response',
+};
+
+/** OpenSSL verification codes as Node reports them, plus Node's own TLS/SSL error codes. */
+const TLS_CODE =
+  /^(?:CERT_|UNABLE_TO_|ERR_TLS_|ERR_SSL_|ERR_OSSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|INVALID_CA$|INVALID_PURPOSE$|PATH_LENGTH_EXCEEDED$)/;
+
+/**
+ * Classifies a thrown transport error. Returns null for anything that is not a site's failure
+ * (a cancellation, a destroyed client, a bug): the caller rethrows those untouched.
+ */
+export function classifyError(err: unknown): Failure | null {
+  // undici sometimes wraps (cause), Node's happy-eyeballs connect throws an AggregateError (errors).
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && isObject(current); depth++) {
+    if (current.name === 'TimeoutError') return { code: 'timeout', detail: 'TimeoutError' };
+    const raw = typeof current.code === 'string' ? current.code : null;
+    if (raw !== null) {
+      const code =
+        BY_CODE[raw] ??
+        (TLS_CODE.test(raw) ? 'tls_error' : raw.startsWith('HPE_') ? 'unexpected_response' : null);
+      if (code !== null) return { code, detail: raw };
+    }
+    const nested = Array.isArray(current.errors) ? (current.errors as unknown[])[0] : undefined;
+    current = current.cause ?? nested;
+  }
+  return null;
+}
+
+/**
+ * Classifies a response. A 2xx must parse with the route's zod schema; otherwise a documented JSON
+ * error whose code the catalog gives this very status wins (401 invalid_api_key, 400
+ * invalid_secret_format, 404 no_publishable_key, 502 stripe_auth_failed, …); anything else falls back
+ * to the status alone, so an HTML 404 from a proxy is `endpoint_not_found`, not a template's 404.
+ */
+export function classifyResponse<T>(
+  status: number,
+  body: string,
+  schema: ZodType<T>,
+  location?: string,
+): Verdict<T> {
+  const json = parseJsonObject(body);
+  if (status >= 200 && status < 300) {
+    if (json !== undefined) {
+      const parsed = schema.safeParse(json);
+      if (parsed.success) return { ok: true, value: parsed.data };
+    }
+    return {
+      ok: false,
+      code: 'unexpected_response',
+      detail: json === undefined ? 'body is not JSON' : 'JSON is not the documented body',
+    };
+  }
+  const documented = json === undefined ? null : ErrorBody.safeParse(json);
+  if (documented?.success) {
+    const { error, message } = documented.data;
+    if (isErrorCode(error) && ERROR_CATALOG[error].status === status)
+      return { ok: false, code: error, detail: message };
+    return { ok: false, code: classifyStatus(status), detail: `${error}: ${message}` };
+  }
+  const detail = status >= 300 && status < 400 && location ? `redirects to ${location}` : null;
+  return { ok: false, code: classifyStatus(status), detail };
+}
+
+/** The code of a non-2xx status whose body says nothing documented. */
+export function classifyStatus(status: number): ErrorCode {
+  switch (status) {
+    case 404:
+      return 'endpoint_not_found';
+    case 429:
+      return 'too_many_attempts';
+    case 502:
+      return 'bad_gateway';
+    case 503:
+      return 'service_unavailable';
+    case 504:
+      return 'gateway_timeout';
+    default:
+      // 3xx (undici does not follow redirects for us) and other 4xx: not the template answering.
+      return status >= 500 ? 'server_error' : 'unexpected_response';
+  }
+}
+
+function parseJsonObject(body: string): unknown {
+  // Cheap pre-check: the contract's bodies are compact JSON objects, so an HTML page never pays for
+  // a JSON.parse exception.
+  if (body.charCodeAt(0) !== 0x7b /* { */) return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
