@@ -177,6 +177,14 @@ const entries = {
     message: 'The site said OK but does not hold the pushed key.',
     hint: 'An environment variable or a cache may shadow the pushed value: check source in /api/health/stripe.',
   },
+  secret_not_in_vault: {
+    message: 'This secret cannot be restored: keyfleet never pushed it, so it has no copy.',
+    hint: 'Push the secret again from its source (STRIPE_SECRET_KEY); only publishable keys and prices can be restored from a backup alone.',
+  },
+  no_api_key: {
+    message: 'No API key is configured for this site.',
+    hint: "Set TEMPLATE_MASTER_API_KEY, or the site's api_key_env variable in the YAML inventory.",
+  },
   insecure_url: {
     message: 'The URL uses plain http:// to a non-loopback host.',
     hint: 'Use https://, or pass --allow-http if you accept sending keys in clear text.',

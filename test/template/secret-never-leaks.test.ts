@@ -1,3 +1,4 @@
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, settingPath } from '../../src/protocol/routes.js';
 import { startFakeStripe, type FakeStripe } from '../fake-stripe/server.js';
@@ -24,8 +25,8 @@ describe('no secret in any response or log line of a full session', () => {
     await stripe.close();
   });
 
-  const call = async (opts: Parameters<TestSite['app']['inject']>[0]) => {
-    const res = await site.app.inject(opts as never);
+  const call = async (opts: InjectOptions) => {
+    const res = await site.app.inject(opts);
     seen.push(JSON.stringify(res.headers), res.body);
     return res;
   };

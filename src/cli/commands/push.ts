@@ -1,0 +1,97 @@
+import { runPush } from '../../engine/push-run.js';
+import type { SiteTask } from '../../engine/push-site.js';
+import { buildReport } from '../../engine/run-report.js';
+import type { DesiredKeys } from '../../engine/site-state.js';
+import { EXIT } from '../../protocol/error-catalog.js';
+import { openStateStore } from '../../store/open-state-store.js';
+import type { RunRecord, StateStore } from '../../store/state-store.js';
+import { usageError } from '../cli-error.js';
+import { confirmWrite } from '../confirm.js';
+import { actor, clientFor, maskedKeys, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { interruptible } from '../interrupt.js';
+import { createReporter, type Reporter } from '../output/reporter.js';
+import { parseFailureBudget } from '../../engine/failure-budget.js';
+import { planPush, planResume, type PushPlan } from './push-plan.js';
+
+export interface PushOptions extends FleetOptions {
+  only?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  canary?: string;
+  maxFailures?: string;
+  checkStripe?: boolean;
+  resume?: string;
+  retryFailed?: string;
+  envFile?: string;
+  secretKeyFile?: string;
+  secretKey?: string;
+  publishableKey?: string;
+}
+
+/** `keyfleet push`: validate → preflight → canary → the rest → verify, persisted per site. */
+export async function push(opts: PushOptions): Promise<number> {
+  const reporter = createReporter({ json: opts.json === true, verbose: opts.verbose === true });
+  const canary = parseCount(opts.canary, '--canary', 1, 0);
+  const state = await openStateStore({ log: (m) => reporter.warn(m) });
+  try {
+    for (const id of await state.markInterrupted()) reporter.warn(`run ${id} was interrupted; finish it with: keyfleet push --resume ${id}`);
+    const plan = opts.resume ? await planResume(opts, state, reporter) : await planPush(opts, state, reporter);
+    if (!opts.dryRun) await confirmWrite(`About to push ${plan.summary} to ${plan.tasks.length} sites.`, opts);
+    const run = plan.resumeOf ?? (await createRun(state, plan, opts));
+    return await execute(run, plan.tasks, state, reporter, opts, canary);
+  } finally {
+    await state.close();
+  }
+}
+
+async function createRun(state: StateStore, plan: PushPlan, opts: PushOptions): Promise<RunRecord> {
+  const version = opts.dryRun ? null : await state.saveKeyVersion(plan.keys, actor());
+  return state.createRun({
+    command: 'push',
+    dry_run: opts.dryRun === true,
+    actor: actor(),
+    sites_source: opts.sitesFile ?? null,
+    keys: version?.keys ?? maskedKeys(plan.keys),
+    options: { only: opts.only ?? null, canary: opts.canary, max_failures: opts.maxFailures, tag: opts.tag ?? null, concurrency: opts.concurrency, retry_failed: opts.retryFailed ?? null },
+    key_version_id: version?.id ?? null,
+    sites: plan.tasks.map((t) => t.url),
+  });
+}
+
+async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, reporter: Reporter, opts: PushOptions, canary: number): Promise<number> {
+  let budget: number;
+  try {
+    budget = parseFailureBudget(opts.maxFailures ?? '10%', tasks.length);
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+  const client = clientFor(opts, reporter);
+  const stop = interruptible((m) => reporter.note(m));
+  try {
+    reporter.note(`run ${run.id}${opts.dryRun ? ' (dry run)' : ''}: ${tasks.length} sites`);
+    const result = await runPush({
+      runId: run.id,
+      tasks,
+      client,
+      state,
+      dryRun: opts.dryRun === true,
+      canary,
+      failureBudget: budget,
+      workers: workersFor(parseCount(opts.concurrency, '--concurrency', 16)),
+      signal: stop.signal,
+      events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o) },
+    });
+    const finished = await state.finishRun(run.id, result.state);
+    const report = buildReport(finished, await state.siteResults(run.id), result.changes);
+    reporter.finish(report, { reason: result.reason });
+    if (result.state === 'cancelled') return EXIT.cancelled;
+    if (result.state === 'halted') return EXIT.halted;
+    return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+  } finally {
+    stop.dispose();
+    await client.close();
+  }
+}
+
+export type { DesiredKeys };

@@ -1,0 +1,82 @@
+import os from 'node:os';
+import { createSiteClient, type SiteClient } from '../engine/site-client.js';
+import { loadInventory, type Site } from '../engine/inventory.js';
+import { fingerprint, last4 } from '../protocol/fingerprint.js';
+import { keyMode } from '../protocol/key-formats.js';
+import type { SettingName } from '../protocol/settings.js';
+import type { MaskedKey } from '../store/state-store.js';
+import { usageError } from './cli-error.js';
+import type { Reporter } from './output/reporter.js';
+
+/** The options every fleet command shares (main.ts declares them); commander gives strings. */
+export interface FleetOptions {
+  sitesFile?: string;
+  tag?: string;
+  limit?: string;
+  concurrency?: string;
+  timeout?: string;
+  retries?: string;
+  allowHttp?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function parseCount(value: string | undefined, flag: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number ≥ ${min} (got "${value}").`);
+  return n;
+}
+
+export function parseTimeoutMs(value: string | undefined): number {
+  const n = Number(value ?? '8');
+  if (!Number.isFinite(n) || n <= 0 || n > 600) throw usageError(`--timeout is in seconds, more than 0 and at most 600 (got "${value}").`);
+  return Math.round(n * 1000);
+}
+
+export async function loadSites(opts: FleetOptions, reporter: Reporter): Promise<Site[]> {
+  if (!opts.sitesFile) throw usageError('--sites-file is required.', 'Pass a file with one site URL per line, or a YAML inventory.');
+  const limit = opts.limit === undefined ? undefined : parseCount(opts.limit, '--limit', 0);
+  const { sites, warnings } = await loadInventory(opts.sitesFile, { tag: opts.tag, limit });
+  for (const w of warnings) reporter.warn(w);
+  if (sites.length === 0) throw usageError(`no sites to work on in ${opts.sitesFile}${opts.tag ? ` with tag "${opts.tag}"` : ''}.`);
+  return sites;
+}
+
+/** The key that opens a site: its own (`api_key_env`) or the shared TEMPLATE_MASTER_API_KEY. */
+export function apiKeyFor(site: Site, shared: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (site.apiKeyEnv) return env[site.apiKeyEnv] || null;
+  return shared;
+}
+
+export function clientFor(opts: FleetOptions, reporter: Reporter): SiteClient {
+  return createSiteClient({
+    concurrency: parseCount(opts.concurrency, '--concurrency', 16),
+    timeoutMs: parseTimeoutMs(opts.timeout),
+    retries: parseCount(opts.retries, '--retries', 2, 0),
+    allowHttp: opts.allowHttp === true,
+    onRequest: opts.verbose
+      ? (e) => reporter.verbose(`  ${e.method} ${e.url} #${e.attempt} → ${e.status ?? '-'} ${e.code ?? 'ok'} ${Math.round(e.durationMs)} ms`)
+      : undefined,
+  });
+}
+
+/** Masked form of each key, as runs and reports record them: never the value. */
+export function maskedKeys(keys: Partial<Record<SettingName, string>>): Record<string, MaskedKey> {
+  const out: Record<string, MaskedKey> = {};
+  for (const [name, value] of Object.entries(keys)) {
+    if (value) out[name] = { last4: last4(value), fingerprint: fingerprint(value), mode: keyMode(value) };
+  }
+  return out;
+}
+
+export const actor = (): string => {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+};
+
+/** Sites worked on at once: enough to keep every request slot busy while some sites back off. */
+export const workersFor = (concurrency: number) => Math.max(1, concurrency * 2);

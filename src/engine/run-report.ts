@@ -1,0 +1,59 @@
+import type { SettingName } from '../protocol/settings.js';
+import type { MaskedKey, RunRecord, SiteResult } from '../store/state-store.js';
+
+/**
+ * The one report shape of push, verify and rollback (DESIGN §2 `--json`). Keys appear masked only
+ * (last4 + fingerprint); per-site `changes` lists the settings written, or to be written in a dry run.
+ */
+export interface RunReport {
+  run_id: string;
+  command: RunRecord['command'];
+  dry_run: boolean;
+  state: RunRecord['state'];
+  started_at: string;
+  finished_at: string | null;
+  keys: Record<string, { last4: string; fingerprint: string }>;
+  summary: RunRecord['summary'];
+  sites: Array<{
+    url: string;
+    status: SiteResult['status'];
+    verified: boolean;
+    attempts: number;
+    duration_ms: number;
+    changes: SettingName[];
+    error: SiteResult['error'];
+  }>;
+}
+
+const REPORT_KEY_NAMES: Record<string, string> = {
+  stripe_publishable_key: 'publishable_key',
+  stripe_secret_key: 'secret_key',
+  stripe_webhook_secret: 'webhook_secret',
+  stripe_price_id: 'price_id',
+};
+
+export function buildReport(run: RunRecord, results: SiteResult[], changes: ReadonlyMap<string, SettingName[]>): RunReport {
+  const keys: RunReport['keys'] = {};
+  for (const [name, k] of Object.entries(run.keys) as Array<[string, MaskedKey]>) {
+    keys[REPORT_KEY_NAMES[name] ?? name] = { last4: k.last4, fingerprint: k.fingerprint };
+  }
+  return {
+    run_id: run.id,
+    command: run.command,
+    dry_run: run.dry_run,
+    state: run.state,
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+    keys,
+    summary: run.summary,
+    sites: results.map((r) => ({
+      url: r.url,
+      status: r.status,
+      verified: r.verified,
+      attempts: r.attempts,
+      duration_ms: r.duration_ms,
+      changes: changes.get(r.url) ?? [],
+      error: r.error,
+    })),
+  };
+}

@@ -1,0 +1,44 @@
+import type { HealthStripeBody, KeyInfo } from '../protocol/bodies.js';
+import { fingerprint } from '../protocol/fingerprint.js';
+import { SETTINGS, SETTING_NAMES, type SettingName } from '../protocol/settings.js';
+import type { SiteSnapshot } from '../store/state-store.js';
+
+/** The keys a site should hold, by setting name; only the settings being pushed are present. */
+export type DesiredKeys = Partial<Record<SettingName, string>>;
+
+/** What a site holds, from its authenticated /api/health/stripe (one request tells everything). */
+export function snapshotOf(health: HealthStripeBody): SiteSnapshot {
+  const keys = health.keys ?? ({} as Record<SettingName, KeyInfo | null>);
+  const fingerprints: Record<string, string | null> = {};
+  for (const name of SETTING_NAMES) fingerprints[name] = keys[name]?.fingerprint ?? null;
+  return {
+    publishable_key: keys.stripe_publishable_key?.value ?? null,
+    price_id: keys.stripe_price_id?.value ?? null,
+    fingerprints,
+  };
+}
+
+/** Settings whose value on the site differs from the desired one (by fingerprint), in push order. */
+export function changesNeeded(desired: DesiredKeys, current: SiteSnapshot): SettingName[] {
+  // Secrets first: a site briefly holding a new secret with the old pk breaks nothing a visitor sees.
+  const order: SettingName[] = ['stripe_secret_key', 'stripe_webhook_secret', 'stripe_price_id', 'stripe_publishable_key'];
+  return order.filter((name) => desired[name] !== undefined && current.fingerprints[name] !== fingerprint(desired[name]));
+}
+
+/**
+ * Settings the site does not hold as desired: public ones compared by value, secrets by
+ * fingerprint (the site never reveals them).
+ */
+export function mismatches(desired: DesiredKeys, current: SiteSnapshot): SettingName[] {
+  return SETTING_NAMES.filter((name) => {
+    const want = desired[name];
+    if (want === undefined) return false;
+    if (name === 'stripe_publishable_key') return current.publishable_key !== want;
+    if (name === 'stripe_price_id') return current.price_id !== want;
+    return current.fingerprints[name] !== fingerprint(want);
+  });
+}
+
+export function describeSettings(names: SettingName[]): string {
+  return names.map((n) => SETTINGS[n].short).join(', ');
+}
