@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { SecretBox } from '../keys/secret-box.js';
+import { maskDatabaseUrl, parseDatabaseUrl } from './open-settings-store.js';
+import { SqliteStateStore } from './sqlite-state-store.js';
+import type { StateStore } from './state-store.js';
+import type { VaultKeyProvider } from './vault.js';
+
+export interface OpenStateStoreOptions {
+  /** Database file; else env KEYFLEET_DB, else `$XDG_DATA_HOME/keyfleet/keyfleet.db`. */
+  path?: string;
+  /** Base64 of 32 bytes; else env KEYFLEET_VAULT_KEY, else the `vault.key` file next to the database. */
+  vaultKey?: string;
+  /** Receives warnings for the operator (a new vault key file); never console.log. */
+  log?: (msg: string) => void;
+  /** The environment to read (tests pass their own). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A configuration the operator must fix (exit 2 through main.ts's `config_error` mapping). */
+export class StateConfigError extends Error {
+  readonly code = 'config_error';
+}
+
+/**
+ * Where keyfleet keeps its state. KEYFLEET_DB takes a path or `sqlite:`/`file:` URL; `postgres://`
+ * is recognised so that adding `postgres-state-store.ts` is a branch here, not a new setting.
+ *
+ * @example stateDbPath({}, { XDG_DATA_HOME: '/srv/data' }) // '/srv/data/keyfleet/keyfleet.db'
+ */
+export function stateDbPath(
+  opts: Pick<OpenStateStoreOptions, 'path'> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (opts.path) return opts.path;
+  const fromEnv = env.KEYFLEET_DB?.trim();
+  if (fromEnv) {
+    if (!/^(postgres(ql)?|sqlite|file):/i.test(fromEnv)) return fromEnv;
+    const target = parseDatabaseUrl(fromEnv);
+    if (target.backend === 'sqlite') return target.path;
+    throw new StateConfigError(
+      `KEYFLEET_DB=${maskDatabaseUrl(fromEnv)}: Postgres is not supported for keyfleet's own state yet. ` +
+        'Use a file path (or unset KEYFLEET_DB for the default).',
+    );
+  }
+  // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = env.XDG_DATA_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'share');
+  return join(base, 'keyfleet', 'keyfleet.db');
+}
+
+/** The vault key file used when no key is configured: next to the database, so both are backed up together. */
+export function vaultKeyPath(dbPath: string): string {
+  return join(dirname(resolve(dbPath)), 'vault.key');
+}
+
+function boxFrom(encoded: string, source: string): SecretBox {
+  try {
+    return SecretBox.fromBase64(encoded, source);
+  } catch (err) {
+    throw new StateConfigError((err as Error).message);
+  }
+}
+
+/**
+ * Reads the key file, or creates it (0600, exclusively: two first runs at once must not each write
+ * a different key) and warns where it is, since losing it loses every sealed secret.
+ */
+function keyFromFile(file: string, log: (msg: string) => void): SecretBox {
+  try {
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    log(
+      `created a new vault key at ${file} (mode 0600). Back it up: without it, the secrets keyfleet saved ` +
+        'cannot be decrypted (rollback of secrets). Or set KEYFLEET_VAULT_KEY instead.',
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (statSync(file).mode & 0o077)
+      log(`the vault key ${file} is readable by other users: chmod 600 ${file}`);
+  }
+  return boxFrom(readFileSync(file, 'utf8'), `the vault key file ${file}`);
+}
+
+/** Resolved on first use and remembered, so `history` neither needs a key nor creates a key file. */
+export function vaultKeyProvider(dbPath: string, opts: OpenStateStoreOptions = {}): VaultKeyProvider {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? (() => undefined);
+  const given = opts.vaultKey ?? (env.KEYFLEET_VAULT_KEY?.trim() || undefined);
+  const source =
+    opts.vaultKey !== undefined
+      ? 'the vaultKey option'
+      : given !== undefined
+        ? 'KEYFLEET_VAULT_KEY'
+        : vaultKeyPath(dbPath);
+  let box: SecretBox | undefined;
+  return {
+    source,
+    box() {
+      if (box) return box;
+      if (given !== undefined) return (box = boxFrom(given, source));
+      if (dbPath === ':memory:') throw new StateConfigError('An in-memory state store needs a vault key.');
+      return (box = keyFromFile(source, log));
+    },
+  };
+}
+
+/**
+ * Opens and migrates keyfleet's state store. Errors name the database that failed.
+ *
+ * @example const store = await openStateStore({ log: (m) => process.stderr.write(`keyfleet: ${m}\n`) });
+ */
+export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<StateStore> {
+  const path = stateDbPath(opts, opts.env ?? process.env);
+  let store: SqliteStateStore | undefined;
+  try {
+    store = new SqliteStateStore(path, { vault: vaultKeyProvider(path, opts) });
+    await store.migrate();
+    return store;
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    const e = err as Error & { code?: unknown };
+    throw Object.assign(
+      new Error(`Could not open keyfleet's state database ${path}: ${e.message}`, { cause: err }),
+      {
+        code: typeof e.code === 'string' ? e.code : 'database_unavailable',
+      },
+    );
+  }
+}

@@ -1,0 +1,153 @@
+import { randomInt } from 'node:crypto';
+import { maskSecrets } from '../protocol/fingerprint.js';
+import type { RunRecord, RunState, RunSummary, SiteError, SiteResult, SiteStatus } from './state-store.js';
+
+/**
+ * Backend-neutral parts of the state store: run ids, and the mapping between records and the
+ * `runs` / `run_sites` rows. The SQLite store uses them today; a Postgres store reuses them as-is.
+ */
+
+export const SITE_STATUSES: ReadonlySet<SiteStatus> = new Set([
+  'pending',
+  'ok',
+  'failed',
+  'skipped',
+  'unchanged',
+]);
+export const FINAL_STATES: ReadonlySet<RunState> = new Set(['done', 'halted', 'cancelled', 'interrupted']);
+
+/** Lower case letters and digits minus the ones read aloud wrongly (i, l, o, u): safe to type from a screen. */
+const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/**
+ * `20261127-053412-k3f9`: the UTC start second, so ids sort by time, plus 4 random characters
+ * (about a million per second) so two runs started together still differ.
+ */
+export function newRunId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  let suffix = '';
+  for (let i = 0; i < 4; i++) suffix += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return `${stamp}-${suffix}`;
+}
+
+export interface RunRow {
+  id: string;
+  command: string;
+  dry_run: number | boolean;
+  state: string;
+  started_at: string;
+  finished_at: string | null;
+  actor: string;
+  sites_source: string | null;
+  keys_json: string;
+  options_json: string;
+  key_version_id: string | null;
+  total: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  unchanged: number;
+  owner_pid: number | null;
+  owner_host: string | null;
+}
+
+export interface SiteRow {
+  url: string;
+  status: string;
+  verified: number | boolean;
+  attempts: number;
+  duration_ms: number;
+  error_json: string | null;
+  before_json: string | null;
+}
+
+/** `live` replaces the frozen counts of a run that is still running. */
+export function runFromRow(row: RunRow, live?: RunSummary): RunRecord {
+  return {
+    id: row.id,
+    command: row.command as RunRecord['command'],
+    dry_run: Boolean(row.dry_run),
+    state: row.state as RunState,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+    actor: row.actor,
+    sites_source: row.sites_source,
+    keys: JSON.parse(row.keys_json) as RunRecord['keys'],
+    options: JSON.parse(row.options_json) as RunRecord['options'],
+    key_version_id: row.key_version_id,
+    summary: live ?? {
+      total: row.total,
+      ok: row.ok,
+      failed: row.failed,
+      skipped: row.skipped,
+      unchanged: row.unchanged,
+    },
+  };
+}
+
+export function siteFromRow(row: SiteRow): SiteResult {
+  return {
+    url: row.url,
+    status: row.status as SiteStatus,
+    verified: Boolean(row.verified),
+    attempts: row.attempts,
+    duration_ms: row.duration_ms,
+    error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
+    before: row.before_json === null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
+  };
+}
+
+/** Counts per status (from a GROUP BY) → summary; `pending` rows count in the total only. */
+export function summaryFromCounts(counts: Array<{ status: string; n: number }>): RunSummary {
+  const s: RunSummary = { total: 0, ok: 0, failed: 0, skipped: 0, unchanged: 0 };
+  for (const { status, n } of counts) {
+    s.total += Number(n);
+    if (status !== 'pending' && status in s) s[status as keyof RunSummary] += Number(n);
+  }
+  return s;
+}
+
+/**
+ * JSON for options and site errors, with anything secret-shaped masked: the caller is meant to pass
+ * sanitized values, and error text relayed from a site may quote a key, so the store checks again.
+ */
+export function maskedJson(value: unknown): string {
+  return maskSecrets(JSON.stringify(value));
+}
+
+/** Runtime check of what TypeScript cannot guarantee at the boundary (a caller in plain JS, a cast). */
+export function assertSiteResult(result: SiteResult): void {
+  if (!SITE_STATUSES.has(result.status)) throw new Error(`Unknown site status "${String(result.status)}".`);
+  if (typeof result.url !== 'string' || result.url === '') throw new Error('A site result needs a url.');
+}
+
+/** Keeps only the masked fields, so a caller's stray `value` can never reach the database. */
+export function onlyMasked(keys: RunRecord['keys']): RunRecord['keys'] {
+  const out: RunRecord['keys'] = {};
+  for (const [setting, k] of Object.entries(keys)) {
+    out[setting] = {
+      last4: String(k.last4).slice(-4),
+      fingerprint: String(k.fingerprint),
+      mode: k.mode ?? null,
+    };
+    if (k.prefix !== undefined) out[setting].prefix = String(k.prefix);
+  }
+  return out;
+}
+
+/**
+ * Whether the process that owns a `running` run may still be writing it. Only a pid on this host can
+ * be checked; another host's run, or a pid that exists but is not ours to signal (EPERM), counts as
+ * alive, because marking a live run interrupted would let two processes write it.
+ */
+export function ownerMayBeAlive(pid: number | null, host: string | null, thisHost: string): boolean {
+  if (host !== null && host !== thisHost) return true;
+  if (pid === null) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,166 @@
+import type { Database } from 'better-sqlite3';
+import type { Migration } from './migrations.js';
+
+/**
+ * Schema migrations of keyfleet's own state (runs, per-site results, key vault), in the same form as
+ * the template site's `migrations.ts`: numbered entries, both backends side by side, applied versions
+ * recorded in `state_schema_migrations`. A change is a new entry at the end, never an edit.
+ *
+ * Timestamps are ISO-8601 UTC text on both backends: the store writes them, and text keeps the
+ * values identical whichever backend a run was recorded on.
+ */
+export const STATE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'runs, run_sites, key_versions and key_version_values',
+    // runs.seq orders runs newest first even when two start in the same millisecond. Summary counts
+    // are frozen on the run when it ends; while it runs they are computed from run_sites.
+    // owner_pid/owner_host say which process may still be writing a `running` run.
+    sqlite: `
+      CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        command TEXT NOT NULL,
+        dry_run INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        actor TEXT NOT NULL,
+        sites_source TEXT,
+        keys_json TEXT NOT NULL,
+        options_json TEXT NOT NULL,
+        key_version_id TEXT,
+        total INTEGER NOT NULL DEFAULT 0,
+        ok INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0,
+        owner_pid INTEGER,
+        owner_host TEXT
+      );
+      CREATE INDEX runs_running ON runs (state) WHERE state = 'running';
+      CREATE TABLE run_sites (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        verified INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        duration_ms INTEGER NOT NULL DEFAULT 0,
+        error_json TEXT,
+        before_json TEXT,
+        updated_at TEXT,
+        PRIMARY KEY (run_id, url)
+      ) WITHOUT ROWID;
+      CREATE INDEX run_sites_order ON run_sites (run_id, position);
+      CREATE TABLE key_versions (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        fingerprint_set TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE TABLE key_version_values (
+        version_id TEXT NOT NULL REFERENCES key_versions (id) ON DELETE CASCADE,
+        setting TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        last4 TEXT NOT NULL,
+        mode TEXT,
+        prefix TEXT NOT NULL,
+        sealed TEXT NOT NULL,
+        PRIMARY KEY (version_id, setting)
+      );
+      CREATE INDEX key_version_values_lookup ON key_version_values (setting, fingerprint);
+    `,
+    postgres: `
+      CREATE TABLE IF NOT EXISTS runs (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        command TEXT NOT NULL,
+        dry_run BOOLEAN NOT NULL,
+        state TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        actor TEXT NOT NULL,
+        sites_source TEXT,
+        keys_json TEXT NOT NULL,
+        options_json TEXT NOT NULL,
+        key_version_id TEXT,
+        total INTEGER NOT NULL DEFAULT 0,
+        ok INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0,
+        owner_pid INTEGER,
+        owner_host TEXT
+      );
+      CREATE INDEX IF NOT EXISTS runs_running ON runs (state) WHERE state = 'running';
+      CREATE TABLE IF NOT EXISTS run_sites (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        verified BOOLEAN NOT NULL DEFAULT FALSE,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        duration_ms INTEGER NOT NULL DEFAULT 0,
+        error_json TEXT,
+        before_json TEXT,
+        updated_at TEXT,
+        PRIMARY KEY (run_id, url)
+      );
+      CREATE INDEX IF NOT EXISTS run_sites_order ON run_sites (run_id, position);
+      CREATE TABLE IF NOT EXISTS key_versions (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        fingerprint_set TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS key_version_values (
+        version_id TEXT NOT NULL REFERENCES key_versions (id) ON DELETE CASCADE,
+        setting TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        last4 TEXT NOT NULL,
+        mode TEXT,
+        prefix TEXT NOT NULL,
+        sealed TEXT NOT NULL,
+        PRIMARY KEY (version_id, setting)
+      );
+      CREATE INDEX IF NOT EXISTS key_version_values_lookup ON key_version_values (setting, fingerprint);
+    `,
+  },
+];
+
+export const LATEST_STATE_SCHEMA_VERSION = STATE_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/** Shared with a future Postgres runner, so both record versions in the same table. */
+export const STATE_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS state_schema_migrations (
+  version INTEGER PRIMARY KEY,
+  applied_at TEXT NOT NULL
+)`;
+
+/** Refuses a database written by a newer keyfleet: running old code on it could corrupt it silently. */
+export function pendingStateMigrations(current: number): Migration[] {
+  if (current > LATEST_STATE_SCHEMA_VERSION) {
+    throw new Error(
+      `keyfleet's state database is at schema version ${current}, newer than this keyfleet knows (${LATEST_STATE_SCHEMA_VERSION}). Upgrade keyfleet.`,
+    );
+  }
+  return STATE_MIGRATIONS.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+}
+
+/** Applies pending migrations in one immediate transaction (other processes wait on the write lock). */
+export function migrateStateSqlite(db: Database): number {
+  db.transaction(() => {
+    db.exec(STATE_VERSION_TABLE);
+    const row = db.prepare('SELECT MAX(version) AS v FROM state_schema_migrations').get() as {
+      v: number | null;
+    };
+    const record = db.prepare('INSERT INTO state_schema_migrations (version, applied_at) VALUES (?, ?)');
+    for (const m of pendingStateMigrations(row.v ?? 0)) {
+      db.exec(m.sqlite);
+      record.run(m.version, new Date().toISOString());
+    }
+  }).immediate();
+  return LATEST_STATE_SCHEMA_VERSION;
+}

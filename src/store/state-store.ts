@@ -1,0 +1,136 @@
+/**
+ * keyfleet's own state: what the CLI remembers between runs (runs, per-site results, the key vault).
+ * This file is the contract the push pipeline codes against; one implementation per backend
+ * (`sqlite-state-store.ts` today, a Postgres one later) satisfies it, chosen by `openStateStore()`.
+ *
+ * Nothing here ever holds a key value in clear except `saveKeyVersion`'s input and
+ * `secretByFingerprint`'s output: runs carry masked keys only, the vault stores sealed values.
+ *
+ * @example
+ *   const store = await openStateStore();
+ *   const run = await store.createRun({ command: 'push', dry_run: false, actor, sites_source,
+ *     keys, options, key_version_id, sites });
+ *   await store.recordSite(run.id, result);            // as each site finishes
+ *   await store.finishRun(run.id, 'done');             // summary computed from the site rows
+ */
+export type SiteStatus = 'pending' | 'ok' | 'failed' | 'skipped' | 'unchanged';
+export type RunState = 'running' | 'done' | 'halted' | 'cancelled' | 'interrupted';
+export type RunCommand = 'push' | 'verify' | 'rollback' | 'backup';
+export type VaultSetting =
+  'stripe_publishable_key' | 'stripe_secret_key' | 'stripe_webhook_secret' | 'stripe_price_id';
+
+export interface MaskedKey {
+  last4: string;
+  fingerprint: string;
+  mode: 'test' | 'live' | null;
+  /** Added: the key's public prefix (`sk_live_`, `rk_live_`, `whsec_`), so `rk_` keys display as such. */
+  prefix?: string;
+}
+
+export interface SiteError {
+  code: string;
+  http_status: number | null;
+  message: string;
+  hint: string;
+}
+
+export interface RunSummary {
+  total: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  unchanged: number;
+}
+
+export interface RunRecord {
+  /** Short, sortable, human-typable: `20261127-053412-k3f9` (UTC start time + 4 random characters). */
+  id: string;
+  command: RunCommand;
+  dry_run: boolean;
+  state: RunState;
+  /** ISO-8601 UTC. */
+  started_at: string;
+  finished_at: string | null;
+  /** OS user name. */
+  actor: string;
+  /** The --sites-file path. */
+  sites_source: string | null;
+  /** Keyed by setting name; masked only, never a value. */
+  keys: Record<string, MaskedKey>;
+  /** The command's options, sanitized by the caller (the store also masks anything secret-shaped). */
+  options: Record<string, unknown>;
+  key_version_id: string | null;
+  /** Derived from the site rows: live while running, frozen when the run ends. */
+  summary: RunSummary;
+}
+
+/** What a site had before a push (for `rollback --run`). Values here are public ones only. */
+export interface SiteSnapshot {
+  publishable_key: string | null;
+  price_id: string | null;
+  /** Per setting name. */
+  fingerprints: Record<string, string | null>;
+}
+
+export interface SiteResult {
+  url: string;
+  status: SiteStatus;
+  verified: boolean;
+  attempts: number;
+  duration_ms: number;
+  error: SiteError | null;
+  before: SiteSnapshot | null;
+}
+
+export type NewRun = Omit<RunRecord, 'id' | 'state' | 'finished_at' | 'summary' | 'started_at'> & {
+  sites: string[];
+};
+
+export interface KeyVersion {
+  id: string;
+  keys: Record<string, MaskedKey>;
+  created_at: string;
+  created_by: string;
+}
+
+export interface StateStore {
+  readonly backend: 'sqlite' | 'postgres';
+  /**
+   * Inserts the run (state `running`, owned by this process) and one `pending` row per site, in one
+   * transaction. A URL listed twice gets one row (its first position).
+   */
+  createRun(run: NewRun): Promise<RunRecord>;
+  /**
+   * Upserts the site's row: one row per site per run however often it is written, so counts never
+   * double. `before` is kept from the first write that carries one (what the site had before this
+   * run, even across a resume). Throws unless the run is `running` (see `reopenRun`).
+   */
+  recordSite(runId: string, result: SiteResult): Promise<void>;
+  /** Sets the final state and finished_at, and freezes the summary computed from the rows. */
+  finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord>;
+  /**
+   * Added: takes over an `interrupted`, `halted` or `cancelled` run (for `push --resume`): state back
+   * to `running`, owned by this process. Refuses a `done` run and one a live process still runs.
+   */
+  reopenRun(runId: string): Promise<RunRecord>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  /** Newest first; 50 by default. */
+  listRuns(opts?: { limit?: number }): Promise<RunRecord[]>;
+  /** In the original site order. */
+  siteResults(runId: string, opts?: { status?: SiteStatus[] }): Promise<SiteResult[]>;
+  /**
+   * Runs left `running` by a dead process become `interrupted`; returns their ids. Only runs owned by
+   * this host are judged (a pid means nothing on another machine); a live owner's run is left alone.
+   */
+  markInterrupted(): Promise<string[]>;
+  /** Seals every value; the same set of fingerprints as an existing version returns that version. */
+  saveKeyVersion(
+    values: Partial<Record<VaultSetting, string>>,
+    createdBy: string,
+  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string }>;
+  /** Decrypts a value keyfleet itself saved before; undefined when none has that fingerprint. */
+  secretByFingerprint(setting: string, fingerprint: string): Promise<string | undefined>;
+  /** Newest first. */
+  listKeyVersions(): Promise<KeyVersion[]>;
+  close(): Promise<void>;
+}
