@@ -96,6 +96,13 @@ function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/history.js')).history as Run));
 
   program
+    .command('demo')
+    .description('a local fleet of template sites, pushed and verified with made-up test keys')
+    .option('--sites <n>', 'how many sites', '3')
+    .option('--exit', 'stop after the push and verify instead of serving until Ctrl-C')
+    .action(lazy(async () => (await import('./commands/demo.js')).demo as Run));
+
+  program
     .command('template')
     .description('serve a template site (the settings API every site runs)')
     .option('--port <port>', 'port to listen on (env PORT, default 5000)')

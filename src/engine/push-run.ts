@@ -61,13 +61,15 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
 
   // 1. Preflight every site; keep what each holds for the push.
   o.events?.phase?.('preflight', o.tasks.length);
-  const ready: Array<{ task: SiteTask; before: SiteSnapshot }> = [];
+  // The preflight's requests and time belong to the site's totals too.
+  const ready: Array<{ task: SiteTask; before: SiteSnapshot; prior: Prior }> = [];
   await runPool(o.tasks, o.workers, async (task) => {
     const tally = new Tally();
     try {
       const before = await preflightSite(o.client, task, tally);
-      if (o.dryRun) return settle(await pushSite(o.client, task, before, true));
-      ready.push({ task, before });
+      const prior = { attempts: tally.attempts, ms: tally.ms };
+      if (o.dryRun) return settle(withPrior(await pushSite(o.client, task, before, true), prior));
+      ready.push({ task, before, prior });
       await o.state.recordSite(o.runId, { url: task.url, status: 'pending', verified: false, attempts: tally.attempts, duration_ms: tally.ms, error: null, before });
     } catch (err) {
       await settle(failedOutcome(task.url, err, tally, null));
@@ -82,9 +84,9 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
     const rest = ready.slice(o.canary);
     // 2. Canary: one at a time; any failure halts before the fleet is touched.
     if (canaries.length > 0) o.events?.phase?.('canary', canaries.length);
-    for (const { task, before } of canaries) {
+    for (const { task, before, prior } of canaries) {
       if (cancelled()) break;
-      const outcome = await pushSite(o.client, task, before, false);
+      const outcome = withPrior(await pushSite(o.client, task, before, false), prior);
       await settle(outcome);
       if (outcome.status === 'failed') {
         reason ??= `canary ${task.url} failed (${outcome.error?.code})`;
@@ -93,12 +95,21 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
     }
     // 3. The rest, with bounded concurrency, until done or the failure budget is crossed.
     if (rest.length > 0 && !stop()) o.events?.phase?.('push', rest.length);
-    await runPool(rest, o.workers, async ({ task, before }) => settle(await pushSite(o.client, task, before, false)), stop);
+    await runPool(rest, o.workers, async ({ task, before, prior }) => settle(withPrior(await pushSite(o.client, task, before, false), prior)), stop);
   }
 
   // Sites never started because the run halted are skipped; after a cancel they stay pending (resumable).
   if (halted()) await skipPending(o);
   return { state: halted() ? 'halted' : cancelled() ? 'cancelled' : 'done', reason, changes };
+}
+
+interface Prior {
+  attempts: number;
+  ms: number;
+}
+
+function withPrior(outcome: SiteOutcome, prior: Prior): SiteOutcome {
+  return { ...outcome, attempts: outcome.attempts + prior.attempts, duration_ms: outcome.duration_ms + prior.ms };
 }
 
 async function skipPending(o: PushRunOptions): Promise<void> {

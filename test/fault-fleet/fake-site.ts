@@ -86,9 +86,11 @@ export function createFakeSite(options: FakeSiteOptions = {}): {
         environment: sk || pk ? 'test' : null,
       };
       if (!authed) return send(res, 200, JSON.stringify(pub));
-      const info = (v: string | undefined) =>
+      // Like the template: public settings carry their value, secrets only a fingerprint.
+      const info = (n: string, v: string | undefined) =>
         v
           ? {
+              ...(SETTINGS[n as keyof typeof SETTINGS].secret ? {} : { value: v }),
               fingerprint: fingerprint(v),
               last4: last4(v),
               mode: 'test',
@@ -97,7 +99,7 @@ export function createFakeSite(options: FakeSiteOptions = {}): {
               updated_at: null,
             }
           : null;
-      const keys = Object.fromEntries(Object.keys(SETTINGS).map((n) => [n, info(state.settings.get(n))]));
+      const keys = Object.fromEntries(Object.keys(SETTINGS).map((n) => [n, info(n, state.settings.get(n))]));
       return send(res, 200, JSON.stringify({ ...pub, authenticated: true, keys }));
     }
     const settingName = path.startsWith('/api/export/settings/') ? decodeURIComponent(path.slice(21)) : null;
