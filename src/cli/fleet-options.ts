@@ -1,8 +1,7 @@
 import os from 'node:os';
 import { createSiteClient, type SiteClient } from '../engine/site-client.js';
 import { loadInventory, type Site } from '../engine/inventory.js';
-import { fingerprint, last4 } from '../protocol/fingerprint.js';
-import { keyMode } from '../protocol/key-formats.js';
+import { maskedKey } from '../keys/masked-key.js';
 import type { SettingName } from '../protocol/settings.js';
 import type { MaskedKey } from '../store/state-store.js';
 import { usageError } from './cli-error.js';
@@ -64,9 +63,7 @@ export function clientFor(opts: FleetOptions, reporter: Reporter): SiteClient {
 /** Masked form of each key, as runs and reports record them: never the value. */
 export function maskedKeys(keys: Partial<Record<SettingName, string>>): Record<string, MaskedKey> {
   const out: Record<string, MaskedKey> = {};
-  for (const [name, value] of Object.entries(keys)) {
-    if (value) out[name] = { last4: last4(value), fingerprint: fingerprint(value), mode: keyMode(value) };
-  }
+  for (const [name, value] of Object.entries(keys)) if (value) out[name] = maskedKey(value);
   return out;
 }
 

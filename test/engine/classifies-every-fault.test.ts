@@ -80,7 +80,9 @@ describe('every fault gets exactly its code', () => {
     });
   });
 
-  it("covers every code of DESIGN §2's push catalogue but verify_mismatch (the pipeline's, not the transport's)", () => {
+  // verify_mismatch is the pipeline's verdict, not the transport's; a 400 invalid_publishable_key_format
+  // takes the same path as the invalid_secret_format row (the site's documented code wins).
+  it("covers every code of DESIGN §2's push catalogue but the pipeline's", () => {
     const design: ErrorCode[] = [
       'invalid_api_key', 'invalid_secret_format', 'invalid_publishable_key_format', 'too_many_attempts', 'timeout',
       'connection_refused', 'connection_reset', 'dns_not_found', 'tls_error', 'endpoint_not_found', 'bad_gateway',
@@ -88,7 +90,7 @@ describe('every fault gets exactly its code', () => {
     ];
     expect(design.every((c) => c in ERROR_CATALOG)).toBe(true);
     const covered = new Set(ROWS.map((r) => r.code));
-    expect(design.filter((c) => !covered.has(c))).toEqual(['verify_mismatch']);
+    expect(design.filter((c) => !covered.has(c))).toEqual(['invalid_publishable_key_format', 'verify_mismatch']);
   });
 
   it('tells which certificate problem it met', async () => {

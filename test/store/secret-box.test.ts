@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/keys/secret-box.js';
+import { makeKey } from '../helpers/keys.js';
 
 const newKey = () => randomBytes(32).toString('base64');
-const SECRET = 'sk_live_51HxYzAbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
+const SECRET = makeKey('sk', 'live', 44);
 
 /** Flips one bit of one base64url part of a sealed value (0 = iv, 1 = tag, 2 = ciphertext). */
 function tamper(sealed: string, part: 0 | 1 | 2): string {

@@ -3,6 +3,7 @@ import { fingerprint } from '../../src/protocol/fingerprint.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
 import type { SettingsStore } from '../../src/store/settings-store.js';
 import { BACKENDS, recordKeys, storeFixture, type StoreFixture } from './store-fixture.js';
+import { makeKey } from '../helpers/keys.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const audit = (value: string | null, actorIp: string | null = '127.0.0.1') => ({
@@ -86,7 +87,7 @@ describe.each(BACKENDS)('settings store on %s', (backend) => {
   });
 
   it('appends an audit row per put and delete, newest first, never with the value', async () => {
-    const secret = 'sk_live_ThisMustNeverBeAudited123';
+    const secret = makeKey('sk', 'live');
     await store.put('stripe_secret_key', secret, audit(secret, '203.0.113.9'));
     await store.put('stripe_price_id', 'price_x', audit('price_x', null));
     // The caller's fingerprint is ignored for a deletion: there is no value to fingerprint.
