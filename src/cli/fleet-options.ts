@@ -42,9 +42,16 @@ export async function loadSites(opts: FleetOptions, reporter: Reporter): Promise
   return sites;
 }
 
-/** The key that opens a site: its own (`api_key_env`) or the shared TEMPLATE_MASTER_API_KEY. */
-export function apiKeyFor(site: Site, shared: string | null, env: NodeJS.ProcessEnv = process.env): string | null {
-  if (site.apiKeyEnv) return env[site.apiKeyEnv] || null;
+/**
+ * The key that opens a site: its own (`api_key_env`, looked up like every key: environment, then
+ * .env) or the shared TEMPLATE_MASTER_API_KEY.
+ */
+export function apiKeyFor(
+  site: Site,
+  shared: string | null,
+  lookup: (envName: string) => { value: string } | null = (n) => (process.env[n] ? { value: process.env[n] } : null),
+): string | null {
+  if (site.apiKeyEnv) return lookup(site.apiKeyEnv)?.value ?? null;
   return shared;
 }
 

@@ -10,6 +10,8 @@ export interface PushRunEvents {
   phase?(phase: Phase, sites: number): void;
   /** A site reached its final status (preflight failures, unchanged, pushed, failed). */
   site?(outcome: SiteOutcome): void;
+  /** A site passed preflight and waits for its push (progress only). */
+  preflighted?(url: string): void;
 }
 
 export interface PushRunOptions {
@@ -70,6 +72,7 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
       const prior = { attempts: tally.attempts, ms: tally.ms };
       if (o.dryRun) return settle(withPrior(await pushSite(o.client, task, before, true), prior));
       ready.push({ task, before, prior });
+      o.events?.preflighted?.(task.url);
       await o.state.recordSite(o.runId, { url: task.url, status: 'pending', verified: false, attempts: tally.attempts, duration_ms: tally.ms, error: null, before });
     } catch (err) {
       await settle(failedOutcome(task.url, err, tally, null));

@@ -36,6 +36,8 @@ export async function demo(opts: DemoOptions): Promise<number> {
       urls.push(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
     }
     writeFileSync(join(dir, 'sites.txt'), `# keyfleet demo fleet\n${urls.join('\n')}\n`);
+    // An empty env file of its own, so a ./.env in the current folder cannot mix into the demo.
+    writeFileSync(join(dir, 'demo.env'), '# the demo sets its keys itself\n');
     // The demo's keys are made up on the spot: well-formed test keys, useless against Stripe.
     Object.assign(process.env, {
       TEMPLATE_MASTER_API_KEY: masterKey,
@@ -46,10 +48,10 @@ export async function demo(opts: DemoOptions): Promise<number> {
     });
     out(`keyfleet demo: ${count} template sites on loopback, test keys made up for this run.\n`);
     const { push } = await import('./push.js');
-    const pushed = await push({ sitesFile: join(dir, 'sites.txt'), yes: true, envFile: join(dir, 'none.env') });
+    const pushed = await push({ sitesFile: join(dir, 'sites.txt'), yes: true, envFile: join(dir, 'demo.env') });
     out('');
     const { verify } = await import('./verify.js');
-    const verified = await verify({ sitesFile: join(dir, 'sites.txt'), envFile: join(dir, 'none.env') });
+    const verified = await verify({ sitesFile: join(dir, 'sites.txt'), envFile: join(dir, 'demo.env') });
     const code = pushed === EXIT.ok && verified === EXIT.ok ? EXIT.ok : EXIT.someFailed;
     if (opts.exit) return code;
     out('\nThe sites keep running: open one in a browser, or try the guide\'s checks, e.g.');

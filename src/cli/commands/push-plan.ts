@@ -2,7 +2,7 @@ import type { Site } from '../../engine/inventory.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { describeSettings } from '../../engine/site-state.js';
-import { loadKeys } from '../../keys/key-source.js';
+import { loadKeys, type LoadedKeys } from '../../keys/key-source.js';
 import { validateKeys } from '../../keys/validate-keys.js';
 import { maskKey } from '../../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../../protocol/settings.js';
@@ -31,8 +31,8 @@ function summaryOf(keys: DesiredKeys): string {
     .join(', ');
 }
 
-function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null): SiteTask[] {
-  const missing = sites.filter((s) => !apiKeyFor(s, sharedKey));
+function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, lookup?: LoadedKeys['apiKeyFor']): SiteTask[] {
+  const missing = sites.filter((s) => !apiKeyFor(s, sharedKey, lookup));
   if (missing.length > 0) {
     const env = missing[0]?.apiKeyEnv;
     throw usageError(
@@ -40,7 +40,7 @@ function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null): S
       env ? `Set ${env} (the site's api_key_env in the inventory).` : 'Set TEMPLATE_MASTER_API_KEY.',
     );
   }
-  return sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, sharedKey), desired: keys }));
+  return sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, sharedKey, lookup), desired: keys }));
 }
 
 /** A new push: keys validated locally (nothing is sent on a problem), then the fleet. */
@@ -68,7 +68,7 @@ export async function planPush(opts: PushOptions, state: StateStore, reporter: R
   }
   if (verdict.live) reporter.warn(`LIVE keys: ${summaryOf(keys)} — real customers' payments will use them.`);
   if (opts.checkStripe && keys.stripe_secret_key) await checkStripe(keys.stripe_secret_key, verdict.mode, reporter);
-  return { keys, tasks: tasksFor(sites, keys, loaded.apiKey), summary: summaryOf(keys) };
+  return { keys, tasks: tasksFor(sites, keys, loaded.apiKey, loaded.apiKeyFor), summary: summaryOf(keys) };
 }
 
 async function checkStripe(secret: string, mode: 'test' | 'live' | null, reporter: Reporter): Promise<void> {

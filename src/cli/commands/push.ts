@@ -80,7 +80,7 @@ async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, rep
       failureBudget: budget,
       workers: workersFor(parseCount(opts.concurrency, '--concurrency', 16)),
       signal: stop.signal,
-      events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o) },
+      events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o), preflighted: () => reporter.tick() },
     });
     const finished = await state.finishRun(run.id, result.state);
     const report = buildReport(finished, await state.siteResults(run.id), result.changes);

@@ -57,7 +57,7 @@ export async function rollback(opts: RollbackOptions): Promise<number> {
         failureBudget: parseFailureBudget('10%', tasks.length),
         workers: workersFor(parseCount(opts.concurrency, '--concurrency', 16)),
         signal: stop.signal,
-        events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o) },
+        events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o), preflighted: () => reporter.tick() },
       });
       const finished = await state.finishRun(run.id, result.state);
       reporter.finish(buildReport(finished, await state.siteResults(run.id), result.changes), { reason: result.reason });

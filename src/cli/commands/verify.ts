@@ -33,7 +33,7 @@ export async function verify(opts: VerifyOptions): Promise<number> {
   }
   if (Object.keys(expected).length === 0) throw usageError('nothing to verify against.', 'Pass --expect-pk pk_…, or set STRIPE_PUBLISHABLE_KEY / STRIPE_SECRET_KEY.');
   const sites = await loadSites(opts, reporter);
-  const tasks = sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, loaded.apiKey), desired: expected }));
+  const tasks = sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, loaded.apiKey, loaded.apiKeyFor), desired: expected }));
   if (expected.stripe_secret_key && tasks.some((t) => !t.apiKey)) {
     reporter.warn('secret keys can only be verified with an API key (TEMPLATE_MASTER_API_KEY); sites without one are checked for their publishable key only.');
   }

@@ -54,7 +54,13 @@ export class HumanReporter implements Reporter {
       return;
     }
     this.bars = new cliProgress.MultiBar(
-      { stream: this.out, format: `${phase.padEnd(9)} [{bar}] {value}/{total}  ok {ok}  failed {failed}  unchanged {unchanged}`, hideCursor: true, clearOnComplete: false },
+      {
+        stream: this.out,
+        format: `${phase.padEnd(9)} [{bar}] {value}/{total}  ok {ok}  failed {failed}  unchanged {unchanged}`,
+        barsize: 24,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
       cliProgress.Presets.shades_classic,
     );
     this.bar = this.bars.create(sites, 0, this.counts);
@@ -64,7 +70,7 @@ export class HumanReporter implements Reporter {
     if (o.status !== 'pending') this.counts[o.status] += 1;
     const changes = o.changes.length ? ` [${describeSettings(o.changes)}]` : '';
     const status = this.paint(STATUS_COLOR[o.status], o.status.padEnd(9));
-    const text = `${status} ${o.url}${changes} (${o.duration_ms} ms, ${o.attempts} attempt${o.attempts === 1 ? '' : 's'})`;
+    const text = `${status} ${o.url}${changes} (${o.duration_ms} ms, ${o.attempts} request${o.attempts === 1 ? "" : "s"})`;
     if (this.bar) {
       this.bar.increment(1, this.counts);
       // On a terminal only failures get a line of their own; the bar carries the rest.
@@ -73,6 +79,10 @@ export class HumanReporter implements Reporter {
     } else if (this.phaseName !== 'preflight' || o.status !== 'pending') {
       this.line(text + (o.status === 'failed' ? errorText(o) : ''));
     }
+  }
+
+  tick() {
+    this.bar?.increment(1, this.counts);
   }
 
   finish(report: RunReport, extra?: { reason?: string | null; lines?: string[] }) {

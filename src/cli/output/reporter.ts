@@ -15,6 +15,8 @@ export interface Reporter {
   warn(message: string): void;
   phase(phase: Phase | 'verify' | 'backup', sites: number): void;
   site(outcome: SiteOutcome): void;
+  /** One more site done in this phase without a final status yet (passed preflight). */
+  tick(): void;
   /** Debug detail, only with --verbose. */
   verbose(message: string): void;
   finish(report: RunReport, extra?: { reason?: string | null; lines?: string[] }): void;
@@ -42,6 +44,7 @@ class JsonReporter implements Reporter {
   }
   phase() {}
   site() {}
+  tick() {}
   verbose(m: string) {
     if (this.isVerbose) this.err.write(`${maskSecrets(m)}\n`);
   }
