@@ -58,6 +58,10 @@ export async function planPush(opts: PushOptions, state: StateStore, reporter: R
   for (const name of SETTING_NAMES) if (loaded.keys[name] && wanted.has(SETTINGS[name].short)) keys[name] = loaded.keys[name];
   if (Object.keys(keys).length === 0) throw usageError('no keys to push.', 'Set STRIPE_SECRET_KEY and/or STRIPE_PUBLISHABLE_KEY (or --only what you have).');
 
+  // The guide's first cause of invalid_api_key: whitespace pasted into the key.
+  if (loaded.apiKey !== null && /\s/.test(loaded.apiKey)) {
+    throw usageError('TEMPLATE_MASTER_API_KEY contains whitespace: nothing was sent.', `Trim it: export TEMPLATE_MASTER_API_KEY="$(echo $TEMPLATE_MASTER_API_KEY | tr -d '[:space:]')"`);
+  }
   let sites = await loadSites(opts, reporter);
   if (opts.retryFailed) {
     const run = await state.getRun(opts.retryFailed);
@@ -72,10 +76,15 @@ export async function planPush(opts: PushOptions, state: StateStore, reporter: R
 }
 
 async function checkStripe(secret: string, mode: 'test' | 'live' | null, reporter: Reporter): Promise<void> {
-  const gateway = createStripeGateway({ apiBase: process.env.STRIPE_API_BASE });
+  let gateway;
+  try {
+    gateway = createStripeGateway({ apiBase: process.env.STRIPE_API_BASE });
+  } catch (err) {
+    throw usageError(`STRIPE_API_BASE: ${(err as Error).message}`);
+  }
   try {
     const { livemode } = await gateway.testKey(secret);
-    if ((mode === 'live') !== livemode) throw usageError(`Stripe says this key is ${livemode ? 'live' : 'test'}, but its prefix says ${mode}.`);
+    if (mode !== null && (mode === 'live') !== livemode) throw usageError(`Stripe says this key is ${livemode ? 'live' : 'test'}, but its prefix says ${mode}.`);
     reporter.note(`Stripe accepted the secret key (${livemode ? 'live' : 'test'} mode).`);
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('stripe_')) throw usageError(`--check-stripe: ${(err as Error).message}`, 'Check the key at https://dashboard.stripe.com/apikeys.');
