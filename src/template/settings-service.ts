@@ -25,6 +25,8 @@ export class StartupError extends Error {
 export class SettingsService {
   private readonly stored = new Map<string, { value: string; updatedAt: string }>();
   private readonly readSeq = new Map<string, number>();
+  private readonly appliedSeq = new Map<string, number>();
+  private readonly latestRead = new Map<string, Promise<void>>();
   private pkBody: string | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
 
@@ -72,13 +74,29 @@ export class SettingsService {
 
   /**
    * Re-reads one key. Reads can finish out of order (a pool of connections), so only the most
-   * recently started read for a key is applied: it began after every change seen so far.
+   * recently started read for a key is applied: it began after every change seen so far. A caller
+   * whose read was overtaken waits for the newer one, so when reload() returns the cache holds a
+   * value read after the caller's own write.
    */
   private async reload(key: string): Promise<void> {
     const n = (this.readSeq.get(key) ?? 0) + 1;
     this.readSeq.set(key, n);
-    const row = await this.store.get(key);
-    if (this.readSeq.get(key) !== n) return;
+    const read = this.store.get(key).then((row) => {
+      if (this.readSeq.get(key) === n) this.apply(key, row);
+    });
+    this.latestRead.set(key, read);
+    await read;
+    // Overtaken: wait until a read that started after ours has been applied (or has failed).
+    while ((this.appliedSeq.get(key) ?? 0) < n) {
+      const latest = this.latestRead.get(key);
+      if (!latest || latest === read) break;
+      await latest.catch(() => undefined);
+      if (this.latestRead.get(key) === latest) break;
+    }
+  }
+
+  private apply(key: string, row: { value: string; updated_at: string } | undefined): void {
+    this.appliedSeq.set(key, this.readSeq.get(key) ?? 0);
     if (!row) this.stored.delete(key);
     else {
       try {
