@@ -85,7 +85,8 @@ export function createFakeSite(options: FakeSiteOptions = {}): {
         publishable_key_configured: !!pk,
         environment: sk || pk ? 'test' : null,
       };
-      if (!authed) return send(res, 200, JSON.stringify(pub));
+      // Like the template: no key → the public view; a wrong key → 401.
+      if (!authed) return key ? fail(res, 'invalid_api_key') : send(res, 200, JSON.stringify(pub));
       // Like the template: public settings carry their value, secrets only a fingerprint.
       const info = (n: string, v: string | undefined) =>
         v
