@@ -2,13 +2,12 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { failedOutcome, readSite, Tally } from '../../engine/push-site.js';
 import { snapshotOf } from '../../engine/site-state.js';
 import type { BackupFile } from '../../engine/backup-file.js';
-import { buildReport } from '../../engine/run-report.js';
 import { runPool } from '../../engine/worker-pool.js';
-import { EXIT } from '../../protocol/error-catalog.js';
 import { SETTINGS, SETTING_NAMES } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import { usageError } from '../cli-error.js';
 import { actor, apiKeyFor, clientFor, loadSites, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter } from '../output/reporter.js';
 
@@ -59,10 +58,8 @@ export async function backup(opts: BackupOptions): Promise<number> {
     // Written atomically, readable by the operator only: it maps every site of the fleet.
     writeFileSync(`${output}.tmp`, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${output}.tmp`, output);
-    const finished = await state.finishRun(run.id, stop.signal.aborted ? 'cancelled' : 'done');
-    reporter.finish(buildReport(finished, await state.siteResults(run.id), new Map()), { lines: [`backup written to ${output} (${Object.keys(file.sites).length} sites)`] });
-    if (stop.signal.aborted) return EXIT.cancelled;
-    return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    const lines = [`backup written to ${output} (${Object.keys(file.sites).length} sites)`];
+    return await finishRun(state, reporter, run.id, { state: stop.signal.aborted ? 'cancelled' : 'done', lines });
   } finally {
     stop.dispose();
     await client.close();

@@ -1,13 +1,12 @@
 import { runPush } from '../../engine/push-run.js';
 import type { SiteTask } from '../../engine/push-site.js';
-import { buildReport } from '../../engine/run-report.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
-import { EXIT } from '../../protocol/error-catalog.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { usageError } from '../cli-error.js';
 import { confirmWrite } from '../confirm.js';
 import { actor, clientFor, maskedKeys, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter, type Reporter } from '../output/reporter.js';
 import { parseFailureBudget } from '../../engine/failure-budget.js';
@@ -82,12 +81,7 @@ async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, rep
       signal: stop.signal,
       events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o), preflighted: () => reporter.tick() },
     });
-    const finished = await state.finishRun(run.id, result.state);
-    const report = buildReport(finished, await state.siteResults(run.id), result.changes);
-    reporter.finish(report, { reason: result.reason });
-    if (result.state === 'cancelled') return EXIT.cancelled;
-    if (result.state === 'halted') return EXIT.halted;
-    return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    return await finishRun(state, reporter, run.id, result);
   } finally {
     stop.dispose();
     await client.close();

@@ -3,15 +3,14 @@ import { parseBackup, publicDesired, secretFingerprints, type BackupSite } from 
 import { parseFailureBudget } from '../../engine/failure-budget.js';
 import { runPush } from '../../engine/push-run.js';
 import type { SiteTask } from '../../engine/push-site.js';
-import { buildReport } from '../../engine/run-report.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
-import { EXIT } from '../../protocol/error-catalog.js';
 import { SETTINGS } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { StateStore } from '../../store/state-store.js';
 import { usageError } from '../cli-error.js';
 import { confirmWrite } from '../confirm.js';
 import { actor, apiKeyFor, clientFor, loadSites, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter, type Reporter } from '../output/reporter.js';
 
@@ -59,11 +58,7 @@ export async function rollback(opts: RollbackOptions): Promise<number> {
         signal: stop.signal,
         events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o), preflighted: () => reporter.tick() },
       });
-      const finished = await state.finishRun(run.id, result.state);
-      reporter.finish(buildReport(finished, await state.siteResults(run.id), result.changes), { reason: result.reason });
-      if (result.state === 'cancelled') return EXIT.cancelled;
-      if (result.state === 'halted') return EXIT.halted;
-      return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+      return await finishRun(state, reporter, run.id, result);
     } finally {
       stop.dispose();
       await client.close();

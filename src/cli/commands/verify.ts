@@ -1,14 +1,13 @@
 import { verifySite } from '../../engine/verify-site.js';
-import { buildReport } from '../../engine/run-report.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { runPool } from '../../engine/worker-pool.js';
 import { loadKeys } from '../../keys/key-source.js';
-import { EXIT } from '../../protocol/error-catalog.js';
 import { isValidKey } from '../../protocol/key-formats.js';
 import { SETTINGS, SETTING_NAMES } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import { usageError } from '../cli-error.js';
 import { actor, apiKeyFor, clientFor, loadSites, maskedKeys, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter } from '../output/reporter.js';
 
@@ -50,10 +49,7 @@ export async function verify(opts: VerifyOptions): Promise<number> {
       await state.recordSite(run.id, outcome);
       reporter.site(outcome);
     }, () => stop.signal.aborted);
-    const finished = await state.finishRun(run.id, stop.signal.aborted ? 'cancelled' : 'done');
-    reporter.finish(buildReport(finished, await state.siteResults(run.id), new Map()));
-    if (stop.signal.aborted) return EXIT.cancelled;
-    return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    return await finishRun(state, reporter, run.id, { state: stop.signal.aborted ? 'cancelled' : 'done' });
   } finally {
     stop.dispose();
     await client.close();
