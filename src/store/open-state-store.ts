@@ -17,6 +17,8 @@ export interface OpenStateStoreOptions {
   log?: (msg: string) => void;
   /** The environment to read (tests pass their own). */
   env?: NodeJS.ProcessEnv;
+  /** Resolve the vault key now (creating the key file on a first start) instead of on first use. */
+  eagerVaultKey?: boolean;
 }
 
 /** A configuration the operator must fix (exit 2 through main.ts's `config_error` mapping). */
@@ -115,8 +117,10 @@ export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<
   const path = stateDbPath(opts, opts.env ?? process.env);
   let store: SqliteStateStore | undefined;
   try {
-    store = new SqliteStateStore(path, { vault: vaultKeyProvider(path, opts) });
+    const vault = vaultKeyProvider(path, opts);
+    store = new SqliteStateStore(path, { vault });
     await store.migrate();
+    if (opts.eagerVaultKey) vault.box();
     return store;
   } catch (err) {
     await store?.close().catch(() => undefined);

@@ -11,6 +11,8 @@ import {
   runFromRow,
   type RunRow,
 } from './run-records.js';
+import type { FleetStore } from './fleet-store.js';
+import { SqliteFleetStore } from './sqlite-fleet-store.js';
 import { SqliteKeyVault } from './sqlite-key-vault.js';
 import { SqliteRunSites } from './sqlite-run-sites.js';
 import { migrateStateSqlite } from './state-migrations.js';
@@ -40,6 +42,7 @@ export class SqliteStateStore implements StateStore {
   private readonly sites: SqliteRunSites;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly host = hostname();
+  readonly fleet: FleetStore;
 
   constructor(
     readonly path: string,
@@ -59,6 +62,7 @@ export class SqliteStateStore implements StateStore {
     }
     this.vault = new SqliteKeyVault(this.db, options.vault, (sql) => this.stmt(sql));
     this.sites = new SqliteRunSites(this.db, (sql) => this.stmt(sql));
+    this.fleet = new SqliteFleetStore(this.db, options.vault, (sql) => this.stmt(sql));
   }
 
   async migrate(): Promise<void> {

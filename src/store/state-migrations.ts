@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { FLEET_MIGRATION } from './fleet-migrations.js';
 import type { Migration } from './migrations.js';
 
 /**
@@ -129,6 +130,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS key_version_values_lookup ON key_version_values (setting, fingerprint);
     `,
   },
+  FLEET_MIGRATION,
 ];
 
 export const LATEST_STATE_SCHEMA_VERSION = STATE_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

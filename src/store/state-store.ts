@@ -13,6 +13,8 @@
  *   await store.recordSite(run.id, result);            // as each site finishes
  *   await store.finishRun(run.id, 'done');             // summary computed from the site rows
  */
+import type { FleetStore } from './fleet-store.js';
+
 export type SiteStatus = 'pending' | 'ok' | 'failed' | 'skipped' | 'unchanged';
 export type RunState = 'running' | 'done' | 'halted' | 'cancelled' | 'interrupted';
 export type RunCommand = 'push' | 'verify' | 'rollback' | 'backup';
@@ -95,6 +97,8 @@ export interface KeyVersion {
 
 export interface StateStore {
   readonly backend: 'sqlite' | 'postgres';
+  /** Added: the dashboard's fleet registry, desired versions, audit log (fleet-store.ts), same database. */
+  readonly fleet: FleetStore;
   /**
    * Inserts the run (state `running`, owned by this process) and one `pending` row per site, in one
    * transaction. A URL listed twice gets one row (its first position).

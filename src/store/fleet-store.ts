@@ -1,0 +1,132 @@
+/**
+ * The dashboard's half of keyfleet's state (DESIGN §3): the fleet registry (sites, tags, each site's
+ * own API key sealed with the vault key, its desired key version and last known status), the fleet's
+ * desired key versions (a default plus tag overrides), the audit log, and the moment each key
+ * version was verified everywhere (safe to roll the old key in Stripe). It lives in the same
+ * database as runs and the vault: `StateStore.fleet`.
+ *
+ * A site's API key is the only value held here, and only sealed; every read returns it masked
+ * (`has_api_key`) except `siteApiKey`, which the push engine and the template-facing auth use.
+ *
+ * @example
+ *   const site = await store.fleet.addSite({ url, name: 'shop', tags: ['eu'], apiKey: null, source: 'admin', addedBy: 'admin' });
+ *   await store.fleet.setDesired({ tag: 'eu' }, 'v3', 'admin');
+ *   await store.fleet.audit({ actor: 'admin', action: 'site.add', target: site.id, detail: { url } });
+ */
+export type SiteSource = 'admin' | 'import' | 'register';
+
+/** What the last check of a site found (a push outcome or a periodic verify). */
+export interface SiteHealth {
+  reachable: boolean;
+  /** null when not checked (no desired pk, or the site could not be read). */
+  pk_as_desired: boolean | null;
+  sk_as_desired: boolean | null;
+  mode: 'test' | 'live' | null;
+  latency_ms: number | null;
+  /** ISO-8601 UTC. */
+  checked_at: string;
+  /** The catalog code of what is wrong (`timeout`, `verify_mismatch`, …), or null. */
+  problem: string | null;
+  /** The key version the site was compared with. */
+  version_id: string | null;
+}
+
+export interface FleetSite {
+  /** `s_` + 10 characters: stable, typable, never reused. */
+  id: string;
+  /** Normalised base URL (site-url.ts); unique. */
+  url: string;
+  /** Unique; the template-facing routes accept it in place of the id. */
+  name: string;
+  tags: string[];
+  /** Whether the site has its own API key (else TEMPLATE_MASTER_API_KEY opens it). Never the key. */
+  has_api_key: boolean;
+  /** The site's own desired version; null means its tags' override or the fleet default. */
+  desired_version_id: string | null;
+  source: SiteSource;
+  added_at: string;
+  added_by: string;
+  health: SiteHealth | null;
+}
+
+export interface NewFleetSite {
+  url: string;
+  name: string;
+  tags: string[];
+  apiKey: string | null;
+  source: SiteSource;
+  addedBy: string;
+}
+
+export interface SitePatch {
+  name?: string;
+  tags?: string[];
+  /** null removes the site's own key. */
+  apiKey?: string | null;
+  desiredVersionId?: string | null;
+}
+
+export interface SiteFilter {
+  /** Sites carrying any of these tags. */
+  tags?: string[];
+  /** Sites with a problem, or drifted from what they were last compared with. */
+  problem?: boolean;
+}
+
+/** `fleet` is the default for every site; `tags` override it for sites carrying the tag. */
+export interface DesiredVersions {
+  fleet: string | null;
+  tags: Record<string, string>;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  /** Never a value: the store masks anything secret-shaped again before writing. */
+  detail: Record<string, unknown>;
+}
+
+export interface SafeToRoll {
+  version_id: string;
+  /** When the last site was verified holding this version. */
+  verified_at: string;
+  sites: number;
+}
+
+/** A URL or name another site already has (409 `site_exists`). */
+export class SiteExistsError extends Error {
+  readonly code = 'site_exists';
+  constructor(
+    readonly field: 'url' | 'name',
+    value: string,
+  ) {
+    super(`A site with this ${field} already exists (${value}).`);
+  }
+}
+
+export interface FleetStore {
+  /** Throws SiteExistsError when the URL or name is taken. */
+  addSite(site: NewFleetSite): Promise<FleetSite>;
+  /** By id, then by name, then by URL. */
+  getSite(ref: string): Promise<FleetSite | undefined>;
+  /** In the order they were added. */
+  listSites(filter?: SiteFilter): Promise<FleetSite[]>;
+  updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined>;
+  /** false when there was no such site. */
+  removeSite(id: string): Promise<boolean>;
+  /** The site's own API key, opened from the vault; null when it has none. */
+  siteApiKey(id: string): Promise<string | null>;
+  recordHealth(id: string, health: SiteHealth): Promise<void>;
+  desired(): Promise<DesiredVersions>;
+  /** No tag: the fleet default. `versionId` null removes a tag override (the default cannot be removed). */
+  setDesired(scope: { tag?: string }, versionId: string | null, actor: string): Promise<DesiredVersions>;
+  audit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<AuditEntry>;
+  /** Newest first; 100 by default. */
+  listAudit(opts?: { limit?: number }): Promise<AuditEntry[]>;
+  /** The first record for a version stays (the moment it became safe); returns the kept record. */
+  markSafeToRoll(record: SafeToRoll): Promise<SafeToRoll>;
+  safeToRoll(): Promise<SafeToRoll[]>;
+}

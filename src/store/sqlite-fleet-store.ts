@@ -1,0 +1,171 @@
+import type Database from 'better-sqlite3';
+import {
+  checkSiteName,
+  checkTags,
+  newSiteId,
+  PROBLEM_SQL,
+  siteFromRow,
+  type SiteRow,
+} from './fleet-records.js';
+import {
+  SiteExistsError,
+  type FleetSite,
+  type FleetStore,
+  type NewFleetSite,
+  type SiteFilter,
+  type SiteHealth,
+  type SitePatch,
+} from './fleet-store.js';
+import { SqliteFleetLedger } from './sqlite-fleet-ledger.js';
+import { openSealed, type VaultKeyProvider } from './vault.js';
+
+type Stmt = (sql: string) => Database.Statement;
+
+/**
+ * The fleet registry on SQLite (fleet-store.ts): `fleet_sites` plus `fleet_site_tags`. Desired
+ * versions, the audit log and safe-to-roll records are the ledger's (sqlite-fleet-ledger.ts).
+ */
+export class SqliteFleetStore implements FleetStore {
+  private readonly ledger: SqliteFleetLedger;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly vault: VaultKeyProvider,
+    private readonly stmt: Stmt,
+  ) {
+    this.ledger = new SqliteFleetLedger(db, stmt);
+  }
+
+  async addSite(site: NewFleetSite): Promise<FleetSite> {
+    checkSiteName(site.name);
+    const tags = checkTags(site.tags);
+    const sealed = site.apiKey === null ? null : this.vault.box().seal(site.apiKey);
+    const id = newSiteId();
+    this.db
+      .transaction(() => {
+        this.refuseTaken(site.url, site.name, null);
+        this.stmt(
+          `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(id, site.url, site.name, sealed, site.source, new Date().toISOString(), site.addedBy);
+        this.writeTags(id, tags);
+      })
+      .immediate();
+    return (await this.getSite(id)) as FleetSite;
+  }
+
+  async getSite(ref: string): Promise<FleetSite | undefined> {
+    const row = this.stmt(
+      'SELECT * FROM fleet_sites WHERE id = ? OR name = ? OR url = ? ORDER BY id = ? DESC, name = ? DESC LIMIT 1',
+    ).get(ref, ref, ref, ref, ref) as SiteRow | undefined;
+    return row && siteFromRow(row, this.tagsOf(row.id));
+  }
+
+  async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.tags && filter.tags.length > 0) {
+      where.push(
+        `id IN (SELECT site_id FROM fleet_site_tags WHERE tag IN (${filter.tags.map(() => '?').join(', ')}))`,
+      );
+      params.push(...filter.tags);
+    }
+    if (filter.problem !== undefined) where.push(filter.problem ? PROBLEM_SQL : `NOT ${PROBLEM_SQL}`);
+    const sql = `SELECT * FROM fleet_sites ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
+    const rows = this.db.prepare(sql).all(...params) as SiteRow[];
+    // One query for every site's tags, not one per site.
+    const tags = new Map<string, string[]>();
+    for (const t of this.stmt(
+      'SELECT site_id, tag FROM fleet_site_tags ORDER BY site_id, position',
+    ).all() as Array<{ site_id: string; tag: string }>) {
+      const list = tags.get(t.site_id) ?? [];
+      list.push(t.tag);
+      tags.set(t.site_id, list);
+    }
+    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+  }
+
+  async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {
+    if (patch.name !== undefined) checkSiteName(patch.name);
+    const tags = patch.tags === undefined ? undefined : checkTags(patch.tags);
+    const sealed = typeof patch.apiKey === 'string' ? this.vault.box().seal(patch.apiKey) : null;
+    const found = this.db
+      .transaction(() => {
+        const row = this.stmt('SELECT * FROM fleet_sites WHERE id = ?').get(id) as SiteRow | undefined;
+        if (!row) return false;
+        if (patch.name !== undefined) {
+          this.refuseTaken(null, patch.name, id);
+          this.stmt('UPDATE fleet_sites SET name = ? WHERE id = ?').run(patch.name, id);
+        }
+        if (patch.apiKey !== undefined)
+          this.stmt('UPDATE fleet_sites SET api_key_sealed = ? WHERE id = ?').run(sealed, id);
+        if (patch.desiredVersionId !== undefined) {
+          this.stmt('UPDATE fleet_sites SET desired_version_id = ? WHERE id = ?').run(
+            patch.desiredVersionId,
+            id,
+          );
+        }
+        if (tags !== undefined) this.writeTags(id, tags);
+        return true;
+      })
+      .immediate();
+    return found ? this.getSite(id) : undefined;
+  }
+
+  async removeSite(id: string): Promise<boolean> {
+    return this.stmt('DELETE FROM fleet_sites WHERE id = ?').run(id).changes === 1;
+  }
+
+  async siteApiKey(id: string): Promise<string | null> {
+    const row = this.stmt('SELECT api_key_sealed FROM fleet_sites WHERE id = ?').get(id) as
+      { api_key_sealed: string | null } | undefined;
+    return row?.api_key_sealed ? openSealed(this.vault, row.api_key_sealed) : null;
+  }
+
+  async recordHealth(id: string, h: SiteHealth): Promise<void> {
+    const b = (v: boolean | null) => (v === null ? null : v ? 1 : 0);
+    this.stmt(
+      `UPDATE fleet_sites SET reachable = ?, pk_as_desired = ?, sk_as_desired = ?, mode = ?, latency_ms = ?,
+         checked_at = ?, problem = ?, checked_version_id = ? WHERE id = ?`,
+    ).run(
+      b(h.reachable),
+      b(h.pk_as_desired),
+      b(h.sk_as_desired),
+      h.mode,
+      h.latency_ms,
+      h.checked_at,
+      h.problem,
+      h.version_id,
+      id,
+    );
+  }
+
+  desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);
+  setDesired = (...a: Parameters<FleetStore['setDesired']>) => this.ledger.setDesired(...a);
+  audit = (...a: Parameters<FleetStore['audit']>) => this.ledger.audit(...a);
+  listAudit = (...a: Parameters<FleetStore['listAudit']>) => this.ledger.listAudit(...a);
+  markSafeToRoll = (...a: Parameters<FleetStore['markSafeToRoll']>) => this.ledger.markSafeToRoll(...a);
+  safeToRoll = (...a: Parameters<FleetStore['safeToRoll']>) => this.ledger.safeToRoll(...a);
+
+  private tagsOf(id: string): string[] {
+    return (
+      this.stmt('SELECT tag FROM fleet_site_tags WHERE site_id = ? ORDER BY position').all(id) as Array<{
+        tag: string;
+      }>
+    ).map((r) => r.tag);
+  }
+
+  private writeTags(id: string, tags: string[]): void {
+    this.stmt('DELETE FROM fleet_site_tags WHERE site_id = ?').run(id);
+    const insert = this.stmt('INSERT INTO fleet_site_tags (site_id, tag, position) VALUES (?, ?, ?)');
+    tags.forEach((tag, i) => insert.run(id, tag, i));
+  }
+
+  /** Checked inside the write transaction, so two adds of one URL cannot both pass. */
+  private refuseTaken(url: string | null, name: string | null, except: string | null): void {
+    const taken = (col: 'url' | 'name', v: string) =>
+      this.stmt(`SELECT id FROM fleet_sites WHERE ${col} = ? AND id IS NOT ?`).get(v, except) !== undefined;
+    if (url !== null && taken('url', url)) throw new SiteExistsError('url', url);
+    if (name !== null && taken('name', name)) throw new SiteExistsError('name', name);
+  }
+}
