@@ -23,6 +23,8 @@
   $('launch').addEventListener('submit', (event) => {
     event.preventDefault();
     $('error').textContent = '';
+    // Disabling the focused button drops keyboard focus to <body>; it is given back if checkout fails.
+    const hadFocus = document.activeElement === $('submit');
     $('submit').disabled = true;
     const payload = { domain: $('domain').value, email: $('email').value, type: $('type').value };
     fetch('/saas_launch_site', {
@@ -38,6 +40,7 @@
       .catch((err) => {
         $('error').textContent = err.message;
         $('submit').disabled = false;
+        if (hadFocus) $('submit').focus();
       });
   });
 })();
