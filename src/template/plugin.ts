@@ -66,7 +66,14 @@ export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
-  await app.register(helmet, { crossOriginResourcePolicy: false, hsts: config.publicUrl?.startsWith('https:') ?? false });
+  // Behind plain http (a site not yet on TLS), upgrade-insecure-requests would make browsers fetch the
+  // page's own script and stylesheet over https and fail; it and HSTS only apply to an https site.
+  const https = config.publicUrl?.startsWith('https:') ?? false;
+  await app.register(helmet, {
+    crossOriginResourcePolicy: false,
+    hsts: https,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'keyfleet template site', version: config.version },

@@ -74,6 +74,8 @@ describe('metrics, OpenAPI and mounting as a plugin', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    // Regression: on a plain-http site this directive sent browsers to https for the page's own assets.
+    expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     expect(res.headers['x-frame-options']).toBeDefined();
     expect(res.body).toContain('Launch your site');
   });
