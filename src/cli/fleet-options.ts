@@ -82,5 +82,5 @@ export const actor = (): string => {
   }
 };
 
-/** Sites worked on at once: enough to keep every request slot busy while some sites back off. */
-export const workersFor = (concurrency: number) => Math.max(1, concurrency * 2);
+/** Moved to the engine (the dashboard runs pushes too); re-exported for the commands. */
+export { workersFor } from '../engine/worker-pool.js';

@@ -58,7 +58,7 @@ export class InventoryError extends CliError {
 const SHOWN_PROBLEMS = 10;
 
 export async function loadInventory(path: string, opts: InventoryOptions = {}): Promise<Inventory> {
-  const limit = parseLimit(opts.limit);
+  parseLimit(opts.limit); // a bad --limit is refused before the file is read
   if (opts.tag !== undefined && opts.tag.trim() === '') {
     throw new InventoryError(
       '--tag is empty',
@@ -69,7 +69,22 @@ export async function loadInventory(path: string, opts: InventoryOptions = {}): 
   if (!path)
     throw new InventoryError('no sites file given', 'Pass --sites-file sites.txt (one URL per line).', '');
   const yaml = /\.ya?ml$/i.test(path);
-  const text = (await readText(path)).replace(/^\uFEFF/, '');
+  return parseInventory(await readText(path), path, { ...opts, yaml });
+}
+
+/**
+ * The same rules on text already in memory (the dashboard's import): `source` names it in messages,
+ * `yaml` picks the format. Throws InventoryError like loadInventory.
+ */
+export async function parseInventory(
+  raw: string,
+  source: string,
+  opts: InventoryOptions & { yaml: boolean },
+): Promise<Inventory> {
+  const path = source;
+  const yaml = opts.yaml;
+  const limit = parseLimit(opts.limit);
+  const text = raw.replace(/^\uFEFF/, '');
   // The YAML parser is loaded only for YAML files: most fleets are plain lists, and it costs ~50 ms.
   const parsed = yaml
     ? (await import('./inventory-yaml.js')).parseYamlInventory(text, path)

@@ -25,7 +25,8 @@ export interface RunReport {
   }>;
 }
 
-const REPORT_KEY_NAMES: Record<string, string> = {
+/** Setting name → the name reports (and the dashboard API) use for it. */
+export const REPORT_KEY_NAMES: Readonly<Record<string, string>> = {
   stripe_publishable_key: 'publishable_key',
   stripe_secret_key: 'secret_key',
   stripe_webhook_secret: 'webhook_secret',

@@ -13,3 +13,6 @@ export async function runPool<T>(items: readonly T[], workers: number, worker: (
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, loop));
 }
+
+/** Sites worked on at once: enough to keep every request slot busy while some sites back off. */
+export const workersFor = (concurrency: number): number => Math.max(1, concurrency * 2);

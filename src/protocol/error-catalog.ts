@@ -122,6 +122,83 @@ const entries = {
     hint: "Check the site's logs.",
   },
 
+  // --- dashboard answers (keyfleet dashboard: /api/admin/*, /api/sites/*) ------------------------
+  unauthorized: {
+    status: 401,
+    message: 'Authentication required.',
+    hint: 'Log in to the dashboard, or send Authorization: Bearer <KEYFLEET_ADMIN_TOKEN>.',
+  },
+  invalid_password: {
+    status: 401,
+    message: 'Wrong password.',
+    hint: 'Use the value of KEYFLEET_ADMIN_PASSWORD the dashboard was started with.',
+  },
+  csrf_failed: {
+    status: 403,
+    message: 'The request carries no valid CSRF token, or comes from another origin.',
+    hint: 'Send the csrf_token of POST /api/admin/login (or GET /api/admin/session) in X-CSRF-Token or the _csrf form field.',
+  },
+  site_not_found: {
+    status: 404,
+    message: 'No site with this id or name.',
+    hint: 'List the sites with GET /api/admin/sites.',
+  },
+  site_exists: {
+    status: 409,
+    message: 'A site with this URL or name already exists.',
+    hint: 'Change the existing site (PATCH /api/admin/sites/:id) or choose another name.',
+  },
+  invalid_site_url: {
+    status: 400,
+    message: 'The site URL cannot be used.',
+    hint: "Give the site's base URL, e.g. https://shop.example.fr: https://, no /api path, query or user:pass@.",
+  },
+  run_not_found: {
+    status: 404,
+    message: 'No run with this id.',
+    hint: 'List the runs with GET /api/admin/runs.',
+  },
+  run_state_conflict: {
+    status: 409,
+    message: 'The run is not in a state that allows this.',
+    hint: 'Resume only an interrupted or cancelled run; confirm only a finished dry run; retry only a finished run.',
+  },
+  no_desired_keys: {
+    status: 409,
+    message: 'No key version is desired for some of the sites.',
+    hint: 'Add keys first: POST /api/admin/keys makes a new version the fleet default.',
+  },
+  invalid_keys: {
+    status: 400,
+    message: 'The keys are not valid.',
+    hint: 'Copy each key whole from https://dashboard.stripe.com/apikeys; do not mix test and live keys.',
+  },
+  key_version_not_found: {
+    status: 404,
+    message: 'No key version with this id.',
+    hint: 'List the versions with GET /api/admin/keys.',
+  },
+  invalid_registration_token: {
+    status: 401,
+    message: 'The registration token is not valid.',
+    hint: "Send Authorization: Bearer <KEYFLEET_REGISTRATION_TOKEN>, the dashboard's value, without whitespace.",
+  },
+  registration_disabled: {
+    status: 403,
+    message: 'Self-registration is disabled on this dashboard.',
+    hint: 'Set KEYFLEET_REGISTRATION_TOKEN on the dashboard, or add the site with POST /api/admin/sites.',
+  },
+  drift: {
+    status: 409,
+    message: 'The site does not hold its desired keys.',
+    hint: 'Reconcile: POST /api/admin/runs {"drifted_only":true} pushes to drifted sites only.',
+  },
+  no_sites_selected: {
+    status: 400,
+    message: 'The selection matches no site.',
+    hint: 'Choose sites by id or name, or tags that sites carry (GET /api/admin/sites).',
+  },
+
   // --- client side: how a failed request to a site is classified ---------------------------------
   timeout: {
     message: 'The site did not answer within the timeout.',

@@ -1,5 +1,6 @@
 import type { Site } from '../../engine/inventory.js';
 import type { SiteTask } from '../../engine/push-site.js';
+import { keysFromVault, KeyNotInVaultError } from '../../engine/run-keys.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { describeSettings } from '../../engine/site-state.js';
 import { loadKeys, type LoadedKeys } from '../../keys/key-source.js';
@@ -99,11 +100,12 @@ export async function planResume(opts: PushOptions, state: StateStore, reporter:
   if (run.command !== 'push' || !['interrupted', 'cancelled'].includes(run.state)) {
     throw usageError(`run ${run.id} is ${run.state}; only an interrupted or cancelled push can be resumed.`);
   }
-  const keys: DesiredKeys = {};
-  for (const [name, k] of Object.entries(run.keys)) {
-    const value = await state.secretByFingerprint(name, k.fingerprint);
-    if (!value) throw usageError(`the vault has no copy of ${name} …${k.last4}; run a new push instead.`);
-    keys[name as SettingName] = value;
+  let keys: DesiredKeys;
+  try {
+    keys = await keysFromVault(state, run.keys);
+  } catch (err) {
+    if (!(err instanceof KeyNotInVaultError)) throw err;
+    throw usageError(`the vault has no copy of ${err.setting} …${err.last4}; run a new push instead.`);
   }
   const pending = await state.siteResults(run.id, { status: ['pending'] });
   // The inventory (for per-site api_key_env) is the run's own unless another is given.

@@ -1,0 +1,134 @@
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { DestinationStream } from 'pino';
+import { createSiteClient, type SiteClient } from '../engine/site-client.js';
+import { loggerOptions } from '../log/logger.js';
+import { DASHBOARD_ROUTES } from '../protocol/dashboard-routes.js';
+import { openStateStore } from '../store/open-state-store.js';
+import type { StateStore } from '../store/state-store.js';
+import { FailureLimiter, hashApiKey } from '../template/auth.js';
+import { PACKAGE_VERSION } from '../template/config.js';
+import { sendError } from '../template/errors.js';
+import { SessionStore } from './auth/sessions.js';
+import { checkDashboardConfig, dashboardConfigFromEnv, type DashboardConfig } from './config.js';
+import type { DashboardContext } from './context.js';
+import { dashboardErrorHandler } from './errors.js';
+import { parseForm } from './form-body.js';
+import { registerKeyRoutes } from './routes/key-routes.js';
+import { registerRunRoutes } from './routes/run-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
+import { registerSiteFacingRoutes } from './routes/site-facing-routes.js';
+import { registerSiteRoutes } from './routes/site-routes.js';
+import { RunManager } from './runs/run-manager.js';
+import { SseStreams } from './runs/sse.js';
+
+export interface BuildDashboardAppOptions {
+  /** Read for the configuration and the state store; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Fields given here override the environment's. */
+  config?: Partial<DashboardConfig>;
+  /** An open state store (not closed with the app); else one is opened from KEYFLEET_DB. */
+  state?: StateStore;
+  /** Passed to openStateStore when the app opens its own store. */
+  statePath?: string;
+  vaultKey?: string;
+  /** How runs reach sites (tests pass one trusting their CA); else one from the config. */
+  client?: SiteClient;
+  /** Where log lines go (tests capture them); stdout by default. false disables logging. */
+  logStream?: DestinationStream | false;
+  logLevel?: string;
+}
+
+/**
+ * Builds the dashboard: a Fastify instance with the admin JSON API (/api/admin/*), the routes
+ * template sites call (/api/sites/*) and the run manager, not yet listening. Refuses to build
+ * without a password or token (DashboardConfigError, `config_error`). Runs left `running` by a
+ * dead process are marked `interrupted` here, ready to be resumed.
+ *
+ * @example const app = await buildDashboardApp({ env: { KEYFLEET_ADMIN_TOKEN: token, KEYFLEET_DB: path } });
+ *          await app.listen({ port: 4400, host: '127.0.0.1' });
+ */
+export async function buildDashboardApp(options: BuildDashboardAppOptions = {}): Promise<FastifyInstance> {
+  const env = options.env ?? process.env;
+  const config: DashboardConfig = { ...dashboardConfigFromEnv(env), ...options.config };
+  checkDashboardConfig(config);
+  const logger =
+    options.logStream === false
+      ? false
+      : { ...loggerOptions(options.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
+  const app = Fastify({ logger, trustProxy: config.trustProxy, bodyLimit: 1024 * 1024 });
+  const state =
+    options.state ??
+    (await openStateStore({
+      path: options.statePath,
+      vaultKey: options.vaultKey,
+      env,
+      eagerVaultKey: true,
+      log: (m) => app.log.warn(m),
+    }));
+  const client =
+    options.client ??
+    createSiteClient({
+      concurrency: config.concurrency,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      allowHttp: config.allowHttp,
+    });
+  try {
+    for (const id of await state.markInterrupted()) {
+      app.log.warn(
+        { run: id },
+        `run ${id} was interrupted; resume it with POST ${DASHBOARD_ROUTES.runs}/${id}/resume`,
+      );
+    }
+    const masterKey = config.masterKeys[0] ?? null;
+    const runs = new RunManager({ state, client, masterKey, concurrency: config.concurrency, log: app.log });
+    const ctx: DashboardContext = {
+      config,
+      env,
+      state,
+      sessions: new SessionStore(config.sessionTtlMs),
+      authLimiter: new FailureLimiter(config.authFailureLimit),
+      siteLimiter: new FailureLimiter(10),
+      runs,
+      streams: new SseStreams(),
+      adminTokenHashes: config.adminToken ? [hashApiKey(config.adminToken)] : [],
+      registrationTokenHashes: config.registrationToken ? [hashApiKey(config.registrationToken)] : [],
+      masterKeyHashes: config.masterKeys.map(hashApiKey),
+      masterKey,
+    };
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    app.setErrorHandler(dashboardErrorHandler);
+    app.setNotFoundHandler((_req, reply) => sendError(reply, 'not_found'));
+    app.removeContentTypeParser('text/plain');
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+      done(null, parseForm(String(body))),
+    );
+    await app.register(helmet, { hsts: config.secureCookies === true });
+    // Open event streams would hold the server's close forever: end them first.
+    app.addHook('preClose', (done) => {
+      ctx.streams.closeAll();
+      done();
+    });
+    app.addHook('onClose', async () => {
+      await runs.close();
+      if (!options.client) await client.close();
+      if (!options.state) await state.close();
+    });
+    app.get(DASHBOARD_ROUTES.health, async () => ({ status: 'ok', version: PACKAGE_VERSION }));
+    registerSessionRoutes(app, ctx);
+    registerSiteRoutes(app, ctx);
+    registerKeyRoutes(app, ctx);
+    registerRunRoutes(app, ctx);
+    registerSiteFacingRoutes(app, ctx);
+    await app.ready();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    if (!options.client) await client.close().catch(() => undefined);
+    if (!options.state) await state.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
+}

@@ -1,0 +1,123 @@
+import { hashPassword, parsePasswordHash, type PasswordHash } from './auth/password.js';
+
+/**
+ * Everything the dashboard reads from its environment, parsed once (`dashboardConfigFromEnv` is the
+ * only place that reads it). The admin password is hashed here, at startup: the clear text is never
+ * kept, only the scrypt hash.
+ *
+ * | variable                      | meaning                                                          |
+ * |-------------------------------|------------------------------------------------------------------|
+ * | KEYFLEET_ADMIN_PASSWORD       | the web login (≥ 12 chars), or a `scrypt$…` hash of it            |
+ * | KEYFLEET_ADMIN_TOKEN          | Bearer token for /api/admin/* (≥ 32 chars)                        |
+ * | KEYFLEET_REGISTRATION_TOKEN   | Bearer token of POST /api/sites/register (≥ 32 chars); unset = off|
+ * | TEMPLATE_MASTER_API_KEY       | the key that opens sites without their own (comma list: first used)|
+ * | KEYFLEET_DB, KEYFLEET_VAULT_KEY | state database and vault key (openStateStore)                  |
+ * | KEYFLEET_SECURE_COOKIES       | `true`/`false`; default: Secure when the request came over https  |
+ * | KEYFLEET_TRUST_PROXY          | `true` behind a reverse proxy (X-Forwarded-For/-Proto)            |
+ */
+export interface DashboardConfig {
+  host: string;
+  port: number;
+  adminPassword: PasswordHash | null;
+  adminToken: string | null;
+  registrationToken: string | null;
+  masterKeys: string[];
+  /** 'auto': Secure when the request arrived over https (directly or per X-Forwarded-Proto). */
+  secureCookies: boolean | 'auto';
+  trustProxy: boolean;
+  /** HTTP requests in flight to sites, dashboard-wide. */
+  concurrency: number;
+  timeoutMs: number;
+  retries: number;
+  allowHttp: boolean;
+  /** Failed logins (and bad tokens) per address per minute before 429. */
+  authFailureLimit: number;
+  sessionTtlMs: number;
+}
+
+export class DashboardConfigError extends Error {
+  readonly code = 'config_error';
+}
+
+const MIN_PASSWORD = 12;
+const MIN_TOKEN = 32;
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min)
+    throw new DashboardConfigError(`${name} must be an integer ≥ ${min} (got "${raw}").`);
+  return n;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new DashboardConfigError(`${name} must be true or false (got "${env[name]}").`);
+}
+
+function token(env: NodeJS.ProcessEnv, name: string): string | null {
+  const value = env[name];
+  if (value === undefined || value === '') return null;
+  if (/\s/.test(value))
+    throw new DashboardConfigError(`${name} contains whitespace: remove it (tr -d '[:space:]').`);
+  if (value.length < MIN_TOKEN) {
+    throw new DashboardConfigError(
+      `${name} is too short (${value.length} characters, at least ${MIN_TOKEN}). Generate one with: openssl rand -base64 32`,
+    );
+  }
+  return value;
+}
+
+export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
+  const password = env.KEYFLEET_ADMIN_PASSWORD;
+  let adminPassword: PasswordHash | null = null;
+  if (password !== undefined && password !== '') {
+    adminPassword = parsePasswordHash(password);
+    if (!adminPassword && password.startsWith('scrypt$')) {
+      throw new DashboardConfigError(
+        'KEYFLEET_ADMIN_PASSWORD looks like a scrypt hash but is not a usable one (scrypt$N$r$p$salt$hash, N ≥ 16384).',
+      );
+    }
+    if (!adminPassword) {
+      if (password.length < MIN_PASSWORD) {
+        throw new DashboardConfigError(
+          `KEYFLEET_ADMIN_PASSWORD is too short (at least ${MIN_PASSWORD} characters).`,
+        );
+      }
+      adminPassword = hashPassword(password);
+    }
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 4400, 0),
+    adminPassword,
+    adminToken: token(env, 'KEYFLEET_ADMIN_TOKEN'),
+    registrationToken: token(env, 'KEYFLEET_REGISTRATION_TOKEN'),
+    masterKeys: (env.TEMPLATE_MASTER_API_KEY ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+    secureCookies: flag(env, 'KEYFLEET_SECURE_COOKIES') ?? 'auto',
+    trustProxy: flag(env, 'KEYFLEET_TRUST_PROXY') ?? false,
+    concurrency: int(env, 'KEYFLEET_CONCURRENCY', 16, 1),
+    timeoutMs: int(env, 'KEYFLEET_TIMEOUT_MS', 8000, 1),
+    retries: int(env, 'KEYFLEET_RETRIES', 2, 0),
+    allowHttp: flag(env, 'KEYFLEET_ALLOW_HTTP') ?? false,
+    authFailureLimit: int(env, 'KEYFLEET_LOGIN_FAILURES_PER_MINUTE', 5, 1),
+    sessionTtlMs: int(env, 'KEYFLEET_SESSION_HOURS', 12, 1) * 3_600_000,
+  };
+}
+
+/** Refuses a dashboard nobody could log in to: it would serve the vault's metadata to no one, or to anyone. */
+export function checkDashboardConfig(config: DashboardConfig): void {
+  if (!config.adminPassword && !config.adminToken) {
+    throw new DashboardConfigError(
+      'Set KEYFLEET_ADMIN_PASSWORD (the web login, at least 12 characters) and/or KEYFLEET_ADMIN_TOKEN ' +
+        '(Bearer token of the JSON API, at least 32 characters: openssl rand -base64 32). The dashboard does not start without one.',
+    );
+  }
+}

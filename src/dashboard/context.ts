@@ -1,0 +1,28 @@
+import type { StateStore } from '../store/state-store.js';
+import type { FailureLimiter } from '../template/auth.js';
+import type { SessionStore } from './auth/sessions.js';
+import type { DashboardConfig } from './config.js';
+import type { RunManager } from './runs/run-manager.js';
+import type { SseStreams } from './runs/sse.js';
+
+/** What every dashboard route shares; built once per app by buildDashboardApp. */
+export interface DashboardContext {
+  config: DashboardConfig;
+  /** The environment the dashboard was started with (a YAML import's `api_key_env` is read here). */
+  env: NodeJS.ProcessEnv;
+  state: StateStore;
+  sessions: SessionStore;
+  /** Failed logins and bad admin tokens, per address. */
+  authLimiter: FailureLimiter;
+  /** Failed template-facing authentications (stripe-key, register), per address. */
+  siteLimiter: FailureLimiter;
+  runs: RunManager;
+  streams: SseStreams;
+  /** SHA-256 of KEYFLEET_ADMIN_TOKEN (empty when unset), compared in constant time. */
+  adminTokenHashes: Buffer[];
+  registrationTokenHashes: Buffer[];
+  /** SHA-256 of each TEMPLATE_MASTER_API_KEY value. */
+  masterKeyHashes: Buffer[];
+  /** The key that opens sites without their own (the first TEMPLATE_MASTER_API_KEY value). */
+  masterKey: string | null;
+}

@@ -1,0 +1,221 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { parseFailureBudget } from '../../engine/failure-budget.js';
+import { runPush, type PushRunResult } from '../../engine/push-run.js';
+import type { SiteOutcome } from '../../engine/push-site.js';
+import { buildReport } from '../../engine/run-report.js';
+import type { SiteClient } from '../../engine/site-client.js';
+import { workersFor } from '../../engine/worker-pool.js';
+import { maskSecrets } from '../../protocol/fingerprint.js';
+import type { RunRecord, StateStore } from '../../store/state-store.js';
+import { DashboardError } from '../errors.js';
+import { healthFromOutcome } from '../fleet/site-health.js';
+import { LiveRun } from './live-run.js';
+import { planFromSnapshot, snapshotOfRun, type FleetRunPlan } from './run-plan.js';
+
+export type RunTrigger = 'admin' | 'register' | 'confirm' | 'retry_failed' | 'reconcile';
+
+export interface StartRun {
+  actor: string;
+  dryRun: boolean;
+  plan: FleetRunPlan;
+  canary: number;
+  /** `--max-failures` syntax: a count or a percentage. */
+  maxFailures: string;
+  trigger: RunTrigger;
+  /** The run this one confirms or retries. */
+  of?: string;
+  selection?: { tags?: string[]; sites?: string[]; drifted_only?: boolean };
+}
+
+export interface RunManagerOptions {
+  state: StateStore;
+  client: SiteClient;
+  masterKey: string | null;
+  concurrency: number;
+  log: FastifyBaseLogger;
+  /** Called after every run ends (the safe-to-roll check hangs here). */
+  onFinished?: (run: RunRecord) => Promise<void>;
+}
+
+/** Finished runs whose events stay in memory for late subscribers (older ones replay from the store). */
+const KEEP_FINISHED = 50;
+
+/**
+ * Runs pushes in the background for the dashboard, through the one push pipeline (`runPush`), and
+ * fans each run's events out to its subscribers (LiveRun). Every site result is persisted by
+ * runPush as it happens; if this process dies mid-run, the next start marks the run `interrupted`
+ * and `resume` finishes exactly the sites still pending.
+ */
+export class RunManager {
+  private readonly live = new Map<string, LiveRun>();
+  private readonly active = new Map<string, { abort: AbortController; done: Promise<void> }>();
+
+  constructor(private readonly o: RunManagerOptions) {}
+
+  liveRun(id: string): LiveRun | undefined {
+    return this.live.get(id);
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** Resolves when the run (if this process runs it) has ended and its end event is out. */
+  async settled(id: string): Promise<void> {
+    await this.active.get(id)?.done;
+  }
+
+  async start(s: StartRun): Promise<RunRecord> {
+    const budget = this.budget(s.maxFailures, s.plan.tasks.length);
+    const run = await this.o.state.createRun({
+      command: 'push',
+      dry_run: s.dryRun,
+      actor: s.actor,
+      sites_source: null,
+      keys: s.plan.keys,
+      options: {
+        origin: 'dashboard',
+        trigger: s.trigger,
+        of: s.of ?? null,
+        ...s.selection,
+        canary: s.canary,
+        max_failures: s.maxFailures,
+        desired: s.plan.snapshot,
+      },
+      key_version_id: s.plan.versionId,
+      sites: s.plan.tasks.map((t) => t.url),
+    });
+    this.launch(run, s.plan, s.dryRun, s.canary, budget);
+    return run;
+  }
+
+  /** Finishes an interrupted or cancelled run: only its pending sites, with the keys it started with. */
+  async resume(id: string): Promise<RunRecord> {
+    const run = await this.o.state.getRun(id);
+    if (!run) throw new DashboardError('run_not_found');
+    if (this.active.has(id))
+      throw new DashboardError('run_state_conflict', `Run ${id} is running in this dashboard.`);
+    if (run.command !== 'push' || !['interrupted', 'cancelled'].includes(run.state)) {
+      throw new DashboardError(
+        'run_state_conflict',
+        `Run ${id} is ${run.state}: only an interrupted or cancelled push can be resumed.`,
+      );
+    }
+    const snapshot =
+      snapshotOfRun(run.options) ??
+      (run.key_version_id ? { default: run.key_version_id, others: {} } : undefined);
+    if (!snapshot)
+      throw new DashboardError('run_state_conflict', `Run ${id} recorded no key version to resume with.`);
+    const pending = (await this.o.state.siteResults(id, { status: ['pending'] })).map((r) => r.url);
+    const plan = await planFromSnapshot(this.o.state, pending, snapshot, this.o.masterKey);
+    let reopened: RunRecord;
+    try {
+      reopened = await this.o.state.reopenRun(id);
+    } catch (err) {
+      throw new DashboardError('run_state_conflict', (err as Error).message);
+    }
+    const canary = Number(run.options.canary ?? 0);
+    const budget = this.budget(String(run.options.max_failures ?? '10%'), run.summary.total);
+    this.launch(reopened, plan, run.dry_run, Number.isInteger(canary) ? canary : 0, budget);
+    return reopened;
+  }
+
+  /** Cancels every run in progress (each ends `cancelled`, resumable) and waits for them. */
+  async close(): Promise<void> {
+    for (const a of this.active.values()) a.abort.abort();
+    await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  private budget(maxFailures: string, sites: number): number {
+    try {
+      return parseFailureBudget(maxFailures, sites);
+    } catch (err) {
+      throw new DashboardError('invalid_request', `max_failures: ${(err as Error).message}`);
+    }
+  }
+
+  private launch(
+    run: RunRecord,
+    plan: FleetRunPlan,
+    dryRun: boolean,
+    canary: number,
+    failureBudget: number,
+  ): void {
+    const live = new LiveRun(run.id);
+    this.remember(live);
+    const abort = new AbortController();
+    const done = this.execute(run, plan, dryRun, canary, failureBudget, live, abort.signal).finally(() =>
+      this.active.delete(run.id),
+    );
+    this.active.set(run.id, { abort, done });
+  }
+
+  private async execute(
+    run: RunRecord,
+    plan: FleetRunPlan,
+    dryRun: boolean,
+    canary: number,
+    failureBudget: number,
+    live: LiveRun,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { state, log } = this.o;
+    let health = Promise.resolve();
+    const onSite = (o: SiteOutcome) => {
+      live.emitSite(o);
+      const id = plan.siteIds.get(o.url);
+      if (id === undefined) return;
+      health = health.then(async () => {
+        const versionId = plan.versionOf(o.url);
+        const h = healthFromOutcome(
+          o,
+          { id: versionId, keys: await plan.versions.masked(versionId) },
+          dryRun,
+        );
+        if (h) await state.fleet.recordHealth(id, h);
+      });
+      health = health.catch((err: Error) =>
+        log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
+      );
+    };
+    let result: PushRunResult | undefined;
+    try {
+      result = await runPush({
+        runId: run.id,
+        tasks: plan.tasks,
+        client: this.o.client,
+        state,
+        dryRun,
+        canary,
+        failureBudget,
+        workers: workersFor(this.o.concurrency),
+        signal,
+        events: { phase: (p, n) => live.emitPhase(p, n), site: onSite },
+      });
+    } catch (err) {
+      log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'run failed');
+    }
+    await health;
+    live.reason = result
+      ? result.reason
+      : 'the run stopped on an internal error (see the dashboard log); resume it';
+    try {
+      // An internal error ends the run cancelled: its pending sites stay pending, so it can be resumed.
+      const finished = await state.finishRun(run.id, result?.state ?? 'cancelled');
+      live.end({
+        ...buildReport(finished, await state.siteResults(run.id), live.changes),
+        reason: live.reason,
+      });
+      await this.o.onFinished?.(finished);
+    } catch (err) {
+      log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'could not finish the run');
+    }
+  }
+
+  private remember(live: LiveRun): void {
+    this.live.set(live.runId, live);
+    const finished = [...this.live.values()].filter((l) => l.done && !this.active.has(l.runId));
+    for (const old of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED)))
+      this.live.delete(old.runId);
+  }
+}
