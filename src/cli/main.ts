@@ -109,6 +109,18 @@ function buildProgram(): Command {
     .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
     .action(lazy(async () => (await import('./commands/template.js')).template as Run));
 
+  program
+    .command('dashboard')
+    .description('serve the web dashboard and its JSON API (env KEYFLEET_ADMIN_PASSWORD / KEYFLEET_ADMIN_TOKEN)')
+    .option('--port <port>', 'port to listen on (env PORT, default 4400)')
+    .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
+    .option('--concurrency <n>', 'HTTP requests in flight to sites, dashboard-wide (default 16)')
+    .option('--timeout <seconds>', 'per-request timeout to sites (default 8)')
+    .option('--retries <n>', 'retries of a safe-to-retry failure (default 2)')
+    .option('--allow-http', 'allow plain http:// to non-loopback sites')
+    .option('--trust-proxy', 'behind a reverse proxy: trust X-Forwarded-For/-Proto (Secure cookies over https)')
+    .action(lazy(async () => (await import('./commands/dashboard.js')).dashboard as Run));
+
   return program;
 }
 

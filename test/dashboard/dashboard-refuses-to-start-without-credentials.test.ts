@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildDashboardApp } from '../../src/dashboard/app.js';
 import { formatPasswordHash, hashPassword } from '../../src/dashboard/auth/password.js';
 import { DASHBOARD_ROUTES } from '../../src/protocol/dashboard-routes.js';
+import { runCli } from '../helpers/run-cli.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN, startTestDashboard } from './dashboard-fixture.js';
 
 describe('dashboard startup', () => {
@@ -32,6 +33,13 @@ describe('dashboard startup', () => {
     ).rejects.toThrow(/whitespace/);
     // Nothing was created for a dashboard that did not start.
     expect(existsSync(join(dir, 'state.db'))).toBe(false);
+  });
+
+  it('keyfleet dashboard exits 2 with the same message', async () => {
+    const res = await runCli(['dashboard', '--port', '0'], { env: { KEYFLEET_DB: join(dir, 'cli.db') } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/Set KEYFLEET_ADMIN_PASSWORD .* and\/or KEYFLEET_ADMIN_TOKEN/);
+    expect(existsSync(join(dir, 'cli.db'))).toBe(false);
   });
 
   it('creates the vault key file (0600) next to the database on first start, with a warning', async () => {
