@@ -20,6 +20,9 @@ import { registerRunRoutes } from './routes/run-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
 import { registerSiteFacingRoutes } from './routes/site-facing-routes.js';
 import { registerSiteRoutes } from './routes/site-routes.js';
+import { recordSafeToRoll } from './fleet/safe-to-roll.js';
+import { FleetVerifier } from './fleet/verifier.js';
+import { registerVerifyRoutes } from './routes/verify-routes.js';
 import { RunManager } from './runs/run-manager.js';
 import { SseStreams } from './runs/sse.js';
 
@@ -83,7 +86,38 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       );
     }
     const masterKey = config.masterKeys[0] ?? null;
-    const runs = new RunManager({ state, client, masterKey, concurrency: config.concurrency, log: app.log });
+    // After every run and every verify sweep: has a version now been verified everywhere?
+    const checkSafeToRoll = async () => {
+      for (const r of await recordSafeToRoll(state)) {
+        app.log.info(
+          { version: r.version_id, sites: r.sites },
+          `key version ${r.version_id} is verified on every site: the previous keys can be rolled in Stripe`,
+        );
+        await state.fleet.audit({
+          actor: 'system',
+          action: 'keys.safe_to_roll',
+          target: r.version_id,
+          detail: { sites: r.sites },
+        });
+      }
+    };
+    const runs = new RunManager({
+      state,
+      client,
+      masterKey,
+      concurrency: config.concurrency,
+      log: app.log,
+      onFinished: checkSafeToRoll,
+    });
+    const verifier = new FleetVerifier({
+      state,
+      client,
+      masterKey,
+      concurrency: config.concurrency,
+      intervalMs: config.verifyIntervalMs,
+      log: app.log,
+      onSwept: checkSafeToRoll,
+    });
     const ctx: DashboardContext = {
       config,
       env,
@@ -92,6 +126,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       authLimiter: new FailureLimiter(config.authFailureLimit),
       siteLimiter: new FailureLimiter(10),
       runs,
+      verifier,
       streams: new SseStreams(),
       adminTokenHashes: config.adminToken ? [hashApiKey(config.adminToken)] : [],
       registrationTokenHashes: config.registrationToken ? [hashApiKey(config.registrationToken)] : [],
@@ -113,6 +148,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       done();
     });
     app.addHook('onClose', async () => {
+      await verifier.close();
       await runs.close();
       if (!options.client) await client.close();
       if (!options.state) await state.close();
@@ -123,7 +159,9 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     registerKeyRoutes(app, ctx);
     registerRunRoutes(app, ctx);
     registerSiteFacingRoutes(app, ctx);
+    registerVerifyRoutes(app, ctx);
     await app.ready();
+    verifier.start();
   } catch (err) {
     await app.close().catch(() => undefined);
     if (!options.client) await client.close().catch(() => undefined);

@@ -14,6 +14,7 @@ import { hashPassword, parsePasswordHash, type PasswordHash } from './auth/passw
  * | KEYFLEET_DB, KEYFLEET_VAULT_KEY | state database and vault key (openStateStore)                  |
  * | KEYFLEET_SECURE_COOKIES       | `true`/`false`; default: Secure when the request came over https  |
  * | KEYFLEET_TRUST_PROXY          | `true` behind a reverse proxy (X-Forwarded-For/-Proto)            |
+ * | KEYFLEET_VERIFY_INTERVAL_S    | seconds between two verifies of every site (300; 0 = off)         |
  */
 export interface DashboardConfig {
   host: string;
@@ -33,6 +34,8 @@ export interface DashboardConfig {
   /** Failed logins (and bad tokens) per address per minute before 429. */
   authFailureLimit: number;
   sessionTtlMs: number;
+  /** Periodic verify of every site (KEYFLEET_VERIFY_INTERVAL_S, default 300 s); 0 turns it off. */
+  verifyIntervalMs: number;
 }
 
 export class DashboardConfigError extends Error {
@@ -109,6 +112,7 @@ export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Da
     allowHttp: flag(env, 'KEYFLEET_ALLOW_HTTP') ?? false,
     authFailureLimit: int(env, 'KEYFLEET_LOGIN_FAILURES_PER_MINUTE', 5, 1),
     sessionTtlMs: int(env, 'KEYFLEET_SESSION_HOURS', 12, 1) * 3_600_000,
+    verifyIntervalMs: int(env, 'KEYFLEET_VERIFY_INTERVAL_S', 300, 0) * 1000,
   };
 }
 

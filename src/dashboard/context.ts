@@ -2,6 +2,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { FailureLimiter } from '../template/auth.js';
 import type { SessionStore } from './auth/sessions.js';
 import type { DashboardConfig } from './config.js';
+import type { FleetVerifier } from './fleet/verifier.js';
 import type { RunManager } from './runs/run-manager.js';
 import type { SseStreams } from './runs/sse.js';
 
@@ -17,6 +18,7 @@ export interface DashboardContext {
   /** Failed template-facing authentications (stripe-key, register), per address. */
   siteLimiter: FailureLimiter;
   runs: RunManager;
+  verifier: FleetVerifier;
   streams: SseStreams;
   /** SHA-256 of KEYFLEET_ADMIN_TOKEN (empty when unset), compared in constant time. */
   adminTokenHashes: Buffer[];

@@ -19,6 +19,7 @@ export const DASHBOARD_ROUTES = {
   confirmRun: '/api/admin/runs/:id/confirm',
   retryFailed: '/api/admin/runs/:id/retry-failed',
   audit: '/api/admin/audit',
+  verify: '/api/admin/verify',
   health: '/api/health',
   // Called by template sites.
   siteStripeKey: '/api/sites/:site/stripe-key',

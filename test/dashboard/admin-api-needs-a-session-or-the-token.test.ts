@@ -21,6 +21,8 @@ const ADMIN_CALLS: Array<{ method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; 
   { method: 'POST', url: dashboardPath(DASHBOARD_ROUTES.confirmRun, { id: 'x' }) },
   { method: 'POST', url: dashboardPath(DASHBOARD_ROUTES.retryFailed, { id: 'x' }) },
   { method: 'GET', url: DASHBOARD_ROUTES.audit },
+  { method: 'GET', url: DASHBOARD_ROUTES.verify },
+  { method: 'POST', url: DASHBOARD_ROUTES.verify },
 ];
 
 describe('the admin API needs a session or the Bearer token', () => {

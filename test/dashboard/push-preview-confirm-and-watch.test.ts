@@ -170,7 +170,9 @@ describe('a push started from the dashboard', () => {
       'run.retry_failed',
     ])
       expect(actions).toContain(a);
-    expect(entries.every((e) => e.actor === 'api-token')).toBe(true);
+    // Admin actions are the token's; the system records when a version became safe to roll.
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(['api-token', 'system']));
+    expect(entries.filter((e) => e.actor === 'system').map((e) => e.action)).toEqual(['keys.safe_to_roll']);
     expect(JSON.stringify(entries)).not.toContain(sk);
     expect(JSON.stringify(entries)).toContain(fingerprint(sk));
   });

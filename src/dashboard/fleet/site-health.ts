@@ -4,7 +4,7 @@ import type { SiteHealth } from '../../store/fleet-store.js';
 import type { MaskedKey } from '../../store/state-store.js';
 
 /** Failures that mean the site could not be reached at all (as opposed to answering wrongly). */
-const UNREACHABLE = new Set([
+export const UNREACHABLE: ReadonlySet<string> = new Set([
   'timeout',
   'connection_refused',
   'connection_reset',

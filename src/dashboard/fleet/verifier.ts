@@ -1,0 +1,165 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { preflightSite, Tally } from '../../engine/push-site.js';
+import type { SiteClient } from '../../engine/site-client.js';
+import { SiteError } from '../../engine/site-error.js';
+import { mismatches } from '../../engine/site-state.js';
+import { runPool, workersFor } from '../../engine/worker-pool.js';
+import { maskSecrets } from '../../protocol/fingerprint.js';
+import { keyMode } from '../../protocol/key-formats.js';
+import type { FleetSite, SiteHealth } from '../../store/fleet-store.js';
+import type { StateStore } from '../../store/state-store.js';
+import { effectiveVersion, VersionKeys } from './desired.js';
+import { UNREACHABLE } from './site-health.js';
+
+export interface VerifierStatus {
+  running: boolean;
+  interval_s: number;
+  sweeps: number;
+  last_started_at: string | null;
+  last_finished_at: string | null;
+  last_checked: number;
+  last_drifted: number;
+}
+
+export interface VerifierOptions {
+  state: StateStore;
+  client: SiteClient;
+  concurrency: number;
+  masterKey: string | null;
+  /** 0 turns the periodic sweep off (a sweep can still be asked for). */
+  intervalMs: number;
+  log: FastifyBaseLogger;
+  /** After every sweep (the safe-to-roll check hangs here). */
+  onSwept?: () => Promise<void>;
+}
+
+/**
+ * The periodic verify: every `intervalMs`, each site is read once (authenticated
+ * /api/health/stripe, through the shared client and its in-flight limit, `workersFor(concurrency)`
+ * sites at a time) and compared with its effective desired version; what it found is recorded as
+ * the site's health, so drift shows in the fleet view and reconcile knows where to push. Sweeps
+ * never overlap; writes nothing to sites and makes no run.
+ */
+export class FleetVerifier {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private readonly waiters: Array<{ sweeps: number; resolve: () => void }> = [];
+  private closed = false;
+  private readonly s: Omit<VerifierStatus, 'running' | 'interval_s'> = {
+    sweeps: 0,
+    last_started_at: null,
+    last_finished_at: null,
+    last_checked: 0,
+    last_drifted: 0,
+  };
+
+  constructor(private readonly o: VerifierOptions) {}
+
+  start(): void {
+    if (this.o.intervalMs > 0 && !this.closed) {
+      this.timer = setTimeout(() => void this.sweep().finally(() => this.start()), this.o.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  status(): VerifierStatus {
+    return { running: this.current !== undefined, interval_s: this.o.intervalMs / 1000, ...this.s };
+  }
+
+  /** Starts a sweep unless one is running; resolves when that sweep ends. */
+  sweep(): Promise<void> {
+    this.current ??= this.run().finally(() => {
+      this.current = undefined;
+      for (const w of this.waiters.splice(0)) if (this.s.sweeps >= w.sweeps) w.resolve();
+    });
+    return this.current;
+  }
+
+  /** Resolves once `sweeps` sweeps have finished (or at once when they have), or after `timeoutMs`. */
+  waitFor(sweeps: number, timeoutMs: number): Promise<void> {
+    if (this.s.sweeps >= sweeps || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiters.push({ sweeps, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.current;
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  private async run(): Promise<void> {
+    const { state } = this.o;
+    this.s.last_started_at = new Date().toISOString();
+    let checked = 0;
+    let drifted = 0;
+    try {
+      const desired = await state.fleet.desired();
+      const versions = new VersionKeys(state);
+      const sites = await state.fleet.listSites();
+      await runPool(
+        sites,
+        workersFor(this.o.concurrency),
+        async (site) => {
+          const versionId = effectiveVersion(site, desired).version_id;
+          if (versionId === null) return;
+          const health = await this.check(site, versionId, versions);
+          await state.fleet.recordHealth(site.id, health);
+          checked += 1;
+          if (health.problem === 'drift') drifted += 1;
+        },
+        () => this.closed,
+      );
+      await this.o.onSwept?.();
+    } catch (err) {
+      this.o.log.error({ err: maskSecrets((err as Error).message) }, 'verify sweep failed');
+    }
+    Object.assign(this.s, {
+      sweeps: this.s.sweeps + 1,
+      last_finished_at: new Date().toISOString(),
+      last_checked: checked,
+      last_drifted: drifted,
+    });
+    if (checked > 0) this.o.log.info({ checked, drifted }, 'verify sweep done');
+  }
+
+  private async check(site: FleetSite, versionId: string, versions: VersionKeys): Promise<SiteHealth> {
+    const tally = new Tally();
+    const base = { checked_at: '', version_id: versionId, latency_ms: null as number | null };
+    try {
+      const want = await versions.keys(versionId);
+      const apiKey =
+        (site.has_api_key ? await this.o.state.fleet.siteApiKey(site.id) : null) ?? this.o.masterKey;
+      const now = await preflightSite(this.o.client, { url: site.url, apiKey, desired: want }, tally);
+      const wrong = mismatches(want, now);
+      const as = (name: 'stripe_publishable_key' | 'stripe_secret_key') =>
+        want[name] === undefined ? null : !wrong.includes(name);
+      return {
+        ...base,
+        checked_at: new Date().toISOString(),
+        latency_ms: tally.attempts > 0 ? Math.round(tally.ms / tally.attempts) : null,
+        reachable: true,
+        pk_as_desired: as('stripe_publishable_key'),
+        sk_as_desired: as('stripe_secret_key'),
+        mode: keyMode(now.publishable_key),
+        problem: wrong.length > 0 ? 'drift' : null,
+      };
+    } catch (err) {
+      if (!(err instanceof SiteError)) throw err;
+      const latency = tally.attempts > 0 ? Math.round(tally.ms / tally.attempts) : null;
+      return {
+        ...base,
+        checked_at: new Date().toISOString(),
+        latency_ms: latency,
+        reachable: !UNREACHABLE.has(err.code),
+        pk_as_desired: null,
+        sk_as_desired: null,
+        mode: null,
+        problem: err.code,
+      };
+    }
+  }
+}
