@@ -68,7 +68,8 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
   await runPool(o.tasks, o.workers, async (task) => {
     const tally = new Tally();
     try {
-      const before = await preflightSite(o.client, task, tally);
+      // Sites wait between preflight and push: their connections are not kept open meanwhile.
+      const before = await preflightSite(o.client, task, tally, { close: true });
       const prior = { attempts: tally.attempts, ms: tally.ms };
       if (o.dryRun) return settle(withPrior(await pushSite(o.client, task, before, true), prior));
       ready.push({ task, before, prior });

@@ -1,4 +1,4 @@
-import type { SiteClient } from './site-client.js';
+import type { ReadOptions, SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
 import { changesNeeded, describeSettings, mismatches, snapshotOf, type DesiredKeys } from './site-state.js';
 import type { HealthStripeBody } from '../protocol/bodies.js';
@@ -32,9 +32,9 @@ class Tally {
 }
 
 /** The site's authenticated key view; refuses a site that does not authenticate the key. */
-export async function readSite(client: SiteClient, task: SiteTask, tally: Tally): Promise<HealthStripeBody> {
+export async function readSite(client: SiteClient, task: SiteTask, tally: Tally, opts?: ReadOptions): Promise<HealthStripeBody> {
   if (!task.apiKey) throw new SiteError({ code: 'no_api_key', url: task.url, attempts: 0 });
-  const health = tally.add(await client.getStripeHealth(task.url, task.apiKey));
+  const health = tally.add(await client.getStripeHealth(task.url, task.apiKey, opts));
   if (health.authenticated !== true || !health.keys) {
     throw new SiteError({ code: 'unexpected_response', url: task.url, detail: 'the site did not return its authenticated key view', attempts: 0 });
   }
@@ -45,8 +45,8 @@ export async function readSite(client: SiteClient, task: SiteTask, tally: Tally)
  * Preflight: the authenticated /api/health/stripe proves the site is reachable, accepts the key,
  * and tells what it holds now (the `before` snapshot a rollback restores).
  */
-export async function preflightSite(client: SiteClient, task: SiteTask, tally = new Tally()): Promise<SiteSnapshot> {
-  return snapshotOf(await readSite(client, task, tally));
+export async function preflightSite(client: SiteClient, task: SiteTask, tally = new Tally(), opts?: ReadOptions): Promise<SiteSnapshot> {
+  return snapshotOf(await readSite(client, task, tally, opts));
 }
 
 /**
@@ -65,7 +65,8 @@ export async function pushSite(client: SiteClient, task: SiteTask, before: SiteS
   try {
     const apiKey = task.apiKey ?? '';
     for (const name of changes) tally.add(await client.putSetting(task.url, name, task.desired[name] ?? '', apiKey));
-    const after = await preflightSite(client, task, tally);
+    // The read-back is this site's last request of the run: its connection is closed after it.
+    const after = await preflightSite(client, task, tally, { close: true });
     const wrong = mismatches(task.desired, after);
     if (wrong.length > 0) {
       throw new SiteError({ code: 'verify_mismatch', url: task.url, detail: `still holds other ${describeSettings(wrong)} after the push`, attempts: 0 });

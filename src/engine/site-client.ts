@@ -51,6 +51,11 @@ export interface SiteClientOptions {
   maxResponseBytes?: number;
 }
 
+export interface ReadOptions {
+  /** The site's last request for a while: close the connection after it (bounded open sockets). */
+  close?: boolean;
+}
+
 export interface SiteClientStats {
   /** HTTP requests sent (attempts, not logical calls). */
   requests: number;
@@ -60,10 +65,11 @@ export interface SiteClientStats {
 
 export interface SiteClient {
   /** The site's publishable key, or null when it has none (404 no_publishable_key). */
-  getPublishableKey(siteUrl: string): Promise<SiteResult<string | null>>;
+  /** `close`: this is the site's last request for now; the connection is closed after it. */
+  getPublishableKey(siteUrl: string, opts?: ReadOptions): Promise<SiteResult<string | null>>;
   getHealth(siteUrl: string): Promise<SiteResult<HealthBody>>;
   /** Public status; with `apiKey`, a site that accepts it adds `authenticated: true` and `keys` — check it. */
-  getStripeHealth(siteUrl: string, apiKey?: string): Promise<SiteResult<HealthStripeBody>>;
+  getStripeHealth(siteUrl: string, apiKey?: string, opts?: ReadOptions): Promise<SiteResult<HealthStripeBody>>;
   putSetting(siteUrl: string, setting: SettingName, value: string, apiKey: string): Promise<SiteResult<void>>;
   testStripe(siteUrl: string, apiKey: string): Promise<SiteResult<TestStripeBody>>;
   rotateCredentials(siteUrl: string, apiKey: string, newKey: string): Promise<SiteResult<void>>;
@@ -116,11 +122,14 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
     map: identity,
     secrets: [],
   };
-  const getStripeHealthPublic = stripeHealthCall(publicHeaders, []);
+  const getPkClosing: Call<PkBody, string | null> = { ...getPk, close: true };
+  const getStripeHealthPublic = stripeHealthCall(publicHeaders, [], false);
+  const getStripeHealthPublicClosing = stripeHealthCall(publicHeaders, [], true);
 
   function stripeHealthCall(
     headers: Record<string, string>,
     secrets: string[],
+    close: boolean,
   ): Call<unknown, HealthStripeBody> {
     // The zod schema is looser than the exported type (keys by string, authenticated boolean); the
     // exported type is what the contract promises, so the parsed body is narrowed here once.
@@ -132,6 +141,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
       schema: HealthStripeBody,
       map: (b) => b as HealthStripeBody,
       secrets,
+      close,
     };
   }
 
@@ -147,12 +157,16 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
   }
 
   return {
-    getPublishableKey: (siteUrl) => send(siteUrl, getPk),
+    getPublishableKey: (siteUrl, opts) => send(siteUrl, opts?.close ? getPkClosing : getPk),
     getHealth: (siteUrl) => send(siteUrl, getHealth),
-    getStripeHealth: (siteUrl, apiKey) =>
+    getStripeHealth: (siteUrl, apiKey, opts) =>
       send(
         siteUrl,
-        apiKey === undefined ? getStripeHealthPublic : stripeHealthCall(authed(apiKey, false), [apiKey]),
+        apiKey === undefined
+          ? opts?.close
+            ? getStripeHealthPublicClosing
+            : getStripeHealthPublic
+          : stripeHealthCall(authed(apiKey, false), [apiKey], opts?.close === true),
       ),
     putSetting: (siteUrl, setting, value, apiKey) =>
       send(siteUrl, {

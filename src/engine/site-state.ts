@@ -18,11 +18,20 @@ export function snapshotOf(health: HealthStripeBody): SiteSnapshot {
   };
 }
 
+// Every site of a push shares one DesiredKeys object: hash its keys once, not once per site.
+const fingerprints = new WeakMap<DesiredKeys, Partial<Record<SettingName, string>>>();
+
+function desiredFingerprint(desired: DesiredKeys, name: SettingName): string {
+  let fps = fingerprints.get(desired);
+  if (!fps) fingerprints.set(desired, (fps = {}));
+  return (fps[name] ??= fingerprint(desired[name] ?? ''));
+}
+
 /** Settings whose value on the site differs from the desired one (by fingerprint), in push order. */
 export function changesNeeded(desired: DesiredKeys, current: SiteSnapshot): SettingName[] {
   // Secrets first: a site briefly holding a new secret with the old pk breaks nothing a visitor sees.
   const order: SettingName[] = ['stripe_secret_key', 'stripe_webhook_secret', 'stripe_price_id', 'stripe_publishable_key'];
-  return order.filter((name) => desired[name] !== undefined && current.fingerprints[name] !== fingerprint(desired[name]));
+  return order.filter((name) => desired[name] !== undefined && current.fingerprints[name] !== desiredFingerprint(desired, name));
 }
 
 /**
@@ -35,7 +44,7 @@ export function mismatches(desired: DesiredKeys, current: SiteSnapshot): Setting
     if (want === undefined) return false;
     if (name === 'stripe_publishable_key') return current.publishable_key !== want;
     if (name === 'stripe_price_id') return current.price_id !== want;
-    return current.fingerprints[name] !== fingerprint(want);
+    return current.fingerprints[name] !== desiredFingerprint(desired, name);
   });
 }
 

@@ -15,10 +15,10 @@ export async function verifySite(client: SiteClient, task: SiteTask): Promise<Si
     let wrong: SettingName[];
     let before = null;
     if (task.apiKey) {
-      before = await preflightSite(client, task, tally);
+      before = await preflightSite(client, task, tally, { close: true });
       wrong = mismatches(task.desired, before);
     } else {
-      const pk = tally.add(await client.getPublishableKey(task.url));
+      const pk = tally.add(await client.getPublishableKey(task.url, { close: true }));
       wrong = task.desired.stripe_publishable_key !== undefined && pk !== task.desired.stripe_publishable_key ? ['stripe_publishable_key'] : [];
     }
     if (wrong.length > 0) {

@@ -37,7 +37,7 @@ export async function backup(opts: BackupOptions): Promise<number> {
       let outcome;
       try {
         if (task.apiKey) {
-          const health = await readSite(client, task, tally);
+          const health = await readSite(client, task, tally, { close: true });
           const before = snapshotOf(health);
           const keys = health.keys;
           const secrets: BackupFile['sites'][string]['secrets'] = {};
@@ -45,7 +45,7 @@ export async function backup(opts: BackupOptions): Promise<number> {
           file.sites[site.url] = { publishable_key: keys?.stripe_publishable_key?.value ?? null, price_id: keys?.stripe_price_id?.value ?? null, secrets };
           outcome = { url: site.url, status: 'ok' as const, verified: true, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes: [] };
         } else {
-          const pk = tally.add(await client.getPublishableKey(site.url));
+          const pk = tally.add(await client.getPublishableKey(site.url, { close: true }));
           file.sites[site.url] = { publishable_key: pk, price_id: null, secrets: {} };
           outcome = { url: site.url, status: 'ok' as const, verified: true, attempts: tally.attempts, duration_ms: tally.ms, error: null, before: null, changes: [] };
         }
