@@ -61,12 +61,17 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       ? false
       : { ...loggerOptions(options.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
   const app = Fastify({ logger, trustProxy: config.trustProxy, bodyLimit: 1024 * 1024 });
+  // SQLite by default; Postgres with KEYFLEET_DB=postgres://… or, when that is unset, DATABASE_URL=postgres://….
+  const stateEnv =
+    !env.KEYFLEET_DB && /^postgres(ql)?:\/\//i.test(env.DATABASE_URL ?? '')
+      ? { ...env, KEYFLEET_DB: env.DATABASE_URL }
+      : env;
   const state =
     options.state ??
     (await openStateStore({
       path: options.statePath,
       vaultKey: options.vaultKey,
-      env,
+      env: stateEnv,
       eagerVaultKey: true,
       log: (m) => app.log.warn(m),
     }));

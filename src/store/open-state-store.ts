@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SecretBox } from '../keys/secret-box.js';
 import { maskDatabaseUrl, parseDatabaseUrl } from './open-settings-store.js';
+import { PostgresStateStore } from './postgres-state-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 import type { StateStore } from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
@@ -19,6 +20,8 @@ export interface OpenStateStoreOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve the vault key now (creating the key file on a first start) instead of on first use. */
   eagerVaultKey?: boolean;
+  /** Postgres only: the schema holding keyfleet's tables; else env KEYFLEET_DB_SCHEMA, else `public`. */
+  schema?: string;
 }
 
 /** A configuration the operator must fix (exit 2 through main.ts's `config_error` mapping). */
@@ -43,14 +46,24 @@ export function stateDbPath(
     const target = parseDatabaseUrl(fromEnv);
     if (target.backend === 'sqlite') return target.path;
     throw new StateConfigError(
-      `KEYFLEET_DB=${maskDatabaseUrl(fromEnv)}: Postgres is not supported for keyfleet's own state yet. ` +
-        'Use a file path (or unset KEYFLEET_DB for the default).',
+      `KEYFLEET_DB=${maskDatabaseUrl(fromEnv)} is a Postgres database: a file path is not supported for it ` +
+        '(openStateStore opens it; see postgresStateUrl).',
     );
   }
   // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
   const xdg = env.XDG_DATA_HOME;
   const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'share');
   return join(base, 'keyfleet', 'keyfleet.db');
+}
+
+/** KEYFLEET_DB when it names a Postgres database (`postgres://…`), else undefined (SQLite). */
+export function postgresStateUrl(
+  opts: Pick<OpenStateStoreOptions, 'path'> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (opts.path) return undefined;
+  const fromEnv = env.KEYFLEET_DB?.trim();
+  return fromEnv && /^postgres(ql)?:\/\//i.test(fromEnv) ? fromEnv : undefined;
 }
 
 /** The vault key file used when no key is configured: next to the database, so both are backed up together. */
@@ -114,7 +127,10 @@ export function vaultKeyProvider(dbPath: string, opts: OpenStateStoreOptions = {
  * @example const store = await openStateStore({ log: (m) => process.stderr.write(`keyfleet: ${m}\n`) });
  */
 export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<StateStore> {
-  const path = stateDbPath(opts, opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const pgUrl = postgresStateUrl(opts, env);
+  if (pgUrl !== undefined) return openPostgres(pgUrl, opts, env);
+  const path = stateDbPath(opts, env);
   let store: SqliteStateStore | undefined;
   try {
     const vault = vaultKeyProvider(path, opts);
@@ -129,6 +145,41 @@ export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<
       new Error(`Could not open keyfleet's state database ${path}: ${e.message}`, { cause: err }),
       {
         code: typeof e.code === 'string' ? e.code : 'database_unavailable',
+      },
+    );
+  }
+}
+
+/**
+ * Postgres: the vault key must come from KEYFLEET_VAULT_KEY (or the option), never from a file on
+ * one machine — every dashboard sharing the database needs the same key.
+ */
+async function openPostgres(
+  url: string,
+  opts: OpenStateStoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<StateStore> {
+  if (opts.vaultKey === undefined && !env.KEYFLEET_VAULT_KEY?.trim()) {
+    throw new StateConfigError(
+      'KEYFLEET_DB is a Postgres database: set KEYFLEET_VAULT_KEY (32 bytes, base64: openssl rand -base64 32), the same on every dashboard sharing it.',
+    );
+  }
+  const vault = vaultKeyProvider(':postgres:', opts);
+  const schema = opts.schema ?? (env.KEYFLEET_DB_SCHEMA?.trim() || 'public');
+  const store = new PostgresStateStore(url, { vault, schema, log: opts.log });
+  try {
+    await store.migrate();
+    if (opts.eagerVaultKey) vault.box();
+    return store;
+  } catch (err) {
+    await store.close();
+    const e = err as Error & { code?: unknown };
+    throw Object.assign(
+      new Error(`Could not open keyfleet's state database ${maskDatabaseUrl(url)}: ${e.message}`, {
+        cause: err,
+      }),
+      {
+        code: typeof e.code === 'string' && e.code === 'config_error' ? e.code : 'database_unavailable',
       },
     );
   }

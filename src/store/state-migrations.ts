@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
-import type { Migration } from './migrations.js';
+import type { PoolClient } from 'pg';
+import { quoteIdent, type Migration } from './migrations.js';
 
 /**
  * Schema migrations of keyfleet's own state (runs, per-site results, key vault), in the same form as
@@ -164,5 +165,35 @@ export function migrateStateSqlite(db: Database): number {
       record.run(m.version, new Date().toISOString());
     }
   }).immediate();
+  return LATEST_STATE_SCHEMA_VERSION;
+}
+
+/**
+ * The same on Postgres, in one transaction on `schema` (created if missing). An advisory lock per
+ * schema serialises dashboards starting together on one database.
+ */
+export async function migrateStatePostgres(client: PoolClient, schema: string): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keyfleet.state.migrate:${schema}`]);
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+    await client.query(STATE_VERSION_TABLE);
+    const res = await client.query<{ v: number | null }>(
+      'SELECT MAX(version) AS v FROM state_schema_migrations',
+    );
+    for (const m of pendingStateMigrations(res.rows[0]?.v ?? 0)) {
+      await client.query(m.postgres);
+      await client.query('INSERT INTO state_schema_migrations (version, applied_at) VALUES ($1, $2)', [
+        m.version,
+        new Date().toISOString(),
+      ]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
   return LATEST_STATE_SCHEMA_VERSION;
 }

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildDashboardApp, type BuildDashboardAppOptions } from '../../src/dashboard/app.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../../src/protocol/dashboard-routes.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { MASTER_KEY } from '../helpers/keys.js';
+import { anyStateBackend, type StateBackendName } from '../store/any-state-backend.js';
+
+/**
+ * The backend every dashboard test runs on: `KEYFLEET_TEST_BACKEND=postgres npx vitest run test/dashboard`
+ * runs the same suite on Postgres (POSTGRES_TEST_URL, a fresh schema per dashboard).
+ */
+export const DASHBOARD_BACKEND: StateBackendName =
+  process.env.KEYFLEET_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
 
 /** Credentials of the test dashboards, made at run time (nothing secret-shaped in the repository). */
 export const ADMIN_PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
@@ -36,7 +42,8 @@ export async function startTestDashboard(
     'env' | 'statePath' | 'logStream'
   > = {},
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'keyfleet-dashboard-'));
+  const db = anyStateBackend(DASHBOARD_BACKEND);
+  const dir = db.dir;
   const logs = new LogCapture();
   const transcript: string[] = [];
   const env = {
@@ -44,7 +51,8 @@ export async function startTestDashboard(
     KEYFLEET_ADMIN_TOKEN: ADMIN_TOKEN,
     KEYFLEET_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
     TEMPLATE_MASTER_API_KEY: MASTER_KEY,
-    KEYFLEET_DB: join(dir, 'keyfleet.db'),
+    // SQLite: no vault key given, so the dashboard creates vault.key next to the database on first start.
+    ...(DASHBOARD_BACKEND === 'sqlite' ? { KEYFLEET_DB: join(dir, 'keyfleet.db') } : db.env),
     ...opts.env,
   };
   const build = () => buildDashboardApp({ ...opts, env, logStream: logs, logLevel: 'info' });
@@ -85,12 +93,9 @@ export async function startTestDashboard(
       return { cookie: `${SESSION_COOKIE}=${id}`, csrf: res.json().csrf_token, setCookie };
     },
     csrfHeaders: (s: { cookie: string; csrf: string }) => ({ cookie: s.cookie, [CSRF_HEADER]: s.csrf }),
-    /** Everything the session said and logged, plus the state database's bytes (WAL included). */
-    everything(): string {
-      const db = readdirSync(dir)
-        .filter((f) => f.startsWith('keyfleet.db'))
-        .map((f) => readFileSync(join(dir, f)).toString('latin1'));
-      return [...transcript, logs.text(), ...db].join('\n');
+    /** Everything the session said and logged, plus everything the state database stores. */
+    async everything(): Promise<string> {
+      return [...transcript, logs.text(), await db.dump()].join('\n');
     },
     /** Close and build again on the same database (a restart). */
     async restart(): Promise<FastifyInstance> {
@@ -100,7 +105,7 @@ export async function startTestDashboard(
     },
     async close() {
       await app.close();
-      rmSync(dir, { recursive: true, force: true });
+      await db.cleanup();
     },
   };
 }

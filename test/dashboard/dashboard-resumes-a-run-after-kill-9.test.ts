@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSite, type FakeSiteServer } from '../fault-fleet/index.js';
 import { MASTER_KEY, makeKey } from '../helpers/keys.js';
-import { scratch } from '../helpers/run-cli.js';
+import { anyStateBackend } from '../store/any-state-backend.js';
+import { DASHBOARD_BACKEND } from './dashboard-fixture.js';
 import { spawnDashboard } from './spawn-dashboard.js';
 
 const SITES = 24;
@@ -12,10 +13,10 @@ const SITES = 24;
  */
 describe('a dashboard run after the dashboard was killed', () => {
   const sites: FakeSiteServer[] = [];
-  const tmp = scratch();
+  const db = anyStateBackend(DASHBOARD_BACKEND);
   const pk = makeKey('pk');
   const sk = makeKey('sk');
-  const env = { KEYFLEET_DB: tmp.db, TEMPLATE_MASTER_API_KEY: MASTER_KEY, KEYFLEET_RETRIES: '0' };
+  const env = { ...db.env, TEMPLATE_MASTER_API_KEY: MASTER_KEY, KEYFLEET_RETRIES: '0' };
   let dashboard: Awaited<ReturnType<typeof spawnDashboard>> | undefined;
 
   beforeAll(async () => {
@@ -25,7 +26,7 @@ describe('a dashboard run after the dashboard was killed', () => {
   afterAll(async () => {
     dashboard?.child.kill('SIGKILL');
     await Promise.all(sites.map((s) => s.close()));
-    tmp.cleanup();
+    await db.cleanup();
   });
 
   it('resumes with no site lost or counted twice', { timeout: 60_000 }, async () => {

@@ -107,16 +107,14 @@ describe('drift, reconcile and safe to roll', () => {
   });
 
   it('sweeps on its own at the configured interval', async () => {
-    const periodic = await startTestDashboard({
-      env: { KEYFLEET_VERIFY_INTERVAL_S: '1', KEYFLEET_DB: `${d.dir}/keyfleet.db` },
-    });
+    const periodic = await startTestDashboard({ env: { ...d.env, KEYFLEET_VERIFY_INTERVAL_S: '1' } });
     try {
       // Answers once the first periodic sweep has finished (an awaited event, not a sleep).
       const status = (await periodic.call({ url: `${DASHBOARD_ROUTES.verify}?wait_for_sweep=1` })).json();
       expect(status).toMatchObject({ interval_s: 1, running: false, last_checked: 3 });
       expect(status.sweeps).toBeGreaterThanOrEqual(1);
     } finally {
-      await periodic.close(); // removes its own (empty) directory; the database is d's
+      await periodic.close(); // drops its own (unused) database; the one it used is d's
     }
   });
 });

@@ -90,7 +90,7 @@ describe('no secret appears in any page, API response, log line or in the databa
     // The session did reach the sites: the confirmed run wrote the keys where the key opened the site.
     expect((await fleet.keysOf(1)).stripe_secret_key).not.toBeNull();
 
-    const everything = d.everything();
+    const everything = await d.everything();
     expect(d.transcript.length).toBeGreaterThan(20);
     expect(d.logs.lines.length).toBeGreaterThan(20);
     for (const secret of [

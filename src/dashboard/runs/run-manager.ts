@@ -202,11 +202,16 @@ export class RunManager {
     try {
       // An internal error ends the run cancelled: its pending sites stay pending, so it can be resumed.
       const finished = await state.finishRun(run.id, result?.state ?? 'cancelled');
+      // Before the end event: whoever watched the run to its end then sees everything it caused.
+      await this.o
+        .onFinished?.(finished)
+        .catch((err: Error) =>
+          log.error({ run: run.id, err: maskSecrets(err.message) }, 'after-run check failed'),
+        );
       live.end({
         ...buildReport(finished, await state.siteResults(run.id), live.changes),
         reason: live.reason,
       });
-      await this.o.onFinished?.(finished);
     } catch (err) {
       log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'could not finish the run');
     }

@@ -1,0 +1,178 @@
+import {
+  checkSiteName,
+  checkTags,
+  newSiteId,
+  PROBLEM_SQL,
+  siteFromRow,
+  type SiteRow,
+} from './fleet-records.js';
+import {
+  SiteExistsError,
+  type FleetSite,
+  type FleetStore,
+  type NewFleetSite,
+  type SiteFilter,
+  type SiteHealth,
+  type SitePatch,
+} from './fleet-store.js';
+import { PostgresFleetLedger } from './postgres-fleet-ledger.js';
+import type { PgDb, PgQuery } from './postgres-db.js';
+import { openSealed, type VaultKeyProvider } from './vault.js';
+
+/**
+ * The fleet registry on Postgres, the same rules as sqlite-fleet-store.ts: `fleet_sites` plus
+ * `fleet_site_tags`, a taken URL or name refused inside the write transaction (and by the UNIQUE
+ * constraints, should two dashboards race).
+ */
+export class PostgresFleetStore implements FleetStore {
+  private readonly ledger: PostgresFleetLedger;
+
+  constructor(
+    private readonly db: PgDb,
+    private readonly vault: VaultKeyProvider,
+  ) {
+    this.ledger = new PostgresFleetLedger(db);
+  }
+
+  async addSite(site: NewFleetSite): Promise<FleetSite> {
+    checkSiteName(site.name);
+    const tags = checkTags(site.tags);
+    const sealed = site.apiKey === null ? null : this.vault.box().seal(site.apiKey);
+    const id = newSiteId();
+    await this.db.tx(async (q) => {
+      await q.run('LOCK TABLE fleet_sites IN SHARE ROW EXCLUSIVE MODE');
+      await this.refuseTaken(q, site.url, site.name, null);
+      await q.run(
+        `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [id, site.url, site.name, sealed, site.source, new Date().toISOString(), site.addedBy],
+      );
+      await this.writeTags(q, id, tags);
+    });
+    return (await this.getSite(id)) as FleetSite;
+  }
+
+  async getSite(ref: string): Promise<FleetSite | undefined> {
+    const row = await this.db.one<SiteRow>(
+      'SELECT * FROM fleet_sites WHERE id = $1 OR name = $1 OR url = $1 ORDER BY id = $1 DESC, name = $1 DESC LIMIT 1',
+      [ref],
+    );
+    return row && siteFromRow(row, await this.tagsOf(row.id));
+  }
+
+  async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.tags && filter.tags.length > 0) {
+      params.push(filter.tags);
+      where.push(`id IN (SELECT site_id FROM fleet_site_tags WHERE tag = ANY($${params.length}::text[]))`);
+    }
+    if (filter.problem !== undefined) where.push(filter.problem ? PROBLEM_SQL : `NOT ${PROBLEM_SQL}`);
+    const rows = await this.db.rows<SiteRow>(
+      `SELECT * FROM fleet_sites ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`,
+      params,
+    );
+    const tags = new Map<string, string[]>();
+    for (const t of await this.db.rows<{ site_id: string; tag: string }>(
+      'SELECT site_id, tag FROM fleet_site_tags ORDER BY site_id, position',
+    )) {
+      const list = tags.get(t.site_id) ?? [];
+      list.push(t.tag);
+      tags.set(t.site_id, list);
+    }
+    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+  }
+
+  async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {
+    if (patch.name !== undefined) checkSiteName(patch.name);
+    const tags = patch.tags === undefined ? undefined : checkTags(patch.tags);
+    const sealed = typeof patch.apiKey === 'string' ? this.vault.box().seal(patch.apiKey) : null;
+    const found = await this.db.tx(async (q) => {
+      if (!(await q.one('SELECT 1 FROM fleet_sites WHERE id = $1 FOR UPDATE', [id]))) return false;
+      if (patch.name !== undefined) {
+        await q.run('LOCK TABLE fleet_sites IN SHARE ROW EXCLUSIVE MODE');
+        await this.refuseTaken(q, null, patch.name, id);
+        await q.run('UPDATE fleet_sites SET name = $1 WHERE id = $2', [patch.name, id]);
+      }
+      if (patch.apiKey !== undefined)
+        await q.run('UPDATE fleet_sites SET api_key_sealed = $1 WHERE id = $2', [sealed, id]);
+      if (patch.desiredVersionId !== undefined)
+        await q.run('UPDATE fleet_sites SET desired_version_id = $1 WHERE id = $2', [
+          patch.desiredVersionId,
+          id,
+        ]);
+      if (tags !== undefined) await this.writeTags(q, id, tags);
+      return true;
+    });
+    return found ? this.getSite(id) : undefined;
+  }
+
+  async removeSite(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM fleet_sites WHERE id = $1', [id])) === 1;
+  }
+
+  async siteApiKey(id: string): Promise<string | null> {
+    const row = await this.db.one<{ api_key_sealed: string | null }>(
+      'SELECT api_key_sealed FROM fleet_sites WHERE id = $1',
+      [id],
+    );
+    return row?.api_key_sealed ? openSealed(this.vault, row.api_key_sealed) : null;
+  }
+
+  async recordHealth(id: string, h: SiteHealth): Promise<void> {
+    await this.db.run(
+      `UPDATE fleet_sites SET reachable = $1, pk_as_desired = $2, sk_as_desired = $3, mode = $4, latency_ms = $5,
+         checked_at = $6, problem = $7, checked_version_id = $8 WHERE id = $9`,
+      [
+        h.reachable,
+        h.pk_as_desired,
+        h.sk_as_desired,
+        h.mode,
+        h.latency_ms,
+        h.checked_at,
+        h.problem,
+        h.version_id,
+        id,
+      ],
+    );
+  }
+
+  desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);
+  setDesired = (...a: Parameters<FleetStore['setDesired']>) => this.ledger.setDesired(...a);
+  audit = (...a: Parameters<FleetStore['audit']>) => this.ledger.audit(...a);
+  listAudit = (...a: Parameters<FleetStore['listAudit']>) => this.ledger.listAudit(...a);
+  markSafeToRoll = (...a: Parameters<FleetStore['markSafeToRoll']>) => this.ledger.markSafeToRoll(...a);
+  safeToRoll = (...a: Parameters<FleetStore['safeToRoll']>) => this.ledger.safeToRoll(...a);
+
+  private async tagsOf(id: string): Promise<string[]> {
+    return (
+      await this.db.rows<{ tag: string }>(
+        'SELECT tag FROM fleet_site_tags WHERE site_id = $1 ORDER BY position',
+        [id],
+      )
+    ).map((r) => r.tag);
+  }
+
+  private async writeTags(q: PgQuery, id: string, tags: string[]): Promise<void> {
+    await q.run('DELETE FROM fleet_site_tags WHERE site_id = $1', [id]);
+    if (tags.length === 0) return;
+    await q.run(
+      'INSERT INTO fleet_site_tags (site_id, tag, position) SELECT $1, t.tag, t.pos - 1 FROM unnest($2::text[]) WITH ORDINALITY AS t(tag, pos)',
+      [id, tags],
+    );
+  }
+
+  private async refuseTaken(
+    q: PgQuery,
+    url: string | null,
+    name: string | null,
+    except: string | null,
+  ): Promise<void> {
+    const taken = async (col: 'url' | 'name', v: string) =>
+      (await q.one(`SELECT id FROM fleet_sites WHERE ${col} = $1 AND id IS DISTINCT FROM $2`, [
+        v,
+        except,
+      ])) !== undefined;
+    if (url !== null && (await taken('url', url))) throw new SiteExistsError('url', url);
+    if (name !== null && (await taken('name', name))) throw new SiteExistsError('name', name);
+  }
+}

@@ -1,0 +1,196 @@
+import { hostname } from 'node:os';
+import type { FleetStore } from './fleet-store.js';
+import { PgDb, type PgQuery } from './postgres-db.js';
+import { PostgresFleetStore } from './postgres-fleet-store.js';
+import { PostgresKeyVault } from './postgres-key-vault.js';
+import { PostgresRunSites } from './postgres-run-sites.js';
+import {
+  FINAL_STATES,
+  maskedJson,
+  newRunId,
+  onlyMasked,
+  ownerMayBeAlive,
+  runFromRow,
+  type RunRow,
+} from './run-records.js';
+import { migrateStatePostgres } from './state-migrations.js';
+import type { NewRun, RunRecord, RunState, SiteResult, SiteStatus, StateStore } from './state-store.js';
+import type { VaultKeyProvider } from './vault.js';
+
+export interface PostgresStateStoreOptions {
+  vault: VaultKeyProvider;
+  /** Schema holding the tables (created if missing); `public` by default. */
+  schema?: string;
+  log?: (msg: string) => void;
+  poolSize?: number;
+}
+
+const COMMANDS = new Set(['push', 'verify', 'rollback', 'backup']);
+
+/**
+ * keyfleet's state on Postgres (KEYFLEET_DB=postgres://…), the same contract and the same rules
+ * as sqlite-state-store.ts: every site result is its own committed write, so a killed process loses
+ * nothing it recorded; run rows are locked (FOR UPDATE) wherever a state changes, so two
+ * dashboards on one database never both finish or reopen a run.
+ *
+ * @example const store = new PostgresStateStore(url, { vault, schema: 'keyfleet' }); await store.migrate();
+ */
+export class PostgresStateStore implements StateStore {
+  readonly backend = 'postgres' as const;
+  readonly fleet: FleetStore;
+  readonly schema: string;
+  private readonly db: PgDb;
+  private readonly vault: PostgresKeyVault;
+  private readonly sites: PostgresRunSites;
+  private readonly host = hostname();
+
+  constructor(connectionString: string, options: PostgresStateStoreOptions) {
+    this.schema = options.schema ?? 'public';
+    this.db = new PgDb(connectionString, this.schema, { poolSize: options.poolSize, log: options.log });
+    this.vault = new PostgresKeyVault(this.db, options.vault);
+    this.sites = new PostgresRunSites(this.db);
+    this.fleet = new PostgresFleetStore(this.db, options.vault);
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.db.connect();
+    try {
+      await migrateStatePostgres(client, this.schema);
+    } finally {
+      client.release();
+    }
+  }
+
+  async createRun(run: NewRun): Promise<RunRecord> {
+    if (!COMMANDS.has(run.command)) throw new Error(`Unknown run command "${String(run.command)}".`);
+    const now = new Date();
+    const id = await this.db.tx(async (q) => {
+      let runId = newRunId(now);
+      const insert = () =>
+        q.run(
+          `INSERT INTO runs (id, command, dry_run, state, started_at, actor, sites_source, keys_json, options_json, key_version_id, owner_pid, owner_host)
+           VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+          [
+            runId,
+            run.command,
+            run.dry_run,
+            now.toISOString(),
+            run.actor,
+            run.sites_source,
+            JSON.stringify(onlyMasked(run.keys)),
+            maskedJson(run.options ?? {}),
+            run.key_version_id,
+            process.pid,
+            this.host,
+          ],
+        );
+      // Two runs in the same second share the id's time part; draw the random part again on a clash.
+      while ((await insert()) === 0) runId = newRunId(now);
+      const total = await this.sites.insertPending(q, runId, run.sites);
+      await q.run('UPDATE runs SET total = $1 WHERE id = $2', [total, runId]);
+      return runId;
+    });
+    return (await this.getRun(id)) as RunRecord;
+  }
+
+  recordSite(runId: string, result: SiteResult): Promise<void> {
+    return this.sites.record(runId, result);
+  }
+
+  async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {
+    if (!FINAL_STATES.has(state)) throw new Error(`A run cannot finish as "${String(state)}".`);
+    await this.db.tx(async (q) => {
+      await this.sites.requireRunning(q, runId, true);
+      await this.freeze(q, runId, state, new Date().toISOString());
+    });
+    return (await this.getRun(runId)) as RunRecord;
+  }
+
+  async reopenRun(runId: string): Promise<RunRecord> {
+    await this.db.tx(async (q) => {
+      const row = await q.one<RunRow>('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]);
+      if (!row) throw new Error(`No run ${runId}.`);
+      if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
+      if (row.state === 'running' && ownerMayBeAlive(row.owner_pid, row.owner_host, this.host)) {
+        throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
+      }
+      await q.run(
+        `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = $1, owner_host = $2 WHERE id = $3`,
+        [process.pid, this.host, runId],
+      );
+    });
+    return (await this.getRun(runId)) as RunRecord;
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = await this.db.one<RunRow>('SELECT * FROM runs WHERE id = $1', [id]);
+    return row && this.toRecord(row);
+  }
+
+  async listRuns(opts: { limit?: number } = {}): Promise<RunRecord[]> {
+    const limit = opts.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`limit must be a positive integer (got ${limit}).`);
+    const rows = await this.db.rows<RunRow>('SELECT * FROM runs ORDER BY seq DESC LIMIT $1', [limit]);
+    return Promise.all(rows.map((row) => this.toRecord(row)));
+  }
+
+  siteResults(runId: string, opts: { status?: SiteStatus[] } = {}): Promise<SiteResult[]> {
+    return this.sites.list(runId, opts.status);
+  }
+
+  async markInterrupted(): Promise<string[]> {
+    const running = await this.db.rows<RunRow>(`SELECT * FROM runs WHERE state = 'running'`);
+    const marked: string[] = [];
+    for (const row of running) {
+      if (ownerMayBeAlive(row.owner_pid, row.owner_host, this.host)) continue;
+      // Re-checked under the row lock: the owner may have finished it since the SELECT.
+      const ended = await this.db.tx(async (q) => {
+        const now = await q.one<{ state: string }>('SELECT state FROM runs WHERE id = $1 FOR UPDATE', [
+          row.id,
+        ]);
+        if (now?.state !== 'running') return false;
+        await this.freeze(
+          q,
+          row.id,
+          'interrupted',
+          (await this.sites.lastWrite(q, row.id)) ?? row.started_at,
+        );
+        return true;
+      });
+      if (ended) marked.push(row.id);
+    }
+    return marked;
+  }
+
+  saveKeyVersion(
+    ...args: Parameters<StateStore['saveKeyVersion']>
+  ): ReturnType<StateStore['saveKeyVersion']> {
+    return this.vault.save(...args);
+  }
+
+  secretByFingerprint(setting: string, fingerprint: string): Promise<string | undefined> {
+    return this.vault.secretByFingerprint(setting, fingerprint);
+  }
+
+  listKeyVersions(): ReturnType<StateStore['listKeyVersions']> {
+    return this.vault.list();
+  }
+
+  async close(): Promise<void> {
+    await this.db.end().catch(() => undefined);
+  }
+
+  /** Ends the run with counts taken from its rows; called inside a transaction holding the run's row. */
+  private async freeze(q: PgQuery, runId: string, state: RunState, finishedAt: string): Promise<void> {
+    const s = await this.sites.counts(q, runId);
+    await q.run(
+      `UPDATE runs SET state = $1, finished_at = $2, total = $3, ok = $4, failed = $5, skipped = $6, unchanged = $7 WHERE id = $8`,
+      [state, finishedAt, s.total, s.ok, s.failed, s.skipped, s.unchanged, runId],
+    );
+  }
+
+  private async toRecord(row: RunRow): Promise<RunRecord> {
+    return runFromRow(row, row.state === 'running' ? await this.sites.counts(this.db, row.id) : undefined);
+  }
+}
