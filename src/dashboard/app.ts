@@ -15,6 +15,7 @@ import { checkDashboardConfig, dashboardConfigFromEnv, type DashboardConfig } fr
 import type { DashboardContext } from './context.js';
 import { dashboardErrorHandler } from './errors.js';
 import { parseForm } from './form-body.js';
+import { registerCredentialRoutes } from './routes/credential-routes.js';
 import { registerKeyRoutes } from './routes/key-routes.js';
 import { registerRunRoutes } from './routes/run-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
@@ -131,6 +132,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       authLimiter: new FailureLimiter(config.authFailureLimit),
       siteLimiter: new FailureLimiter(10),
       runs,
+      client,
       verifier,
       streams: new SseStreams(),
       adminTokenHashes: config.adminToken ? [hashApiKey(config.adminToken)] : [],
@@ -165,6 +167,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     registerRunRoutes(app, ctx);
     registerSiteFacingRoutes(app, ctx);
     registerVerifyRoutes(app, ctx);
+    registerCredentialRoutes(app, ctx);
     await app.ready();
     verifier.start();
   } catch (err) {

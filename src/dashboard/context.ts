@@ -1,3 +1,4 @@
+import type { SiteClient } from '../engine/site-client.js';
 import type { StateStore } from '../store/state-store.js';
 import type { FailureLimiter } from '../template/auth.js';
 import type { SessionStore } from './auth/sessions.js';
@@ -18,6 +19,8 @@ export interface DashboardContext {
   /** Failed template-facing authentications (stripe-key, register), per address. */
   siteLimiter: FailureLimiter;
   runs: RunManager;
+  /** The one client every run, sweep and rotation reaches sites through (one in-flight limit). */
+  client: SiteClient;
   verifier: FleetVerifier;
   streams: SseStreams;
   /** SHA-256 of KEYFLEET_ADMIN_TOKEN (empty when unset), compared in constant time. */

@@ -10,6 +10,7 @@ export const DASHBOARD_ROUTES = {
   sites: '/api/admin/sites',
   site: '/api/admin/sites/:id',
   importSites: '/api/admin/sites/import',
+  rotateCredentials: '/api/admin/sites/:id/rotate-credentials',
   keys: '/api/admin/keys',
   desired: '/api/admin/desired',
   runs: '/api/admin/runs',

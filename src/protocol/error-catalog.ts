@@ -193,6 +193,11 @@ const entries = {
     message: 'The site does not hold its desired keys.',
     hint: 'Reconcile: POST /api/admin/runs {"drifted_only":true} pushes to drifted sites only.',
   },
+  site_request_failed: {
+    status: 502,
+    message: 'The site did not accept the request.',
+    hint: 'The message names the failure; keyfleet doctor <url> checks the site step by step.',
+  },
   no_sites_selected: {
     status: 400,
     message: 'The selection matches no site.',

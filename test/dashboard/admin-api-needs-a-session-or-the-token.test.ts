@@ -10,6 +10,7 @@ const ADMIN_CALLS: Array<{ method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'; 
   { method: 'PATCH', url: dashboardPath(DASHBOARD_ROUTES.site, { id: 's_0000000000' }) },
   { method: 'DELETE', url: dashboardPath(DASHBOARD_ROUTES.site, { id: 's_0000000000' }) },
   { method: 'POST', url: DASHBOARD_ROUTES.importSites },
+  { method: 'POST', url: dashboardPath(DASHBOARD_ROUTES.rotateCredentials, { id: 's_0000000000' }) },
   { method: 'GET', url: DASHBOARD_ROUTES.keys },
   { method: 'POST', url: DASHBOARD_ROUTES.keys },
   { method: 'PUT', url: DASHBOARD_ROUTES.desired },

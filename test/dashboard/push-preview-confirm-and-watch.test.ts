@@ -64,6 +64,11 @@ describe('a push started from the dashboard', () => {
     });
     expect(report.keys.secret_key).toEqual({ last4: sk.slice(-4), fingerprint: fingerprint(sk) });
     for (const s of report.sites) expect(s.changes).toEqual(['stripe_secret_key', 'stripe_publishable_key']);
+    // What each site holds now (the preview's "from"): nothing yet on these fresh sites.
+    expect(report.sites[0].before).toMatchObject({
+      publishable_key: null,
+      fingerprints: { stripe_secret_key: null },
+    });
     expect(await fleet.pkOf(0)).toBeNull();
     const sites = (await d.call({ url: `${DASHBOARD_ROUTES.sites}?problem=drift` })).json().sites;
     expect(sites).toHaveLength(3);

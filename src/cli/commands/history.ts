@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { EXIT } from '../../protocol/error-catalog.js';
-import { openStateStore, stateDbPath } from '../../store/open-state-store.js';
+import { openStateStore, postgresStateUrl, stateDbPath } from '../../store/open-state-store.js';
 import type { RunRecord } from '../../store/state-store.js';
 import { usageError } from '../cli-error.js';
 import { runsCsv, runsTable } from '../history-format.js';
@@ -27,7 +27,8 @@ function parseLimit(raw: string | undefined): number {
 /** Runs newest first; a run whose process died is shown as `interrupted`, not as forever `running`. */
 async function loadRuns(limit: number): Promise<RunRecord[]> {
   // A first `history` before any run must not create the database (nor its directory).
-  if (!existsSync(stateDbPath())) return [];
+  // (A Postgres state database is a server, not a file: it is simply opened.)
+  if (postgresStateUrl() === undefined && !existsSync(stateDbPath())) return [];
   const store = await openStateStore({ log: (m) => process.stderr.write(`keyfleet: ${m}\n`) });
   try {
     await store.markInterrupted();

@@ -33,9 +33,12 @@ export function runSummaryView(run: RunRecord, active: boolean) {
 export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
   const live = ctx.runs.liveRun(run.id);
   const active = ctx.runs.isActive(run.id);
-  const report = buildReport(run, await ctx.state.siteResults(run.id), live?.changes ?? new Map());
+  const results = await ctx.state.siteResults(run.id);
+  const report = buildReport(run, results, live?.changes ?? new Map());
   return {
     ...report,
+    // What each site held before the run (public pk and price, fingerprints of secrets): the preview's "from".
+    sites: report.sites.map((s, i) => ({ ...s, before: results[i]?.before ?? null })),
     phase: live?.phase ?? null,
     reason: live?.reason ?? null,
     active,
