@@ -34,7 +34,8 @@ export const ConfirmBody = z
     /** Also stop accepting TEMPLATE_MASTER_API_KEY from the environment (the shared key is retired). */
     retire_shared_key: z.boolean().optional(),
   })
-  .optional();
+  // No body at all (curl -X POST) arrives as null: the same as {}.
+  .nullish();
 export type ConfirmBody = z.infer<typeof ConfirmBody>;
 
 // --- responses ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
 export function templateErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error.validation) {
     const first = error.validation[0];
-    const where = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : 'body';
+    const where = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.') || 'body';
     return sendError(reply, 'invalid_request', `Invalid ${where}: ${first?.message ?? 'does not match the schema'}.`);
   }
   switch (error.code) {
