@@ -81,6 +81,13 @@ function buildProgram(): Command {
     .option('--force', 'alias of --yes')
     .action(lazy(async () => (await import('./commands/rollback.js')).rollback as Run));
 
+  fleetOptions(program.command('doctor [url]'))
+    .description('the troubleshooting guide, automated: URL, DNS, TCP, TLS, HTTP, API key, Stripe')
+    .option('--stripe', 'also ask each site to make one read-only Stripe call (POST /api/test-stripe)')
+    .option('--env-file <path>', 'read keys from this .env file (default: ./.env when present)')
+    .option('--ca-file <path>', 'also trust this CA certificate (PEM), e.g. a private PKI')
+    .action(lazy(async () => (await import('./commands/doctor.js')).doctor as Run));
+
   keyOptions(program.command('validate'))
     .description('check key formats, lengths and the test/live mix, locally')
     .option('--check-stripe', 'also make one read-only Stripe call with the secret')

@@ -271,6 +271,60 @@ const entries = {
     message: 'The URL uses plain http:// to a non-loopback host.',
     hint: 'Use https://, or pass --allow-http if you accept sending keys in clear text.',
   },
+
+  // --- doctor: what `keyfleet doctor` finds beyond one request's failure ---------------------------
+  invalid_url: {
+    message: 'The site URL is not a base URL keyfleet can use.',
+    hint: "Give the site's base URL with its scheme, e.g. https://your-site.example.fr: no /api suffix, query or user:pass@ (keyfleet adds /api/… itself).",
+  },
+  dns_resolver_failed: {
+    message: 'The DNS resolver did not answer (this is not an NXDOMAIN: the name may well exist).',
+    hint: 'Check that your DNS server is working (nslookup <host>, /etc/resolv.conf), then run doctor again.',
+  },
+  certificate_expired: {
+    message: "The site's TLS certificate has expired.",
+    hint: 'Renew the certificate and reload the server; check the dates with: echo | openssl s_client -servername <host> -connect <host>:443 2>/dev/null | openssl x509 -noout -dates.',
+  },
+  certificate_expiring: {
+    message: "The site's TLS certificate expires in less than 14 days.",
+    hint: 'Renew it now (check the dates with: echo | openssl s_client -servername <host> -connect <host>:443 2>/dev/null | openssl x509 -noout -dates).',
+  },
+  proxy_error: {
+    message: 'The proxy from HTTPS_PROXY/HTTP_PROXY did not open a connection to the site.',
+    hint: 'Test the proxy with curl -x <proxy> -I <site>, fix it, or exempt the site with NO_PROXY.',
+  },
+  redirects_to_http: {
+    message: 'The site redirects to plain http://.',
+    hint: 'Serve the site over https:// end to end (fix the redirect in its proxy): keys must never travel in clear text.',
+  },
+  site_redirects: {
+    message: "The site's base URL redirects to another address.",
+    hint: 'Put the final URL (the Location shown by curl -I <site>) in the sites file.',
+  },
+  cors_header_missing: {
+    message: 'GET /api/stripe-pk answers without Access-Control-Allow-Origin.',
+    hint: 'Pages on other origins cannot read the key: serve /api/stripe-pk with Access-Control-Allow-Origin: * (check that a proxy does not strip it).',
+  },
+  secret_key_missing: {
+    message: 'The site has no Stripe secret key (/api/health/stripe: secret_key_configured is false).',
+    hint: 'Push it: keyfleet push --only sk, with STRIPE_SECRET_KEY set on the dashboard.',
+  },
+  mode_mismatch: {
+    message: "The site's publishable and secret keys are not in the same mode (test/live).",
+    hint: 'Do not mix test and live keys: push a matching pair (pk_test_ with sk_test_, or pk_live_ with sk_live_).',
+  },
+  env_shadowing: {
+    message: 'An environment variable on the site is in effect instead of the pushed key.',
+    hint: "Remove the variable (STRIPE_SECRET_KEY, …) from the site's .env or server environment, restart it and push again; /api/health/stripe shows source: env until then.",
+  },
+  env_shadowed: {
+    message: 'The pushed key hides a different value in an environment variable on the site.',
+    hint: "Update or remove the stale variable in the site's .env or server environment, so that losing the database cannot bring the old key back.",
+  },
+  slow_response: {
+    message: 'The site answers, but close to the --timeout.',
+    hint: "Raise --timeout (e.g. 30) and check the site's resources: time curl -I <site>.",
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof entries;
