@@ -44,6 +44,10 @@ const BY_CODE: Readonly<Record<string, ErrorCode>> = {
   EAI_FAIL: 'dns_not_found',
   EPROTO: 'tls_error',
   UND_ERR_PRX_TLS: 'tls_error',
+  // This machine is out of file descriptors: a failure of the run, not of the site, but classified so
+  // one site's result says so instead of the whole run crashing.
+  EMFILE: 'too_many_open_files',
+  ENFILE: 'too_many_open_files',
   // Something answers, but not a sane HTTP/JSON server (or an unbounded page).
   UND_ERR_RES_EXCEEDED_MAX_SIZE: 'unexpected_response',
   UND_ERR_HEADERS_OVERFLOW: 'unexpected_response',

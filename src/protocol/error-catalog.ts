@@ -259,6 +259,11 @@ const entries = {
     message: 'The site said OK but does not hold the pushed key.',
     hint: 'An environment variable or a cache may shadow the pushed value: check source in /api/health/stripe.',
   },
+  too_many_open_files: {
+    message: 'This machine ran out of file descriptors (EMFILE).',
+    hint: 'Raise the limit (ulimit -n 65536) or lower --concurrency, then: keyfleet push --retry-failed <run-id>.',
+    retryable: true,
+  },
   secret_not_in_vault: {
     message: 'This secret cannot be restored: keyfleet never pushed it, so it has no copy.',
     hint: 'Push the secret again from its source (STRIPE_SECRET_KEY); only publishable keys and prices can be restored from a backup alone.',

@@ -152,3 +152,12 @@ describe('classifyResponse', () => {
     });
   });
 });
+
+describe('local resource exhaustion', () => {
+  it('classifies EMFILE and ENFILE instead of letting them crash the run', () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      const err = Object.assign(new Error(`connect ${code}`), { code });
+      expect(classifyError(err)?.code).toBe('too_many_open_files');
+    }
+  });
+});
