@@ -56,6 +56,10 @@ export function apiKeyFor(
 }
 
 export function clientFor(opts: FleetOptions, reporter: Reporter): SiteClient {
+  // A fleet run prints messages, never stack traces, and undici builds an Error for every connection
+  // it closes: capturing their stacks was ~10% of a 10,000-site push's CPU (bench/push profile).
+  // --verbose (or KEYFLEET_DEBUG) keeps them for debugging.
+  if (!opts.verbose && !process.env.KEYFLEET_DEBUG) Error.stackTraceLimit = 0;
   return createSiteClient({
     concurrency: parseCount(opts.concurrency, '--concurrency', 16),
     timeoutMs: parseTimeoutMs(opts.timeout),

@@ -1,5 +1,5 @@
 import type { SettingName } from '../protocol/settings.js';
-import type { RunState, SiteSnapshot, StateStore } from '../store/state-store.js';
+import type { RunState, SiteResult, SiteSnapshot, StateStore } from '../store/state-store.js';
 import { failedOutcome, preflightSite, pushSite, Tally, type SiteOutcome, type SiteTask } from './push-site.js';
 import type { SiteClient } from './site-client.js';
 import { runPool } from './worker-pool.js';
@@ -65,6 +65,12 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
   o.events?.phase?.('preflight', o.tasks.length);
   // The preflight's requests and time belong to the site's totals too.
   const ready: Array<{ task: SiteTask; before: SiteSnapshot; prior: Prior }> = [];
+  // What each site held is persisted in batches: nothing has been written to any site during this
+  // phase, so a crash loses nothing a resume's fresh preflight would not read again.
+  const pendingRecords: SiteResult[] = [];
+  const flush = async () => {
+    if (pendingRecords.length > 0) await o.state.recordSites(o.runId, pendingRecords.splice(0));
+  };
   await runPool(o.tasks, o.workers, async (task) => {
     const tally = new Tally();
     try {
@@ -74,11 +80,13 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
       if (o.dryRun) return settle(withPrior(await pushSite(o.client, task, before, true), prior));
       ready.push({ task, before, prior });
       o.events?.preflighted?.(task.url);
-      await o.state.recordSite(o.runId, { url: task.url, status: 'pending', verified: false, attempts: tally.attempts, duration_ms: tally.ms, error: null, before });
+      pendingRecords.push({ url: task.url, status: 'pending', verified: false, attempts: tally.attempts, duration_ms: tally.ms, error: null, before });
+      if (pendingRecords.length >= 500) await flush();
     } catch (err) {
       await settle(failedOutcome(task.url, err, tally, null));
     }
   }, stop);
+  await flush();
 
   if (!o.dryRun && !stop()) {
     // Keep the inventory's order (the pool finishes out of order): the canary is the first site listed.

@@ -97,6 +97,11 @@ export class PostgresStateStore implements StateStore {
     return this.sites.record(runId, result);
   }
 
+  async recordSites(runId: string, results: readonly SiteResult[]): Promise<void> {
+    // Each record is its own statement on the pool; order within a site is all that matters here.
+    for (const r of results) await this.sites.record(runId, r);
+  }
+
   async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {
     if (!FINAL_STATES.has(state)) throw new Error(`A run cannot finish as "${String(state)}".`);
     await this.db.tx(async (q) => {

@@ -108,6 +108,12 @@ export class SqliteStateStore implements StateStore {
     this.sites.record(runId, result);
   }
 
+  async recordSites(runId: string, results: readonly SiteResult[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const r of results) this.sites.record(runId, r);
+    })();
+  }
+
   async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {
     if (!FINAL_STATES.has(state)) throw new Error(`A run cannot finish as "${String(state)}".`);
     this.db

@@ -110,6 +110,8 @@ export interface StateStore {
    * run, even across a resume). Throws unless the run is `running` (see `reopenRun`).
    */
   recordSite(runId: string, result: SiteResult): Promise<void>;
+  /** recordSite for several sites in one transaction (a push's preflight records: one commit, not N). */
+  recordSites(runId: string, results: readonly SiteResult[]): Promise<void>;
   /** Sets the final state and finished_at, and freezes the summary computed from the rows. */
   finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord>;
   /**
