@@ -24,6 +24,7 @@ import { registerSiteRoutes } from './routes/site-routes.js';
 import { recordSafeToRoll } from './fleet/safe-to-roll.js';
 import { FleetVerifier } from './fleet/verifier.js';
 import { registerVerifyRoutes } from './routes/verify-routes.js';
+import { registerWebRoutes } from './routes/web-routes.js';
 import { RunManager } from './runs/run-manager.js';
 import { SseStreams } from './runs/sse.js';
 
@@ -168,6 +169,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     registerSiteFacingRoutes(app, ctx);
     registerVerifyRoutes(app, ctx);
     registerCredentialRoutes(app, ctx);
+    registerWebRoutes(app);
     await app.ready();
     verifier.start();
   } catch (err) {

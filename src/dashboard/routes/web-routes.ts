@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -47,7 +47,8 @@ function readAssets(dir: string): Map<string, Asset> {
       if (statSync(path).isDirectory()) walk(path);
       else {
         const type = TYPES[extname(name)];
-        if (type) assets.set(relative(dir, path).split(sep).join('/'), { type, body: readFileSync(path, 'utf8') });
+        if (type)
+          assets.set(relative(dir, path).split(sep).join('/'), { type, body: readFileSync(path, 'utf8') });
       }
     }
   };
@@ -82,11 +83,15 @@ export function registerWebRoutes(
   app: FastifyInstance,
   dir = fileURLToPath(new URL('../../web/', import.meta.url)),
 ): void {
-  const assets = readAssets(dir);
-  assets.set('js/protocol.js', { type: TYPES['.js']!, body: protocolModule() });
+  const assets = existsSync(dir) ? readAssets(dir) : new Map<string, Asset>();
   const index = assets.get('index.html');
-  if (!index) throw new Error(`The dashboard's web UI is missing: no index.html in ${dir}.`);
+  if (!index) {
+    // A build without its assets (tsc alone, no copy-assets) still serves the API.
+    app.log.warn(`the web UI is not served: no index.html in ${dir} (npm run build copies src/web there)`);
+    return;
+  }
   assets.delete('index.html');
+  assets.set('js/protocol.js', { type: TYPES['.js']!, body: protocolModule() });
 
   const send = (reply: FastifyReply, asset: Asset) =>
     reply
