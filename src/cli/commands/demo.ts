@@ -4,9 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildTemplateApp } from '../../template/app.js';
+import { buildDashboardApp } from '../../dashboard/app.js';
+import { DASHBOARD_ROUTES, dashboardPath } from '../../protocol/dashboard-routes.js';
 import { EXIT } from '../../protocol/error-catalog.js';
+import { buildTemplateApp } from '../../template/app.js';
+import { CliError } from '../cli-error.js';
 import { parseCount } from '../fleet-options.js';
+import type { RunReport } from '../../engine/run-report.js';
+import { recapLines } from '../output/recap.js';
+import { colorsFor } from '../output/style.js';
 
 export interface DemoOptions {
   sites?: string;
@@ -15,11 +21,16 @@ export interface DemoOptions {
 }
 
 const alnum = (n: number) => randomBytes(n * 2).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, n);
+const listen = async (app: FastifyInstance) => {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+};
 
 /**
- * `keyfleet demo`: a local fleet of template sites (temporary SQLite), fresh test keys, a real push
- * through the same pipeline as `keyfleet push`, then a verify. Everything lives in one temporary
- * folder that is removed on exit; Ctrl-C stops the sites and leaves nothing behind.
+ * `keyfleet demo`: a local fleet of template sites (temporary SQLite each), a dashboard with them
+ * registered and made-up test keys in its vault, a push run by the dashboard through the same
+ * pipeline as `keyfleet push`, then `keyfleet verify` from the CLI. Everything lives in one temporary
+ * folder removed on exit; Ctrl-C stops every server and leaves nothing behind.
  */
 export async function demo(opts: DemoOptions): Promise<number> {
   const count = parseCount(opts.sites, '--sites', 3);
@@ -28,36 +39,55 @@ export async function demo(opts: DemoOptions): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
     const masterKey = `demo-master-${alnum(32)}`;
+    const keys = { secret_key: `sk_test_demo${alnum(40)}`, publishable_key: `pk_test_demo${alnum(40)}` };
     const urls: string[] = [];
     for (let i = 1; i <= count; i++) {
-      const app = await buildTemplateApp({ config: { databaseUrl: `sqlite:${join(dir, `site${i}.db`)}`, masterKeys: [masterKey], env: {} }, logStream: false });
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      apps.push(app);
-      urls.push(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
+      const site = await buildTemplateApp({ config: { databaseUrl: `sqlite:${join(dir, `site${i}.db`)}`, masterKeys: [masterKey], env: {} }, logStream: false });
+      apps.push(site);
+      urls.push(await listen(site));
     }
-    writeFileSync(join(dir, 'sites.txt'), `# keyfleet demo fleet\n${urls.join('\n')}\n`);
-    // An empty env file of its own, so a ./.env in the current folder cannot mix into the demo.
-    writeFileSync(join(dir, 'demo.env'), '# the demo sets its keys itself\n');
-    // The demo's keys are made up on the spot: well-formed test keys, useless against Stripe.
-    Object.assign(process.env, {
-      TEMPLATE_MASTER_API_KEY: masterKey,
-      STRIPE_SECRET_KEY: `sk_test_demo${alnum(40)}`,
-      STRIPE_PUBLISHABLE_KEY: `pk_test_demo${alnum(40)}`,
+    const password = `demo-${alnum(16)}`;
+    const env = {
+      KEYFLEET_ADMIN_PASSWORD: password,
+      KEYFLEET_ADMIN_TOKEN: alnum(40),
       KEYFLEET_DB: join(dir, 'keyfleet.db'),
       KEYFLEET_VAULT_KEY: randomBytes(32).toString('base64'),
-    });
-    out(`keyfleet demo: ${count} template sites on loopback, test keys made up for this run.\n`);
-    const { push } = await import('./push.js');
-    const pushed = await push({ sitesFile: join(dir, 'sites.txt'), yes: true, envFile: join(dir, 'demo.env') });
-    out('');
+      TEMPLATE_MASTER_API_KEY: masterKey,
+      KEYFLEET_VERIFY_INTERVAL_S: '30',
+    };
+    const dashboard = await buildDashboardApp({ env, logStream: false });
+    apps.push(dashboard);
+    const dashboardUrl = await listen(dashboard);
+    out(`keyfleet demo: ${count} template sites and a dashboard on loopback, test keys made up for this run.\n`);
+
+    // Through the dashboard's own JSON API, as an operator's script would.
+    const api = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
+      const res = await dashboard.inject({ method, url, headers: { authorization: `Bearer ${env.KEYFLEET_ADMIN_TOKEN}` }, ...(body ? { payload: body as object } : {}) });
+      if (res.statusCode >= 300) throw new CliError(`demo: ${method} ${url} answered ${res.statusCode}: ${res.body}`, EXIT.someFailed);
+      return res.json();
+    };
+    for (const [i, url] of urls.entries()) await api('POST', DASHBOARD_ROUTES.sites, { url, name: `site${i + 1}`, tags: ['demo'] });
+    await api('POST', DASHBOARD_ROUTES.keys, keys);
+    const { run_id: runId } = await api('POST', DASHBOARD_ROUTES.runs, {});
+    let run: RunReport = await api('GET', dashboardPath(DASHBOARD_ROUTES.run, { id: runId }));
+    for (const deadline = Date.now() + 60_000; run.state === 'running' && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      run = await api('GET', dashboardPath(DASHBOARD_ROUTES.run, { id: runId }));
+    }
+    for (const line of recapLines(run, null, colorsFor(process.stdout))) out(line);
+
+    // The CLI verifies what the dashboard pushed, by itself.
+    writeFileSync(join(dir, 'sites.txt'), `# keyfleet demo fleet\n${urls.join('\n')}\n`);
+    writeFileSync(join(dir, 'demo.env'), '# the demo sets its keys itself\n');
+    Object.assign(process.env, { TEMPLATE_MASTER_API_KEY: masterKey, STRIPE_SECRET_KEY: keys.secret_key, STRIPE_PUBLISHABLE_KEY: keys.publishable_key, KEYFLEET_DB: join(dir, 'cli.db'), KEYFLEET_VAULT_KEY: env.KEYFLEET_VAULT_KEY });
     const { verify } = await import('./verify.js');
     const verified = await verify({ sitesFile: join(dir, 'sites.txt'), envFile: join(dir, 'demo.env') });
-    const code = pushed === EXIT.ok && verified === EXIT.ok ? EXIT.ok : EXIT.someFailed;
+    const code = run.state === 'done' && run.summary.failed === 0 && verified === EXIT.ok ? EXIT.ok : EXIT.someFailed;
     if (opts.exit) return code;
-    out('\nThe sites keep running: open one in a browser, or try the guide\'s checks, e.g.');
-    out(`  curl ${urls[0]}/api/stripe-pk`);
-    out(`  curl ${urls[0]}/api/health/stripe`);
-    for (const u of urls) out(`  ${u}/`);
+
+    out(`\nDashboard: ${dashboardUrl}/  (login password: ${password})`);
+    out('Template sites (open one in a browser, or try the guide\'s checks):');
+    for (const u of urls) out(`  ${u}/    curl ${u}/api/stripe-pk`);
     out('\nCtrl-C stops everything and removes the demo\'s files.');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
