@@ -24,9 +24,10 @@ const SITES = 24;
  * `keyfleet dashboard` (the built CLI, `npm run build` first) is killed with SIGKILL in the middle
  * of a run over a slow fleet; a dashboard started again on the same state database shows the run as
  * interrupted, in the history and on the run's page, and one click resumes it: every site ends with
- * exactly one result.
+ * exactly one result. Started once more with a periodic verify, its Sites page shows a site changed
+ * by hand as drifted with nobody asking.
  */
-describe('a run the dashboard was killed in the middle of', () => {
+describe('after the dashboard was killed mid-run', () => {
   const sites: FakeSiteServer[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'keyfleet-web-resume-'));
   const sk = makeKey('sk');
@@ -143,6 +144,27 @@ describe('a run the dashboard was killed in the middle of', () => {
       expect(await page.getByRole('button', { name: 'Resume run' }).count()).toBe(0);
       const seen = tab.responses.map((r) => r.body).join('\n');
       expect(seen).not.toContain(sk);
+      expect(unexpectedConsoleErrors(tab.consoleErrors)).toEqual([]);
+    },
+  );
+
+  it(
+    'with a periodic verify, the Sites page shows a site that drifted without being asked',
+    { timeout: 30_000 },
+    async () => {
+      await page.goto('about:blank'); // the old page's requests stop before its dashboard does
+      await d!.close(true);
+      d = await startWebDashboard({ dir, env: { ...env, KEYFLEET_VERIFY_INTERVAL_S: '1' } });
+      await logIn(page, d.url);
+      await poll(() => textOf(page, '.tile-ok .tile-count')).toBe('24');
+      // Someone changes a site's publishable key by hand; nobody touches the dashboard.
+      sites[5]!.state.settings.set('stripe_publishable_key', makeKey('pk'));
+      await poll(() => textOf(page, '.tile-drifted .tile-count')).toBe('1');
+      const row = page.locator('.sites-table tbody tr', { hasText: sites[5]!.url });
+      expect(await row.locator('td').nth(2).textContent()).toBe('Drifted');
+      expect(await row.locator('td').nth(3).textContent()).toBe('✗ differs');
+      expect(await textOf(page, '.verify-info')).toMatch(/Every site is verified every 1 s\.$/);
+      await shot(page, '43-sites-live-drift');
       expect(unexpectedConsoleErrors(tab.consoleErrors)).toEqual([]);
     },
   );

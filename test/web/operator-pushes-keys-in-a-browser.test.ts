@@ -127,12 +127,26 @@ describe('an operator pushes keys from the web dashboard', () => {
       'us (1)',
     ]);
     expect(await textOf(page, '.pager-info')).toBe('Showing 1–4 of 4');
+
+    // Tags and the site's own API key, from the edit dialog: rotating gives it a fresh key with no gap.
+    const name0 = fleet.urls[0]!.replace('http://', '');
+    await siteRow(fleet.urls[0]!)
+      .getByRole('button', { name: `Edit ${name0}` })
+      .click();
+    const edit = page.getByRole('dialog', { name: `Edit ${name0}` });
+    await edit.getByLabel('Tags', { exact: true }).fill('eu, vip');
+    await edit.getByRole('radio', { name: /^Rotate/ }).check();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await poll(notice).toBe(`Saved ${name0}.`);
+    expect(await siteRow(fleet.urls[0]!).locator('th').textContent()).toBe(`${name0}own key${fleet.urls[0]}`);
+    expect(await siteRow(fleet.urls[0]!).locator('td').nth(1).textContent()).toBe('euvip');
     await shot(page, '11-sites-imported');
-    const { sites } = await d.api<{ sites: Array<{ url: string; tags: string[]; source: string }> }>(
-      DASHBOARD_ROUTES.sites,
-    );
+    const { sites } = await d.api<{
+      sites: Array<{ url: string; tags: string[]; source: string; has_api_key: boolean }>;
+    }>(DASHBOARD_ROUTES.sites);
+    expect(sites.map((s) => s.has_api_key)).toEqual([true, false, false, false]);
     expect(sites.map((s) => [s.url, s.tags, s.source])).toEqual([
-      [fleet.urls[0], ['eu'], 'import'],
+      [fleet.urls[0], ['eu', 'vip'], 'import'],
       [fleet.urls[1], ['eu'], 'import'],
       [fleet.urls[2], ['eu'], 'import'],
       [held.url, ['us', 'production'], 'import'],
@@ -244,6 +258,8 @@ describe('an operator pushes keys from the web dashboard', () => {
       'run.confirm',
       'run.preview',
       'keys.create',
+      'site.rotate_credentials',
+      'site.update',
       'site.import',
       'site.import',
       'login',
@@ -374,6 +390,13 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(await textOf(page, '.counts')).toBe('1 of 1 site done — 0 updated, 0 unchanged, 1 failed');
     await shot(page, '22-rerun-failed');
 
+    // v2 was verified everywhere before dead-shop came: rolling the old key now would break it.
+    await go('Keys', 'Key vault');
+    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
+      'Check before rolling: 1 site not verified holding v2.',
+    );
+    await shot(page, '23-keys-check-before-rolling');
+
     await go('Sites', 'Sites');
     expect(await siteRow('dead-shop').locator('td').nth(2).textContent()).toBe(
       'Unreachableconnection_refused',
@@ -385,6 +408,10 @@ describe('an operator pushes keys from the web dashboard', () => {
       .click();
     await poll(notice).toBe('Removed dead-shop.');
     expect(await page.locator('.sites-table tbody tr').count()).toBe(4);
+    await go('Keys', 'Key vault');
+    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
+      'Safe to roll: v2 is verified on every site.',
+    );
   });
 
   it('no page, script, API answer, event stream or log line carries a secret', async () => {

@@ -14,10 +14,18 @@ export function takePushDraft() {
   return taken;
 }
 
-/** `eu, prod  us` → ['eu', 'prod', 'us'] */
-export function splitList(text) {
+/** Tags as typed: `eu, prod  us` → ['eu', 'prod', 'us'] (a tag holds no space or comma). */
+export function splitTags(text) {
   return text
     .split(/[\s,]+/)
+    .map((t) => t.trim())
+    .filter(Boolean);
+}
+
+/** Sites as typed: names, ids or URLs, one per line or comma-separated (a name may hold a space). */
+export function splitSites(text) {
+  return text
+    .split(/[,\n]+/)
     .map((t) => t.trim())
     .filter(Boolean);
 }

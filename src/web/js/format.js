@@ -158,6 +158,7 @@ const TRIGGERS = {
 };
 
 export function runKind(run) {
+  if (run.trigger === 'cli') return `CLI ${run.command}${run.dry_run ? ' (dry run)' : ''}`;
   const base = TRIGGERS[run.trigger] ?? run.trigger;
   return run.dry_run ? `Preview (${base === 'Push' ? 'dry run' : base.toLowerCase()})` : base;
 }

@@ -138,7 +138,7 @@ export async function render(container, ctx) {
                         type: 'button',
                         class: 'small primary',
                         'aria-label': `Resume run ${r.id}`,
-                        onclick: () => resumeRun(r.id, ctx, error),
+                        onclick: (e) => resumeRun(r.id, ctx, error, e.currentTarget),
                       },
                       'Resume',
                     )

@@ -5,8 +5,10 @@
  * rolled in Stripe. No key value is ever shown: the API never sends one.
  */
 import { ROUTES, api } from '../api.js';
-import { announce, field, h, openDialog, replace } from '../dom.js';
-import { KEY_SETTINGS, SETTING_LABELS, fmtTime, masked, maskedKey, num, plural } from '../format.js';
+import { announce, field, h, replace } from '../dom.js';
+import { KEY_SETTINGS, SETTING_LABELS, fmtTime, maskedKey } from '../format.js';
+import { keyForm } from './key-form.js';
+import { safeToRollCards } from './safe-to-roll.js';
 
 const KEY_NAMES = Object.keys(KEY_SETTINGS);
 const label = (name) => SETTING_LABELS[KEY_SETTINGS[name]] ?? name;
@@ -48,69 +50,13 @@ export async function render(container, ctx) {
     }
   };
 
-  /** For each version some site should hold: has every such site been verified holding it? */
   function renderSafety() {
-    const wanted = new Map();
-    for (const s of sites) {
-      const v = s.desired.version_id;
-      if (!v) continue;
-      const c = wanted.get(v) ?? { total: 0, inSync: 0 };
-      c.total += 1;
-      if (s.drift === 'in_sync') c.inSync += 1;
-      wanted.set(v, c);
-    }
-    const cards = data.versions
-      .filter((v) => wanted.has(v.id))
-      .map((v) => {
-        const c = wanted.get(v.id);
-        const changed = changedFromPrevious(v);
-        const old = changed.length
-          ? `the previous ${changed.map((x) => `${label(x.name).toLowerCase()} (${masked(x.before)}, fp ${x.before.fingerprint})`).join(', ')}`
-          : 'the previous keys';
-        if (v.safe_to_roll) {
-          return h(
-            'div',
-            { class: 'safe safe-yes', dataset: { version: v.id } },
-            h('strong', {}, `Safe to roll: ${v.id} is verified on every site.`),
-            h(
-              'p',
-              {},
-              `All ${plural(v.safe_to_roll.sites, 'site')} were verified holding ${v.id} at ${fmtTime(v.safe_to_roll.verified_at)}. You can now roll ${old} in Stripe.`,
-            ),
-          );
-        }
-        return h(
-          'div',
-          { class: 'safe safe-no', dataset: { version: v.id } },
-          h(
-            'strong',
-            {},
-            `Not yet safe to roll: ${num(c.inSync)} of ${plural(c.total, 'site')} verified holding ${v.id}.`,
-          ),
-          h(
-            'p',
-            {},
-            `Keep ${old} active in Stripe until every site has ${v.id}. `,
-            h('a', { href: '#/push' }, `Push ${v.id}`),
-            ' or wait for the next verify.',
-          ),
-        );
-      });
+    const cards = safeToRollCards(data.versions, sites);
     replace(
       safety,
       h('h2', { id: 'safety-h' }, 'Rolling old keys'),
       cards.length ? cards : h('p', { class: 'muted' }, 'No key version is desired yet: add one below.'),
     );
-  }
-
-  /** The keys version `v` changed compared with the version saved just before it. */
-  function changedFromPrevious(v) {
-    const i = data.versions.findIndex((x) => x.id === v.id);
-    const previous = data.versions[i + 1];
-    if (!previous) return [];
-    return KEY_NAMES.filter(
-      (n) => previous.keys[n] && v.keys[n]?.fingerprint !== previous.keys[n].fingerprint,
-    ).map((n) => ({ name: n, before: previous.keys[n] }));
   }
 
   function versionSelect(selectedId, extra) {
@@ -285,105 +231,26 @@ export async function render(container, ctx) {
     );
   }
 
-  function renderForm() {
-    const inputs = {
-      publishable_key: h('input', {
-        name: 'publishable_key',
-        autocomplete: 'off',
-        spellcheck: 'false',
-        placeholder: 'pk_test_…',
-      }),
-      secret_key: h('input', {
-        name: 'secret_key',
-        type: 'password',
-        autocomplete: 'off',
-        spellcheck: 'false',
-        placeholder: 'sk_test_… or rk_test_…',
-      }),
-      webhook_secret: h('input', {
-        name: 'webhook_secret',
-        type: 'password',
-        autocomplete: 'off',
-        spellcheck: 'false',
-        placeholder: 'whsec_…',
-      }),
-      price_id: h('input', {
-        name: 'price_id',
-        autocomplete: 'off',
-        spellcheck: 'false',
-        placeholder: 'price_…',
-      }),
-    };
-    const tag = h('input', { name: 'tag', autocomplete: 'off' });
-    const error = h('p', { class: 'form-error', role: 'alert' });
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Save new version');
-    const form = h(
-      'form',
-      { class: 'stack', novalidate: true },
+  async function saved(res, tag) {
+    await load();
+    const scope = tag ? `the override of tag ${tag}` : 'the fleet default';
+    replace(
+      notice,
       h(
-        'p',
-        { class: 'muted' },
-        'Only the keys you fill in change; the others are kept from the current version. Values are sealed in the vault and never shown again.',
+        'div',
+        { class: 'notice notice-ok' },
+        h(
+          'p',
+          {},
+          `Saved ${res.version.id}: it is now ${scope}. Sites get it on the next push. `,
+          h('a', { href: '#/push' }, 'Preview the push'),
+        ),
+        res.warnings.map((w) => h('p', { class: 'warn-text' }, `Warning: ${w}`)),
       ),
-      KEY_NAMES.map((n) => field(label(n), inputs[n])),
-      field('For tag', tag, 'Optional: make it the override of this tag instead of the fleet default.'),
-      error,
-      submit,
     );
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      error.textContent = '';
-      const body = {};
-      for (const n of KEY_NAMES) if (inputs[n].value !== '') body[n] = inputs[n].value;
-      if (Object.keys(body).length === 0) {
-        error.textContent = 'Fill in at least one key.';
-        inputs.publishable_key.focus();
-        return;
-      }
-      if (tag.value.trim()) body.tag = tag.value.trim();
-      const live = Object.values(body).some((v) => /^(pk|sk|rk)_live_/.test(v));
-      if (live) {
-        const ok = await openDialog({
-          title: 'Save LIVE keys?',
-          body: h('p', {}, "These are live keys: once pushed, real customers' payments use them."),
-          actions: [
-            { label: 'Cancel', value: '' },
-            { label: 'Save live keys', value: 'yes', submit: true, class: 'danger' },
-          ],
-        });
-        if (ok !== 'yes') return;
-      }
-      submit.disabled = true;
-      try {
-        const res = await api(ROUTES.keys, { method: 'POST', body });
-        for (const input of Object.values(inputs)) input.value = '';
-        tag.value = '';
-        await load();
-        const scope = body.tag ? `the override of tag ${body.tag}` : 'the fleet default';
-        replace(
-          notice,
-          h(
-            'div',
-            { class: 'notice notice-ok' },
-            h(
-              'p',
-              {},
-              `Saved ${res.version.id}: it is now ${scope}. Sites get it on the next push. `,
-              h('a', { href: '#/push' }, 'Preview the push'),
-            ),
-            res.warnings.map((w) => h('p', { class: 'warn-text' }, `Warning: ${w}`)),
-          ),
-        );
-        announce(`Saved key version ${res.version.id}.`);
-      } catch (err) {
-        error.textContent = err.message;
-      } finally {
-        submit.disabled = false;
-      }
-    });
-    replace(formPanel, h('h2', { id: 'new-h' }, 'Add a key version'), form);
+    announce(`Saved key version ${res.version.id}.`);
   }
 
-  renderForm();
+  replace(formPanel, h('h2', { id: 'new-h' }, 'Add a key version'), keyForm({ onSaved: saved }));
   await load();
 }

@@ -5,7 +5,7 @@
  * going or were interrupted are listed here too, with Resume.
  */
 import { ROUTES, api } from '../api.js';
-import { splitList, takePushDraft } from '../draft.js';
+import { splitSites, takePushDraft } from '../draft.js';
 import { announce, field, h, replace } from '../dom.js';
 import { num, plural, runKind, runStateBadge, timeAgo } from '../format.js';
 import { resumeRun } from './run-actions.js';
@@ -133,7 +133,7 @@ export async function render(container, ctx) {
       body.tags = [...form.querySelectorAll('input[name="tags"]:checked')].map((b) => b.value);
       if (!body.tags.length) return fail('Tick at least one tag.');
     } else if (chosen === 'sites') {
-      body.sites = splitList(siteList.value);
+      body.sites = splitSites(siteList.value);
       if (!body.sites.length) return fail('Name at least one site.');
     }
     submit.disabled = true;
@@ -185,7 +185,7 @@ export async function render(container, ctx) {
                       type: 'button',
                       class: 'small primary',
                       'aria-label': `Resume run ${r.id}`,
-                      onclick: () => resumeRun(r.id, ctx, error),
+                      onclick: (e) => resumeRun(r.id, ctx, error, e.currentTarget),
                     },
                     'Resume',
                   )

@@ -9,18 +9,16 @@ import { announce, h, replace, throttle } from '../dom.js';
 import {
   KEY_SETTINGS,
   SETTING_LABELS,
-  duration,
   fmtTime,
-  masked,
   maskedKey,
   num,
   plural,
   runKind,
   runStateBadge,
-  siteResultBadge,
 } from '../format.js';
 import { createPager } from '../pager.js';
-import { confirmRun, resumeRun, retryFailed } from './run-actions.js';
+import { recapOf } from './run-recap.js';
+import { runColumns, runRow } from './run-table.js';
 
 const FILTERS = [
   ['', 'All sites'],
@@ -30,7 +28,6 @@ const FILTERS = [
   ['failed', 'Failed'],
   ['skipped', 'Skipped'],
 ];
-const SETTING_OF_KEY = KEY_SETTINGS;
 
 export async function render(container, ctx) {
   const id = ctx.params[0];
@@ -61,7 +58,14 @@ export async function render(container, ctx) {
   const error = h('p', { class: 'form-error', role: 'alert' });
   const filterSelect = h(
     'select',
-    { 'aria-label': 'Show', onchange: () => ((filter = filterSelect.value), pager.reset(), renderRows()) },
+    {
+      'aria-label': 'Show',
+      onchange: () => {
+        filter = filterSelect.value;
+        pager.reset();
+        renderRows();
+      },
+    },
     FILTERS.map(([v, l]) => h('option', { value: v }, l)),
   );
   const tbody = h('tbody', {});
@@ -95,15 +99,7 @@ export async function render(container, ctx) {
             h(
               'tr',
               {},
-              [
-                'Site',
-                'Result',
-                report.dry_run ? 'Would change' : 'Changed',
-                'Verified',
-                'Attempts',
-                'Time',
-                'Error',
-              ].map((c) => h('th', { scope: 'col' }, c)),
+              runColumns(report.dry_run).map((c) => h('th', { scope: 'col' }, c)),
             ),
           ),
           tbody,
@@ -143,7 +139,7 @@ export async function render(container, ctx) {
       ),
       Object.entries(report.keys).map(([name, k]) =>
         item(
-          SETTING_LABELS[SETTING_OF_KEY[name]] ?? name,
+          SETTING_LABELS[KEY_SETTINGS[name]] ?? name,
           maskedKey(version?.keys[name] ?? { ...k, prefix: null, mode: null }),
         ),
       ),
@@ -169,191 +165,21 @@ export async function render(container, ctx) {
     announceProgress(text);
   }
 
-  /** What the site held before, masked: a public value as prefix…last4, a secret by its fingerprint. */
-  function before(r, setting) {
-    const b = r.before;
-    if (!b) return null;
-    const value =
-      setting === 'stripe_publishable_key'
-        ? b.publishable_key
-        : setting === 'stripe_price_id'
-          ? b.price_id
-          : undefined;
-    if (value !== undefined)
-      return value ? `${/^[a-z]+_(test_|live_)?/.exec(value)?.[0] ?? ''}…${value.slice(-4)}` : 'none';
-    const fp = b.fingerprints?.[setting];
-    return fp ? `fp ${fp}` : 'none';
-  }
-
-  function changesCell(r) {
-    if (!r.changes?.length)
-      return r.status === 'pending'
-        ? ''
-        : h('span', { class: 'muted' }, r.status === 'unchanged' ? 'nothing' : '—');
-    const target = siteByUrl.get(r.url)?.desired.version_id;
-    const other = target && version && target !== version.id;
-    return h(
-      'ul',
-      { class: 'changes' },
-      r.changes.map((setting) => {
-        const name = Object.keys(SETTING_OF_KEY).find((n) => SETTING_OF_KEY[n] === setting);
-        const k = !other && version ? version.keys[name] : null;
-        const from = before(r, setting);
-        return h(
-          'li',
-          { dataset: { setting } },
-          h('span', { class: 'change-name' }, SETTING_LABELS[setting] ?? setting),
-          ': ',
-          from ? h('code', { class: 'from' }, from) : null,
-          from ? ' → ' : null,
-          k
-            ? h('code', { class: 'to', title: `fp ${k.fingerprint}` }, masked(k))
-            : other
-              ? h('span', { class: 'to' }, target)
-              : null,
-        );
-      }),
-    );
-  }
-
-  function row(r) {
-    const site = siteByUrl.get(r.url);
-    return h(
-      'tr',
-      { class: `result-${r.status}`, dataset: { url: r.url } },
-      h(
-        'th',
-        { scope: 'row', class: 'site-cell' },
-        h('span', { class: 'site-name' }, site?.name ?? r.url),
-        site ? h('span', { class: 'site-url' }, r.url) : null,
-      ),
-      h('td', {}, siteResultBadge(r.status, report.dry_run)),
-      h('td', {}, changesCell(r)),
-      h(
-        'td',
-        {},
-        r.status === 'pending'
-          ? ''
-          : r.verified
-            ? h('span', { class: 'yes' }, '✓')
-            : h('span', { class: 'muted' }, '—'),
-      ),
-      h('td', { class: 'num' }, r.status === 'pending' ? '' : num(r.attempts)),
-      h('td', { class: 'num' }, r.status === 'pending' ? '' : duration(r.duration_ms)),
-      h(
-        'td',
-        {},
-        r.error
-          ? h(
-              'div',
-              { class: 'site-error' },
-              h('code', {}, r.error.code),
-              ' ',
-              r.error.message,
-              r.error.hint ? h('span', { class: 'hint block' }, r.error.hint) : null,
-            )
-          : '',
-      ),
-    );
-  }
-
   function renderRows() {
     const list = [...rows.values()].filter((r) => !filter || r.status === filter);
     pager.setTotal(list.length);
     const page = pager.slice(list);
     replace(
       tbody,
-      page.length ? page.map(row) : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No site here.')),
+      page.length
+        ? page.map((r) => runRow(r, { site: siteByUrl.get(r.url), version, dryRun: report.dry_run }))
+        : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No site here.')),
     );
   }
 
   async function renderRecap() {
-    if (!ended) {
-      recap.hidden = true;
-      return;
-    }
-    recap.hidden = false;
-    const t = report.summary;
-    const parts = [];
-    let title;
-    let kind = 'ok';
-    if (report.state === 'interrupted' || report.state === 'cancelled') {
-      kind = 'warn';
-      title = report.state === 'interrupted' ? 'Interrupted' : 'Cancelled';
-      const pending = t.total - t.ok - t.unchanged - t.failed - t.skipped;
-      parts.push(
-        `${report.state === 'interrupted' ? 'The dashboard stopped during this run' : 'This run was stopped'}: ${num(t.total - pending)} of ${plural(t.total, 'site')} finished, ${num(pending)} still pending. Resuming pushes only to the pending sites, with the same keys.`,
-      );
-    } else if (report.dry_run) {
-      title = 'Preview ready';
-      parts.push(
-        `${plural(t.ok, 'site')} would change, ${num(t.unchanged)} already up to date${t.failed ? `, ${num(t.failed)} could not be checked` : ''}. Nothing was written.`,
-      );
-      if (t.failed) kind = 'warn';
-    } else {
-      title = report.state === 'halted' ? 'Halted' : 'Done';
-      if (report.state === 'halted' || t.failed) kind = 'bad';
-      parts.push(
-        `${plural(t.ok, 'site')} updated and verified, ${num(t.unchanged)} already up to date, ${num(t.failed)} failed${t.skipped ? `, ${num(t.skipped)} skipped` : ''}.`,
-      );
-    }
-    if (report.reason) parts.push(report.reason);
-    const actions = [];
-    if (report.confirmable)
-      actions.push(
-        h(
-          'button',
-          { type: 'button', class: 'primary', onclick: () => confirmRun(id, ctx, error) },
-          t.ok
-            ? `Confirm: push to ${plural(t.total, 'site')}`
-            : `Confirm anyway (${plural(t.total, 'site')})`,
-        ),
-      );
-    if (report.resumable)
-      actions.push(
-        h(
-          'button',
-          { type: 'button', class: 'primary', onclick: () => resumeRun(id, ctx, error) },
-          'Resume run',
-        ),
-      );
-    if (t.failed && report.state !== 'running')
-      actions.push(
-        h(
-          'button',
-          { type: 'button', onclick: () => retryFailed(id, ctx, error) },
-          `Re-run failed only (${num(t.failed)})`,
-        ),
-      );
-    if (report.dry_run)
-      actions.push(h('a', { href: '#/push', class: 'button-link' }, 'Change the selection'));
-    const roll = !report.dry_run && report.state === 'done' ? await safeToRollNote() : null;
-    replace(
-      recap,
-      h(
-        'div',
-        { class: `notice notice-${kind}` },
-        h('h2', { id: 'recap-h' }, title),
-        parts.map((p) => h('p', {}, p)),
-        roll,
-      ),
-      actions.length ? h('div', { class: 'actions' }, actions) : null,
-    );
-  }
-
-  /** Whether the run's key version is now on every site that should hold it. */
-  async function safeToRollNote() {
-    if (!version) return null;
-    const { versions: now } = await api(ROUTES.keys);
-    const v = now.find((x) => x.id === version.id);
-    if (!v?.safe_to_roll) return null;
-    return h(
-      'p',
-      { class: 'safe-line' },
-      h('strong', {}, `${v.id} is verified on every site (${num(v.safe_to_roll.sites)}) `),
-      `since ${fmtTime(v.safe_to_roll.verified_at)}: it is safe to roll the previous keys in Stripe. `,
-      h('a', { href: '#/keys' }, 'Key vault'),
-    );
+    recap.hidden = !ended;
+    if (ended) replace(recap, ...(await recapOf(report, { ctx, errorEl: error, version })));
   }
 
   const renderLive = throttle(() => {

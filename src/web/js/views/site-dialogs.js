@@ -5,7 +5,7 @@
  * shown again (the API only says `has_api_key`).
  */
 import { ROUTES, api } from '../api.js';
-import { splitList } from '../draft.js';
+import { splitTags } from '../draft.js';
 import { field, h, openDialog } from '../dom.js';
 
 const keyInput = (name) =>
@@ -51,7 +51,7 @@ export function addSiteDialog() {
       const f = form.elements;
       const body = { url: f.url.value.trim() };
       if (f.name.value.trim()) body.name = f.name.value.trim();
-      if (f.tags.value.trim()) body.tags = splitList(f.tags.value);
+      if (f.tags.value.trim()) body.tags = splitTags(f.tags.value);
       if (f.api_key.value) body.api_key = f.api_key.value;
       const res = await api(ROUTES.sites, { method: 'POST', body });
       f.api_key.value = '';
@@ -106,7 +106,7 @@ export function importDialog() {
       const content = chosen ? await chosen.text() : paste.value;
       if (!content.trim()) throw new Error('Choose a file or paste the list of sites.');
       const body = { format: f.format.value, content };
-      if (f.tags.value.trim()) body.tags = splitList(f.tags.value);
+      if (f.tags.value.trim()) body.tags = splitTags(f.tags.value);
       return api(ROUTES.importSites, { method: 'POST', body });
     },
   });
@@ -164,7 +164,7 @@ export function editSiteDialog(site, versions) {
       const f = form.elements;
       const body = {};
       if (f.name.value.trim() !== site.name) body.name = f.name.value.trim();
-      const tags = splitList(f.tags.value);
+      const tags = splitTags(f.tags.value);
       if (tags.join(',') !== site.tags.join(',')) body.tags = tags;
       if (f.key_mode.value === 'set') {
         if (!newKey.value) throw new Error('Type the new API key, or keep the current one.');

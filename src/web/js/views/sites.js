@@ -1,23 +1,16 @@
 /**
- * Sites: the fleet with each site's live status (reachable, pk and sk as desired, mode, latency,
- * last checked), filtered by tag and by problem (the API's filters) and searched by name, URL or
- * tag, one page of rows at a time. Add, import, edit, remove; verify now; pick sites to push to.
+ * Sites: the fleet with each site's live status, filtered by tag and by problem (the API's filters)
+ * and searched by name, URL or tag, one page of rows at a time. Add, import, edit, remove; verify
+ * now; pick sites to push to, or reconcile the drifted ones.
  */
 import { ROUTES, api } from '../api.js';
 import { setPushDraft } from '../draft.js';
 import { announce, field, h, replace, throttle } from '../dom.js';
-import {
-  asDesired,
-  duration,
-  modeBadge,
-  num,
-  plural,
-  siteStatus,
-  siteStatusBadge,
-  timeAgo,
-} from '../format.js';
+import { num, plural } from '../format.js';
 import { createPager } from '../pager.js';
 import { addSiteDialog, editSiteDialog, importDialog, removeSiteDialog } from './site-dialogs.js';
+import { SITE_COLUMNS, emptyRow, renderTiles, siteRow } from './site-row.js';
+import { watchVerify } from './verify-watch.js';
 
 /** The API's problem filters, in the order the menu lists them. */
 const PROBLEMS = [
@@ -29,15 +22,6 @@ const PROBLEMS = [
   ['unchecked', 'Unchecked'],
   ['none', 'In sync'],
 ];
-/** Summary tiles: status kind (format.siteStatus) → the problem filter that lists them. */
-const TILES = [
-  ['ok', 'In sync', 'none'],
-  ['drifted', 'Drifted', 'drift'],
-  ['unreachable', 'Unreachable', 'unreachable'],
-  ['error', 'Errors', 'error'],
-  ['unchecked', 'Unchecked', 'unchecked'],
-];
-const VERIFY_POLL_MS = 15_000;
 
 // Kept while the operator moves between views.
 const filters = { q: '', tag: '', problem: '' };
@@ -47,11 +31,9 @@ export async function render(container, ctx) {
   ctx.setTitle('Sites');
   let all = [];
   let shown = [];
-  let lastSweep;
-  let stopped = false;
 
   const notice = h('div', { class: 'notice-area', role: 'status' });
-  const summary = h('div', { class: 'tiles', role: 'group', 'aria-label': 'Filter by status' });
+  const tiles = h('div', { class: 'tiles', role: 'group', 'aria-label': 'Filter by status' });
   const verifyInfo = h('p', { class: 'muted verify-info' });
   const search = h('input', {
     type: 'search',
@@ -80,6 +62,7 @@ export async function render(container, ctx) {
   const tbody = h('tbody', {});
   const caption = h('caption', { class: 'sr-only' });
   const pager = createPager({ label: 'Sites', onChange: renderRows });
+  const verify = watchVerify({ infoEl: verifyInfo, onSwept: () => load() });
 
   container.append(
     h(
@@ -95,7 +78,7 @@ export async function render(container, ctx) {
       ),
     ),
     notice,
-    summary,
+    tiles,
     verifyInfo,
     h(
       'div',
@@ -119,18 +102,7 @@ export async function render(container, ctx) {
             'tr',
             {},
             h('th', { scope: 'col', class: 'check' }, selectPage),
-            [
-              'Site',
-              'Tags',
-              'Status',
-              'Publishable key',
-              'Secret key',
-              'Mode',
-              'Latency',
-              'Last checked',
-              'Desired',
-              'Actions',
-            ].map((c) => h('th', { scope: 'col' }, c)),
+            SITE_COLUMNS.map((c) => h('th', { scope: 'col' }, c)),
           ),
         ),
         tbody,
@@ -149,60 +121,39 @@ export async function render(container, ctx) {
     filters.tag = tagSelect.value;
     void guard(loadFiltered);
   });
-  problemSelect.addEventListener('change', () => {
-    filters.problem = problemSelect.value;
-    renderSummary();
-    void guard(loadFiltered);
-  });
+  problemSelect.addEventListener('change', () => pickProblem(problemSelect.value));
 
+  /** Every site (for the tiles and the tag menu), then the filtered list. */
   async function load() {
-    const data = await api(ROUTES.sites);
-    all = data.sites;
+    all = (await api(ROUTES.sites)).sites;
     const ids = new Set(all.map((s) => s.id));
     for (const id of selected) if (!ids.has(id)) selected.delete(id);
-    renderSummary();
     renderTags();
-    await loadFiltered(true);
+    await loadFiltered();
   }
 
-  async function loadFiltered(haveAll = false) {
+  async function loadFiltered() {
     pager.reset();
-    if (!filters.tag && !filters.problem) shown = all;
-    else {
-      const data = await api(ROUTES.sites, {
-        query: { tag: filters.tag ? [filters.tag] : undefined, problem: filters.problem || undefined },
-      });
-      shown = data.sites;
-    }
-    if (!haveAll) renderSummary();
+    shown =
+      filters.tag || filters.problem
+        ? (
+            await api(ROUTES.sites, {
+              query: { tag: filters.tag ? [filters.tag] : undefined, problem: filters.problem || undefined },
+            })
+          ).sites
+        : all;
+    renderSummary();
     renderRows();
   }
 
+  function pickProblem(problem) {
+    filters.problem = problem;
+    problemSelect.value = problem;
+    void guard(loadFiltered);
+  }
+
   function renderSummary() {
-    const counts = { ok: 0, drifted: 0, unreachable: 0, error: 0, unchecked: 0 };
-    for (const s of all) counts[siteStatus(s).kind] += 1;
-    const tile = (kind, label, problem, count) =>
-      h(
-        'button',
-        {
-          type: 'button',
-          class: `tile tile-${kind}`,
-          'aria-pressed': String(filters.problem === problem),
-          onclick: () => {
-            filters.problem = filters.problem === problem ? '' : problem;
-            problemSelect.value = filters.problem;
-            renderSummary();
-            void guard(loadFiltered);
-          },
-        },
-        h('span', { class: 'tile-count' }, num(count)),
-        h('span', { class: 'tile-label' }, label),
-      );
-    replace(
-      summary,
-      tile('all', 'Sites', '', all.length),
-      TILES.map(([kind, label, problem]) => tile(kind, label, problem, counts[kind])),
-    );
+    const counts = renderTiles(tiles, all, filters.problem, pickProblem);
     reconcileButton.disabled = counts.drifted === 0;
     replace(
       reconcileButton,
@@ -240,99 +191,26 @@ export async function render(container, ctx) {
     pager.setTotal(rows.length);
     const page = pager.slice(rows);
     replace(caption, `Sites: ${num(rows.length)} matching`);
-    if (all.length === 0) {
+    if (all.length === 0)
       replace(tbody, emptyRow('No sites yet. Import your sites file or YAML inventory, or add a site.'));
-    } else if (page.length === 0) {
-      replace(tbody, emptyRow('No site matches these filters.'));
-    } else replace(tbody, page.map(row));
+    else if (page.length === 0) replace(tbody, emptyRow('No site matches these filters.'));
+    else
+      replace(
+        tbody,
+        page.map((s) =>
+          siteRow(s, selected.has(s.id), {
+            toggle: (on) => {
+              if (on) selected.add(s.id);
+              else selected.delete(s.id);
+              renderSelection();
+            },
+            edit: () => guard(() => edit(s)),
+            remove: () => guard(() => remove(s)),
+          }),
+        ),
+      );
     selectPage.checked = page.length > 0 && page.every((s) => selected.has(s.id));
     renderSelection();
-  }
-
-  const emptyRow = (text) => h('tr', {}, h('td', { colspan: 11, class: 'empty' }, text));
-
-  function row(s) {
-    const hl = s.health;
-    const check = h('input', {
-      type: 'checkbox',
-      checked: selected.has(s.id),
-      'aria-label': `Select ${s.name}`,
-      onchange: (e) => {
-        if (e.target.checked) selected.add(s.id);
-        else selected.delete(s.id);
-        renderSelection();
-      },
-    });
-    const status = siteStatus(s);
-    return h(
-      'tr',
-      { class: `row-${status.kind}`, dataset: { site: s.id } },
-      h('td', { class: 'check' }, check),
-      h(
-        'th',
-        { scope: 'row', class: 'site-cell' },
-        h('span', { class: 'site-name' }, s.name),
-        s.has_api_key
-          ? h(
-              'span',
-              { class: 'badge badge-neutral small', title: 'This site has its own API key' },
-              'own key',
-            )
-          : null,
-        h('span', { class: 'site-url' }, s.url),
-      ),
-      h(
-        'td',
-        {},
-        s.tags.map((t) => h('span', { class: 'tag' }, t)),
-      ),
-      h('td', {}, siteStatusBadge(s)),
-      h('td', {}, asDesired(hl?.pk_as_desired ?? null, 'Publishable key')),
-      h('td', {}, asDesired(hl?.sk_as_desired ?? null, 'Secret key fingerprint')),
-      h('td', {}, modeBadge(hl?.mode ?? null)),
-      h(
-        'td',
-        { class: 'num' },
-        hl?.latency_ms === null || hl?.latency_ms === undefined ? '—' : duration(hl.latency_ms),
-      ),
-      h('td', {}, timeAgo(hl?.checked_at)),
-      h(
-        'td',
-        {},
-        s.desired.version_id ?? h('span', { class: 'muted' }, 'none'),
-        s.desired.source && s.desired.source !== 'fleet'
-          ? h(
-              'span',
-              { class: 'muted small' },
-              s.desired.source === 'tag' ? ` (tag ${s.desired.tag})` : ' (pinned)',
-            )
-          : null,
-      ),
-      h(
-        'td',
-        { class: 'row-actions' },
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'small',
-            'aria-label': `Edit ${s.name}`,
-            onclick: () => guard(() => edit(s)),
-          },
-          'Edit',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'small danger-ghost',
-            'aria-label': `Remove ${s.name}`,
-            onclick: () => guard(() => remove(s)),
-          },
-          'Remove',
-        ),
-      ),
-    );
   }
 
   function renderSelection() {
@@ -377,19 +255,19 @@ export async function render(container, ctx) {
     if (!res) return;
     await load();
     const lines = [`Imported ${plural(res.added.length, 'site')}.`];
-    if (res.skipped.length)
+    if (res.skipped.length) {
+      const some = res.skipped.slice(0, 5).map((s) => `${s.url} (${s.reason})`);
       lines.push(
-        `Skipped ${num(res.skipped.length)}: ${res.skipped
-          .slice(0, 5)
-          .map((s) => `${s.url} (${s.reason})`)
-          .join('; ')}${res.skipped.length > 5 ? '; …' : ''}`,
+        `Skipped ${num(res.skipped.length)}: ${some.join('; ')}${res.skipped.length > 5 ? '; …' : ''}`,
       );
+    }
     for (const w of res.warnings.slice(0, 5)) lines.push(`Warning: ${w}`);
+    const kind = res.skipped.length || res.warnings.length ? 'notice-warn' : 'notice-ok';
     replace(
       notice,
       h(
         'div',
-        { class: `notice ${res.skipped.length || res.warnings.length ? 'notice-warn' : 'notice-ok'}` },
+        { class: `notice ${kind}` },
         lines.map((l) => h('p', {}, l)),
       ),
     );
@@ -427,57 +305,15 @@ export async function render(container, ctx) {
     ctx.navigate('#/push');
   }
 
-  function showVerify(status) {
-    const parts = [];
-    if (status.running) parts.push('Verifying every site now…');
-    else if (status.last_finished_at)
-      parts.push(
-        `Last verify ${timeAgo(status.last_finished_at).textContent}: ${plural(status.last_checked, 'site')} checked, ${num(status.last_drifted)} drifted.`,
-      );
-    else parts.push('No verify has run since the dashboard started.');
-    parts.push(
-      status.interval_s > 0
-        ? `Every site is verified every ${status.interval_s} s.`
-        : 'Periodic verify is off.',
-    );
-    replace(verifyInfo, parts.join(' '));
-  }
-
-  /** Reloads when a verify sweep (periodic or asked for) finished since the last look. */
-  async function pollVerify() {
-    if (stopped) return;
-    try {
-      const status = await api(ROUTES.verify);
-      showVerify(status);
-      if (lastSweep !== undefined && status.last_finished_at !== lastSweep) await load();
-      lastSweep = status.last_finished_at;
-      return status;
-    } catch {
-      return undefined;
-    }
-  }
-
   async function verifyNow() {
     verifyButton.disabled = true;
     replace(verifyButton, 'Verifying…');
     try {
-      const started = await api(ROUTES.verify, { method: 'POST', body: {} });
-      showVerify(started);
-      const before = started.running ? started.sweeps : started.sweeps - 1;
-      const deadline = Date.now() + 10 * 60_000;
-      let status = started;
-      while (!stopped && (status.running || status.sweeps <= before) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        status = await api(ROUTES.verify);
-      }
-      if (stopped) return;
-      showVerify(status);
-      lastSweep = status.last_finished_at;
+      const status = await verify.verifyNow();
+      if (!status) return;
       await load();
-      say(
-        `Verify finished: ${plural(status.last_checked, 'site')} checked, ${num(status.last_drifted)} drifted.`,
-        status.last_drifted ? 'warn' : 'ok',
-      );
+      const text = `Verify finished: ${plural(status.last_checked, 'site')} checked, ${num(status.last_drifted)} drifted.`;
+      say(text, status.last_drifted ? 'warn' : 'ok');
     } finally {
       verifyButton.disabled = false;
       replace(verifyButton, 'Verify now');
@@ -485,11 +321,9 @@ export async function render(container, ctx) {
   }
 
   await load();
-  await pollVerify();
-  const timer = setInterval(pollVerify, VERIFY_POLL_MS);
+  await verify.start();
   return () => {
-    stopped = true;
-    clearInterval(timer);
+    verify.stop();
     onSearch.cancel();
   };
 }

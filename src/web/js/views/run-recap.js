@@ -1,0 +1,91 @@
+/**
+ * The end of a run, said plainly: what happened, why it stopped when it did, whether its key
+ * version is now on every site (safe to roll the old key in Stripe), and what can be done next
+ * (confirm the preview, resume, re-run the failed sites).
+ */
+import { ROUTES, api } from '../api.js';
+import { h } from '../dom.js';
+import { fmtTime, num, plural } from '../format.js';
+import { confirmRun, resumeRun, retryFailed } from './run-actions.js';
+import { rollState, sitesByVersion } from './safe-to-roll.js';
+
+function summary(report) {
+  const t = report.summary;
+  if (report.state === 'interrupted' || report.state === 'cancelled') {
+    const pending = t.total - t.ok - t.unchanged - t.failed - t.skipped;
+    const why =
+      report.state === 'interrupted' ? 'The dashboard stopped during this run' : 'This run was stopped';
+    return {
+      title: report.state === 'interrupted' ? 'Interrupted' : 'Cancelled',
+      kind: 'warn',
+      text: `${why}: ${num(t.total - pending)} of ${plural(t.total, 'site')} finished, ${num(pending)} still pending. Resuming pushes only to the pending sites, with the same keys.`,
+    };
+  }
+  if (report.dry_run) {
+    const failed = t.failed ? `, ${num(t.failed)} could not be checked` : '';
+    return {
+      title: 'Preview ready',
+      kind: t.failed ? 'warn' : 'ok',
+      text: `${plural(t.ok, 'site')} would change, ${num(t.unchanged)} already up to date${failed}. Nothing was written.`,
+    };
+  }
+  const skipped = t.skipped ? `, ${num(t.skipped)} skipped` : '';
+  return {
+    title: report.state === 'halted' ? 'Halted' : 'Done',
+    kind: report.state === 'halted' || t.failed ? 'bad' : 'ok',
+    text: `${plural(t.ok, 'site')} updated and verified, ${num(t.unchanged)} already up to date, ${num(t.failed)} failed${skipped}.`,
+  };
+}
+
+/** After a push: is the version it pushed now verified on every site that should hold it? */
+async function safeToRoll(version) {
+  if (!version) return null;
+  const [{ versions }, { sites }] = await Promise.all([api(ROUTES.keys), api(ROUTES.sites)]);
+  const v = versions.find((x) => x.id === version.id);
+  if (!v || rollState(v, sitesByVersion(sites).get(v.id)) !== 'safe') return null;
+  return h(
+    'p',
+    { class: 'safe-line' },
+    h('strong', {}, `${v.id} is verified on every site (${num(v.safe_to_roll.sites)}) `),
+    `since ${fmtTime(v.safe_to_roll.verified_at)}: it is safe to roll the previous keys in Stripe. `,
+    h('a', { href: '#/keys' }, 'Key vault'),
+  );
+}
+
+/** The recap's content for a run that has ended. */
+export async function recapOf(report, { ctx, errorEl, version }) {
+  const id = report.run_id;
+  const t = report.summary;
+  const { title, kind, text } = summary(report);
+  const button = (label, cls, action) =>
+    h(
+      'button',
+      { type: 'button', class: cls, onclick: (e) => action(id, ctx, errorEl, e.currentTarget) },
+      label,
+    );
+  const actions = [];
+  if (report.confirmable)
+    actions.push(
+      button(
+        t.ok ? `Confirm: push to ${plural(t.total, 'site')}` : `Confirm anyway (${plural(t.total, 'site')})`,
+        'primary',
+        confirmRun,
+      ),
+    );
+  if (report.resumable) actions.push(button('Resume run', 'primary', resumeRun));
+  if (t.failed && report.state !== 'running')
+    actions.push(button(`Re-run failed only (${num(t.failed)})`, '', retryFailed));
+  if (report.dry_run) actions.push(h('a', { href: '#/push', class: 'button-link' }, 'Change the selection'));
+  const roll = !report.dry_run && report.state === 'done' ? await safeToRoll(version) : null;
+  return [
+    h(
+      'div',
+      { class: `notice notice-${kind}` },
+      h('h2', { id: 'recap-h' }, title),
+      h('p', {}, text),
+      report.reason ? h('p', {}, report.reason) : null,
+      roll,
+    ),
+    actions.length ? h('div', { class: 'actions' }, actions) : null,
+  ];
+}
