@@ -103,6 +103,19 @@ function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/history.js')).history as Run));
 
   program
+    .command('rotate-credentials')
+    .description("give registered sites their own API key, with no gap (rotate, then confirm with the new key)")
+    .option('--site <ref...>', 'site id, name or URL (repeatable); default: every registered site')
+    .option('--tag <tag>', 'only sites with this tag')
+    .option('--retire-shared-key', 'the sites then stop accepting TEMPLATE_MASTER_API_KEY')
+    .option('--timeout <seconds>', 'per-request timeout', '8')
+    .option('--retries <n>', 'retries of a safe-to-retry failure', '2')
+    .option('--allow-http', 'allow plain http:// to non-loopback hosts')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'alias of --yes')
+    .action(lazy(async () => (await import('./commands/rotate-credentials.js')).rotateCredentials as Run));
+
+  program
     .command('demo')
     .description('a local fleet of template sites, pushed and verified with made-up test keys')
     .option('--sites <n>', 'how many sites', '3')
