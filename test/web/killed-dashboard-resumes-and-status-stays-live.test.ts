@@ -16,6 +16,7 @@ import {
   textOf,
   unexpectedConsoleErrors,
   type WebDashboard,
+  closeTab,
 } from './web-fixture.js';
 
 const SITES = 24;
@@ -52,7 +53,7 @@ describe('after the dashboard was killed mid-run', () => {
   });
   afterAll(async () => {
     first?.child.kill('SIGKILL');
-    await tab?.close();
+    await closeTab(tab);
     await browser?.close();
     await d?.close();
     await Promise.all(sites.map((s) => s.close()));

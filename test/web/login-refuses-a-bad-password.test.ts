@@ -11,6 +11,7 @@ import {
   startWebDashboard,
   unexpectedConsoleErrors,
   type WebDashboard,
+  closeTab,
 } from './web-fixture.js';
 
 /**
@@ -36,9 +37,7 @@ describe('logging in to the dashboard', () => {
     await tab.page.setViewportSize(LAPTOP);
   });
   afterEach(async () => {
-    // Let the page's last requests finish: closing under a relayed request fails that relay.
-    await tab.page.waitForLoadState('networkidle');
-    await tab.close();
+    await closeTab(tab);
     expect(tab.blocked, 'requests that tried to leave the machine').toEqual([]);
   });
 

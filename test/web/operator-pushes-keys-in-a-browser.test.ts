@@ -18,6 +18,7 @@ import {
   textOf,
   unexpectedConsoleErrors,
   type WebDashboard,
+  closeTab,
 } from './web-fixture.js';
 
 type Fleet = Awaited<ReturnType<typeof startTemplateFleet>>;
@@ -60,7 +61,7 @@ describe('an operator pushes keys from the web dashboard', () => {
     await logIn(page, d.url);
   });
   afterAll(async () => {
-    await tab?.close();
+    await closeTab(tab);
     await browser?.close();
     await d?.close();
     await held?.close();
@@ -179,6 +180,7 @@ describe('an operator pushes keys from the web dashboard', () => {
   it('previews the push: per site, masked, what would change — and writes nothing', async () => {
     await go('Push', 'Push keys');
     expect(await page.getByRole('radio', { name: /All sites \(4\)/ }).isChecked()).toBe(true);
+    await shot(page, '13-push-form');
     await preview();
     expect(await textOf(page, '.counts')).toBe('4 of 4 sites done — 4 would change, 0 up to date, 0 failed');
     for (const url of [...fleet.urls.slice(0, 3), held.url]) {
@@ -197,7 +199,7 @@ describe('an operator pushes keys from the web dashboard', () => {
       '4 sites would change, 0 already up to date. Nothing was written.',
     );
     for (let i = 0; i < 4; i++) expect(await fleet.pkOf(i)).toBeNull();
-    await shot(page, '13-push-preview');
+    await shot(page, '13-push-preview-dry-run');
   });
 
   it('confirms: per-site progress arrives live (server-sent events), then the recap', async () => {

@@ -12,6 +12,7 @@ import {
   textOf,
   unexpectedConsoleErrors,
   type WebDashboard,
+  closeTab,
 } from './web-fixture.js';
 
 const SITES = 5_000;
@@ -40,7 +41,7 @@ describe('the sites table with 5,000 sites', () => {
     await logIn(page, d.url);
   });
   afterAll(async () => {
-    await tab?.close();
+    await closeTab(tab);
     await browser?.close();
     await d?.close();
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import type { ConsoleError } from '../helpers/browser.js';
+import type { ConsoleError, WatchedPage } from '../helpers/browser.js';
 import { expect } from 'vitest';
 import { buildDashboardApp } from '../../src/dashboard/app.js';
 import { openStateStore } from '../../src/store/open-state-store.js';
@@ -114,3 +114,15 @@ export const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) =>
  */
 export const unexpectedConsoleErrors = (errors: ConsoleError[]) =>
   errors.filter((e) => !(e.url.endsWith('/api/admin/session') && /status of 401/.test(e.text)));
+
+/**
+ * Closes a tab without failing on a request still in flight (the UI polls the verify status): the
+ * page is left first, then routes in progress are let go.
+ */
+export async function closeTab(tab: WatchedPage | undefined): Promise<void> {
+  if (!tab) return;
+  await tab.page.goto('about:blank').catch(() => undefined);
+  await tab.page.unrouteAll({ behavior: 'ignoreErrors' });
+  await tab.context.unrouteAll({ behavior: 'ignoreErrors' });
+  await tab.close();
+}
