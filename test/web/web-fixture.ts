@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import type { ConsoleError, WatchedPage } from '../helpers/browser.js';
 import { expect } from 'vitest';
 import { buildDashboardApp } from '../../src/dashboard/app.js';
 import { openStateStore } from '../../src/store/open-state-store.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { ADMIN_PASSWORD, ADMIN_TOKEN } from '../dashboard/dashboard-fixture.js';
-import { saveScreenshot } from '../helpers/browser.js';
+import { saveScreenshot, type ConsoleError, type WatchedPage } from '../helpers/browser.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { MASTER_KEY } from '../helpers/keys.js';
 
