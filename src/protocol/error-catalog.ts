@@ -262,7 +262,6 @@ const entries = {
   too_many_open_files: {
     message: 'This machine ran out of file descriptors (EMFILE).',
     hint: 'Raise the limit (ulimit -n 65536) or lower --concurrency, then: keyfleet push --retry-failed <run-id>.',
-    retryable: true,
   },
   secret_not_in_vault: {
     message: 'This secret cannot be restored: keyfleet never pushed it, so it has no copy.',
