@@ -78,5 +78,10 @@ describe('metrics, OpenAPI and mounting as a plugin', () => {
     expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     expect(res.headers['x-frame-options']).toBeDefined();
     expect(res.body).toContain('Launch your site');
+    // JSON answers carry the API set: no sniffing, nothing renders or frames them.
+    const api = await site.app.inject({ url: ROUTES.health });
+    expect(api.headers['x-content-type-options']).toBe('nosniff');
+    expect(api.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(api.headers['referrer-policy']).toBe('no-referrer');
   });
 });
