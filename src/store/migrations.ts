@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { PoolClient } from 'pg';
+import { latestVersion, runPostgresMigrations, runSqliteMigrations, type Migration, type MigrationSet } from './migration-runner.js';
 
 /**
  * Schema migrations of the template site's store, one numbered entry per change, written for both
@@ -14,12 +15,7 @@ import type { PoolClient } from 'pg';
  *     sqlite: 'ALTER TABLE settings_audit ADD COLUMN user_agent TEXT',
  *     postgres: 'ALTER TABLE settings_audit ADD COLUMN IF NOT EXISTS user_agent TEXT' }
  */
-export interface Migration {
-  readonly version: number;
-  readonly description: string;
-  readonly sqlite: string;
-  readonly postgres: string;
-}
+export type { Migration } from './migration-runner.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -67,72 +63,21 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+const SETTINGS_MIGRATIONS: MigrationSet = {
+  name: 'settings',
+  label: 'The settings database',
+  table: 'settings_schema_migrations',
+  migrations: MIGRATIONS,
+};
 
-const VERSION_TABLE = `CREATE TABLE IF NOT EXISTS settings_schema_migrations (
-  version INTEGER PRIMARY KEY,
-  applied_at TEXT NOT NULL
-)`;
+export const LATEST_SCHEMA_VERSION = latestVersion(SETTINGS_MIGRATIONS);
 
-/** Refuses a database written by a newer keyfleet: running old code on it could corrupt it silently. */
-function pending(current: number): Migration[] {
-  if (current > LATEST_SCHEMA_VERSION) {
-    throw new Error(
-      `The settings database is at schema version ${current}, newer than this keyfleet knows (${LATEST_SCHEMA_VERSION}). Upgrade keyfleet.`,
-    );
-  }
-  return MIGRATIONS.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
-}
-
-/** Applies pending migrations in one immediate transaction (other processes wait on the write lock). Returns the version. */
 export function migrateSqlite(db: Database): number {
-  const run = db.transaction(() => {
-    db.exec(VERSION_TABLE);
-    const row = db.prepare('SELECT MAX(version) AS v FROM settings_schema_migrations').get() as {
-      v: number | null;
-    };
-    const record = db.prepare('INSERT INTO settings_schema_migrations (version, applied_at) VALUES (?, ?)');
-    for (const m of pending(row.v ?? 0)) {
-      db.exec(m.sqlite);
-      record.run(m.version, new Date().toISOString());
-    }
-  });
-  run.immediate();
-  return LATEST_SCHEMA_VERSION;
+  return runSqliteMigrations(db, SETTINGS_MIGRATIONS);
 }
 
-/**
- * Applies pending migrations in one transaction. An advisory lock per schema serialises instances
- * starting together, so neither fails on the other's half-created tables.
- */
-export async function migratePostgres(client: PoolClient, schema: string): Promise<number> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keyfleet.settings.migrate:${schema}`]);
-    // Checked first so an existing schema needs no CREATE privilege on the database.
-    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-    await client.query(VERSION_TABLE);
-    const res = await client.query<{ v: number | null }>(
-      'SELECT MAX(version) AS v FROM settings_schema_migrations',
-    );
-    for (const m of pending(res.rows[0]?.v ?? 0)) {
-      await client.query(m.postgres);
-      await client.query('INSERT INTO settings_schema_migrations (version, applied_at) VALUES ($1, $2)', [
-        m.version,
-        new Date().toISOString(),
-      ]);
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-  return LATEST_SCHEMA_VERSION;
+export function migratePostgres(client: PoolClient, schema: string): Promise<number> {
+  return runPostgresMigrations(client, schema, SETTINGS_MIGRATIONS);
 }
 
-/** Quotes a Postgres identifier (schema names come from configuration and tests, not from requests). */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export { quoteIdent } from './migration-runner.js';

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
 import type { PoolClient } from 'pg';
-import { quoteIdent, type Migration } from './migrations.js';
+import { latestVersion, runPostgresMigrations, runSqliteMigrations, type Migration, type MigrationSet } from './migration-runner.js';
 
 /**
  * Schema migrations of keyfleet's own state (runs, per-site results, key vault), in the same form as
@@ -134,66 +134,19 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   FLEET_MIGRATION,
 ];
 
-export const LATEST_STATE_SCHEMA_VERSION = STATE_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+const STATE_MIGRATION_SET: MigrationSet = {
+  name: 'state',
+  label: "keyfleet's state database",
+  table: 'state_schema_migrations',
+  migrations: STATE_MIGRATIONS,
+};
 
-/** Shared with a future Postgres runner, so both record versions in the same table. */
-export const STATE_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS state_schema_migrations (
-  version INTEGER PRIMARY KEY,
-  applied_at TEXT NOT NULL
-)`;
+export const LATEST_STATE_SCHEMA_VERSION = latestVersion(STATE_MIGRATION_SET);
 
-/** Refuses a database written by a newer keyfleet: running old code on it could corrupt it silently. */
-export function pendingStateMigrations(current: number): Migration[] {
-  if (current > LATEST_STATE_SCHEMA_VERSION) {
-    throw new Error(
-      `keyfleet's state database is at schema version ${current}, newer than this keyfleet knows (${LATEST_STATE_SCHEMA_VERSION}). Upgrade keyfleet.`,
-    );
-  }
-  return STATE_MIGRATIONS.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
-}
-
-/** Applies pending migrations in one immediate transaction (other processes wait on the write lock). */
 export function migrateStateSqlite(db: Database): number {
-  db.transaction(() => {
-    db.exec(STATE_VERSION_TABLE);
-    const row = db.prepare('SELECT MAX(version) AS v FROM state_schema_migrations').get() as {
-      v: number | null;
-    };
-    const record = db.prepare('INSERT INTO state_schema_migrations (version, applied_at) VALUES (?, ?)');
-    for (const m of pendingStateMigrations(row.v ?? 0)) {
-      db.exec(m.sqlite);
-      record.run(m.version, new Date().toISOString());
-    }
-  }).immediate();
-  return LATEST_STATE_SCHEMA_VERSION;
+  return runSqliteMigrations(db, STATE_MIGRATION_SET);
 }
 
-/**
- * The same on Postgres, in one transaction on `schema` (created if missing). An advisory lock per
- * schema serialises dashboards starting together on one database.
- */
-export async function migrateStatePostgres(client: PoolClient, schema: string): Promise<number> {
-  await client.query('BEGIN');
-  try {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keyfleet.state.migrate:${schema}`]);
-    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-    await client.query(STATE_VERSION_TABLE);
-    const res = await client.query<{ v: number | null }>(
-      'SELECT MAX(version) AS v FROM state_schema_migrations',
-    );
-    for (const m of pendingStateMigrations(res.rows[0]?.v ?? 0)) {
-      await client.query(m.postgres);
-      await client.query('INSERT INTO state_schema_migrations (version, applied_at) VALUES ($1, $2)', [
-        m.version,
-        new Date().toISOString(),
-      ]);
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-  return LATEST_STATE_SCHEMA_VERSION;
+export function migrateStatePostgres(client: PoolClient, schema: string): Promise<number> {
+  return runPostgresMigrations(client, schema, STATE_MIGRATION_SET);
 }
