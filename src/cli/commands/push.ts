@@ -1,6 +1,5 @@
 import { runPush } from '../../engine/push-run.js';
 import type { SiteTask } from '../../engine/push-site.js';
-import type { DesiredKeys } from '../../engine/site-state.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { usageError } from '../cli-error.js';
@@ -88,4 +87,3 @@ async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, rep
   }
 }
 
-export type { DesiredKeys };
