@@ -16,6 +16,7 @@ import type { DashboardContext } from './context.js';
 import { dashboardErrorHandler } from './errors.js';
 import { parseForm } from './form-body.js';
 import { registerCredentialRoutes } from './routes/credential-routes.js';
+import { registerDoctorRoutes } from './routes/doctor-routes.js';
 import { registerKeyRoutes } from './routes/key-routes.js';
 import { registerRunRoutes } from './routes/run-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
@@ -169,6 +170,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     registerSiteFacingRoutes(app, ctx);
     registerVerifyRoutes(app, ctx);
     registerCredentialRoutes(app, ctx);
+    registerDoctorRoutes(app, ctx);
     registerWebRoutes(app);
     await app.ready();
     verifier.start();

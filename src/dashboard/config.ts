@@ -15,6 +15,7 @@ import { hashPassword, parsePasswordHash, type PasswordHash } from './auth/passw
  * | KEYFLEET_SECURE_COOKIES       | `true`/`false`; default: Secure when the request came over https  |
  * | KEYFLEET_TRUST_PROXY          | `true` behind a reverse proxy (X-Forwarded-For/-Proto)            |
  * | KEYFLEET_VERIFY_INTERVAL_S    | seconds between two verifies of every site (300; 0 = off)         |
+ * | KEYFLEET_DOCTOR_TIMEOUT_S     | time limit of one site's doctor from the dashboard (30)           |
  */
 export interface DashboardConfig {
   host: string;
@@ -36,6 +37,8 @@ export interface DashboardConfig {
   sessionTtlMs: number;
   /** Periodic verify of every site (KEYFLEET_VERIFY_INTERVAL_S, default 300 s); 0 turns it off. */
   verifyIntervalMs: number;
+  /** The whole ladder of POST /api/admin/sites/:id/doctor (KEYFLEET_DOCTOR_TIMEOUT_S, default 30 s). */
+  doctorTimeoutMs: number;
 }
 
 export class DashboardConfigError extends Error {
@@ -113,6 +116,7 @@ export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Da
     authFailureLimit: int(env, 'KEYFLEET_LOGIN_FAILURES_PER_MINUTE', 5, 1),
     sessionTtlMs: int(env, 'KEYFLEET_SESSION_HOURS', 12, 1) * 3_600_000,
     verifyIntervalMs: int(env, 'KEYFLEET_VERIFY_INTERVAL_S', 300, 0) * 1000,
+    doctorTimeoutMs: int(env, 'KEYFLEET_DOCTOR_TIMEOUT_S', 30, 1) * 1000,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { CheckName, CheckResult, DoctorContext, SiteReport, SiteRun, StepOutcome } from './check.js';
-import { newSiteRun } from './check.js';
+import { fail, newSiteRun, skip } from './check.js';
 import { diagnose } from './diagnosis.js';
 import { checkDns } from './dns-check.js';
 import { checkHealth, checkHome, checkStripePk } from './http-checks.js';
@@ -15,6 +15,9 @@ import { checkUrl } from './url-check.js';
  * while a step that does not apply (TLS on http://, test-stripe without --stripe) skips itself and
  * blocks nothing. Steps run one after another: each one's network operations hold a slot of the
  * shared in-flight limit, so a fleet run is bounded by `--concurrency`, not by the number of sites.
+ * `signal` bounds the whole ladder (the dashboard's doctor has a time limit): once it aborts, the
+ * step in progress fails as `timeout` (its detail is the signal's reason) and the rest are skipped;
+ * the abandoned step ends in the background and its connection is closed after it.
  *
  * @example
  *   const result = await runLadder({ url: 'https://shop.example.fr', apiKey, apiKeyVariable: 'TEMPLATE_MASTER_API_KEY' }, ctx);
@@ -56,8 +59,14 @@ export interface SiteInput {
   apiKeyVariable: string;
 }
 
-export async function runLadder(input: SiteInput, ctx: DoctorContext): Promise<SiteResult> {
+export async function runLadder(
+  input: SiteInput,
+  ctx: DoctorContext,
+  signal?: AbortSignal,
+): Promise<SiteResult> {
   const site = newSiteRun(input.url, input.apiKey, input.apiKeyVariable);
+  /** A step the signal cut short, still running. */
+  let abandoned: Promise<unknown> | undefined;
   const checks: CheckResult[] = [];
   const outcomes: Array<{ name: CheckName; outcome: StepOutcome }> = [];
   /** Steps that failed, or were skipped because of a failure: what blocks later steps. */
@@ -71,8 +80,17 @@ export async function runLadder(input: SiteInput, ctx: DoctorContext): Promise<S
       if (cause !== undefined) {
         outcome = { status: 'skip', detail: `not run: ${cause} failed` };
         blocked.set(step.name, cause);
+      } else if (signal?.aborted) {
+        outcome = skip(`not run: ${stopReason(signal)}`);
       } else {
-        outcome = await step.run(site, ctx);
+        const running = Promise.resolve(step.run(site, ctx));
+        const cut = signal === undefined ? undefined : abortOf(signal);
+        const first = cut === undefined ? await running : await Promise.race([running, cut.promise]);
+        cut?.dispose();
+        if (first === STOPPED) {
+          abandoned = running.catch(() => undefined);
+          outcome = fail('timeout', stopReason(signal as AbortSignal));
+        } else outcome = first;
         if (outcome.status === 'fail') blocked.set(step.name, step.name);
       }
       outcomes.push({ name: step.name, outcome });
@@ -84,7 +102,8 @@ export async function runLadder(input: SiteInput, ctx: DoctorContext): Promise<S
       });
     }
   } finally {
-    await site.http?.close();
+    if (abandoned === undefined) await site.http?.close();
+    else void abandoned.then(() => site.http?.close()).catch(() => undefined);
   }
 
   const verdict: Verdict = checks.some((c) => c.status === 'fail')
@@ -101,4 +120,21 @@ export async function runLadder(input: SiteInput, ctx: DoctorContext): Promise<S
     verdict,
     latencyMs: slowestMs(site),
   };
+}
+
+const STOPPED = Symbol('stopped');
+
+function stopReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'the doctor was stopped';
+}
+
+/** A promise that resolves to STOPPED when `signal` aborts; dispose() removes the listener. */
+function abortOf(signal: AbortSignal): { promise: Promise<typeof STOPPED>; dispose(): void } {
+  let listener = () => undefined as void;
+  const promise = new Promise<typeof STOPPED>((resolve) => {
+    listener = () => resolve(STOPPED);
+    if (signal.aborted) resolve(STOPPED);
+    else signal.addEventListener('abort', listener, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', listener) };
 }

@@ -11,6 +11,7 @@ export const DASHBOARD_ROUTES = {
   site: '/api/admin/sites/:id',
   importSites: '/api/admin/sites/import',
   rotateCredentials: '/api/admin/sites/:id/rotate-credentials',
+  siteDoctor: '/api/admin/sites/:id/doctor',
   keys: '/api/admin/keys',
   desired: '/api/admin/desired',
   runs: '/api/admin/runs',

@@ -198,6 +198,11 @@ const entries = {
     message: 'The site did not accept the request.',
     hint: 'The message names the failure; keyfleet doctor <url> checks the site step by step.',
   },
+  doctor_running: {
+    status: 409,
+    message: 'A doctor is already running on this site.',
+    hint: 'Wait for it to finish (at most KEYFLEET_DOCTOR_TIMEOUT_S plus one request timeout), then run it again.',
+  },
   no_sites_selected: {
     status: 400,
     message: 'The selection matches no site.',
