@@ -27,9 +27,18 @@ const keyValue = z.string().min(1).max(4096);
 
 export const LoginBody = z.object({ password: z.string().max(1024) });
 
+/**
+ * Filters, then a page: without `limit` every matching site is listed (as before paging existed).
+ * `q` is a case-insensitive substring of the URL or the name; `summary` adds the fleet-wide counts
+ * per status and per tag (the web UI's tiles and tag menu).
+ */
 export const SiteQuery = z.object({
   tag: list.optional(),
   problem: z.enum(['any', 'unreachable', 'drift', 'error', 'unchecked', 'none']).optional(),
+  q: z.string().max(2048).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
+  summary: flag.optional(),
 });
 
 export const AddSiteBody = z.object({

@@ -66,11 +66,44 @@ export interface SitePatch {
   desiredVersionId?: string | null;
 }
 
+/**
+ * The dashboard's status filters (`GET /api/admin/sites?problem=…`). `drift` compares what the last
+ * check found with the site's effective desired version (its own, its first tag's override, else the
+ * fleet default), as site-views.ts's `drift` does; `any` is unreachable, an error or drifted; `none`
+ * is checked and in sync.
+ */
+export type SiteStatusFilter = 'any' | 'unreachable' | 'drift' | 'error' | 'unchecked' | 'none';
+
 export interface SiteFilter {
   /** Sites carrying any of these tags. */
   tags?: string[];
   /** Sites with a problem, or drifted from what they were last compared with. */
   problem?: boolean;
+  /** The dashboard's status filter, evaluated in the query. */
+  status?: SiteStatusFilter;
+  /** Case-insensitive substring of the URL or the name. */
+  q?: string;
+}
+
+/** A page of a filtered list: `limit` sites at most (all when absent) after skipping `offset`. */
+export interface SitePageRequest {
+  limit?: number;
+  offset?: number;
+}
+
+export interface SitePage {
+  sites: FleetSite[];
+  /** How many sites match the filter, on every page. */
+  total: number;
+}
+
+/** The kinds the dashboard's status tiles count (a site is in exactly one; `all` is the fleet). */
+export type SiteStatusKind = 'ok' | 'drifted' | 'unreachable' | 'error' | 'unchecked';
+
+/** Fleet-wide counts for the dashboard: sites per status kind, sites per tag. */
+export interface SiteSummary {
+  statuses: Record<SiteStatusKind | 'all', number>;
+  tags: Record<string, number>;
 }
 
 /** `fleet` is the default for every site; `tags` override it for sites carrying the tag. */
@@ -114,6 +147,10 @@ export interface FleetStore {
   getSite(ref: string): Promise<FleetSite | undefined>;
   /** In the order they were added. */
   listSites(filter?: SiteFilter): Promise<FleetSite[]>;
+  /** One page of `listSites(filter)`, same order, paged in the query, with the count of every match. */
+  pageSites(filter: SiteFilter, page?: SitePageRequest): Promise<SitePage>;
+  /** Counted in the query over the whole fleet (no filter). */
+  siteSummary(): Promise<SiteSummary>;
   updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined>;
   /** false when there was no such site. */
   removeSite(id: string): Promise<boolean>;

@@ -1,11 +1,5 @@
-import {
-  checkSiteName,
-  checkTags,
-  newSiteId,
-  PROBLEM_SQL,
-  siteFromRow,
-  type SiteRow,
-} from './fleet-records.js';
+import { checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
+import { SITE_KIND_COUNTS_SQL, SITE_TAG_COUNTS_SQL, siteListSql, summaryOf } from './fleet-site-query.js';
 import {
   SiteExistsError,
   type FleetSite,
@@ -13,7 +7,10 @@ import {
   type NewFleetSite,
   type SiteFilter,
   type SiteHealth,
+  type SitePage,
+  type SitePageRequest,
   type SitePatch,
+  type SiteSummary,
 } from './fleet-store.js';
 import { PostgresFleetLedger } from './postgres-fleet-ledger.js';
 import type { PgDb, PgQuery } from './postgres-db.js';
@@ -60,26 +57,42 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.tags && filter.tags.length > 0) {
-      params.push(filter.tags);
-      where.push(`id IN (SELECT site_id FROM fleet_site_tags WHERE tag = ANY($${params.length}::text[]))`);
-    }
-    if (filter.problem !== undefined) where.push(filter.problem ? PROBLEM_SQL : `NOT ${PROBLEM_SQL}`);
-    const rows = await this.db.rows<SiteRow>(
-      `SELECT * FROM fleet_sites ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`,
-      params,
-    );
-    const tags = new Map<string, string[]>();
-    for (const t of await this.db.rows<{ site_id: string; tag: string }>(
-      'SELECT site_id, tag FROM fleet_site_tags ORDER BY site_id, position',
-    )) {
-      const list = tags.get(t.site_id) ?? [];
-      list.push(t.tag);
-      tags.set(t.site_id, list);
-    }
-    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+    return (await this.pageSites(filter)).sites;
+  }
+
+  async pageSites(filter: SiteFilter, page: SitePageRequest = {}): Promise<SitePage> {
+    const { rows: list, count } = siteListSql(filter, page, 'postgres');
+    // REPEATABLE READ: the page, its tags and the total see one snapshot of the fleet.
+    return this.db.tx(async (q) => {
+      await q.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const rows = await q.rows<SiteRow>(list.sql, list.params);
+      const total = Number((await q.one<{ n: string }>(count.sql, count.params))?.n ?? 0);
+      const tags = new Map<string, string[]>();
+      const tagRows =
+        page.limit === undefined
+          ? await q.rows<{ site_id: string; tag: string }>(
+              'SELECT site_id, tag FROM fleet_site_tags ORDER BY site_id, position',
+            )
+          : await q.rows<{ site_id: string; tag: string }>(
+              'SELECT site_id, tag FROM fleet_site_tags WHERE site_id = ANY($1::text[]) ORDER BY site_id, position',
+              [rows.map((r) => r.id)],
+            );
+      for (const t of tagRows) {
+        const list = tags.get(t.site_id) ?? [];
+        list.push(t.tag);
+        tags.set(t.site_id, list);
+      }
+      return { sites: rows.map((row) => siteFromRow(row, tags.get(row.id) ?? [])), total };
+    });
+  }
+
+  async siteSummary(): Promise<SiteSummary> {
+    return this.db.tx(async (q) => {
+      await q.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const kinds = await q.rows<{ kind: string; n: string }>(SITE_KIND_COUNTS_SQL);
+      const tags = await q.rows<{ tag: string; n: string }>(SITE_TAG_COUNTS_SQL);
+      return summaryOf(kinds, tags);
+    });
   }
 
   async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {

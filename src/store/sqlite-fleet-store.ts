@@ -1,12 +1,6 @@
 import type Database from 'better-sqlite3';
-import {
-  checkSiteName,
-  checkTags,
-  newSiteId,
-  PROBLEM_SQL,
-  siteFromRow,
-  type SiteRow,
-} from './fleet-records.js';
+import { checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
+import { SITE_KIND_COUNTS_SQL, SITE_TAG_COUNTS_SQL, siteListSql, summaryOf } from './fleet-site-query.js';
 import {
   SiteExistsError,
   type FleetSite,
@@ -14,7 +8,11 @@ import {
   type NewFleetSite,
   type SiteFilter,
   type SiteHealth,
+  type SitePage,
+  type SitePageRequest,
   type SitePatch,
+  type SiteStatusKind,
+  type SiteSummary,
 } from './fleet-store.js';
 import { SqliteFleetLedger } from './sqlite-fleet-ledger.js';
 import { openSealed, type VaultKeyProvider } from './vault.js';
@@ -62,27 +60,39 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.tags && filter.tags.length > 0) {
-      where.push(
-        `id IN (SELECT site_id FROM fleet_site_tags WHERE tag IN (${filter.tags.map(() => '?').join(', ')}))`,
-      );
-      params.push(...filter.tags);
-    }
-    if (filter.problem !== undefined) where.push(filter.problem ? PROBLEM_SQL : `NOT ${PROBLEM_SQL}`);
-    const sql = `SELECT * FROM fleet_sites ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`;
-    const rows = this.db.prepare(sql).all(...params) as SiteRow[];
-    // One query for every site's tags, not one per site.
-    const tags = new Map<string, string[]>();
-    for (const t of this.stmt(
-      'SELECT site_id, tag FROM fleet_site_tags ORDER BY site_id, position',
-    ).all() as Array<{ site_id: string; tag: string }>) {
-      const list = tags.get(t.site_id) ?? [];
-      list.push(t.tag);
-      tags.set(t.site_id, list);
-    }
-    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+    return (await this.pageSites(filter)).sites;
+  }
+
+  async pageSites(filter: SiteFilter, page: SitePageRequest = {}): Promise<SitePage> {
+    const { rows: list, count } = siteListSql(filter, page, 'sqlite');
+    // One read transaction: the page and the total see the same fleet.
+    return this.db.transaction(() => {
+      const rows = this.db.prepare(list.sql).all(...list.params) as SiteRow[];
+      const total = (this.db.prepare(count.sql).get(...count.params) as { n: number }).n;
+      // One query for the tags of every site listed, not one per site.
+      const tags = new Map<string, string[]>();
+      const tagRows = (
+        page.limit === undefined
+          ? this.stmt('SELECT site_id, tag FROM fleet_site_tags ORDER BY site_id, position').all()
+          : this.stmt(
+              'SELECT site_id, tag FROM fleet_site_tags WHERE site_id IN (SELECT value FROM json_each(?)) ORDER BY site_id, position',
+            ).all(JSON.stringify(rows.map((r) => r.id)))
+      ) as Array<{ site_id: string; tag: string }>;
+      for (const t of tagRows) {
+        const list = tags.get(t.site_id) ?? [];
+        list.push(t.tag);
+        tags.set(t.site_id, list);
+      }
+      return { sites: rows.map((row) => siteFromRow(row, tags.get(row.id) ?? [])), total };
+    })();
+  }
+
+  async siteSummary(): Promise<SiteSummary> {
+    return this.db.transaction(() => {
+      const kinds = this.stmt(SITE_KIND_COUNTS_SQL).all() as Array<{ kind: SiteStatusKind; n: number }>;
+      const tags = this.stmt(SITE_TAG_COUNTS_SQL).all() as Array<{ tag: string; n: number }>;
+      return summaryOf(kinds, tags);
+    })();
   }
 
   async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {

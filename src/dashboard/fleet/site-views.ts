@@ -24,36 +24,21 @@ export function siteView(site: FleetSite, desired: DesiredVersions): SiteView {
   return { ...site, desired: effective, drift: driftOf(site, effective) };
 }
 
-export type ProblemFilter = 'any' | 'unreachable' | 'drift' | 'error' | 'unchecked' | 'none';
-
-export function matchesProblem(v: SiteView, filter: ProblemFilter): boolean {
-  const h = v.health;
-  const unreachable = h !== null && !h.reachable;
-  const error = h !== null && h.problem !== null && h.problem !== 'drift';
-  switch (filter) {
-    case 'unreachable':
-      return unreachable;
-    case 'drift':
-      return v.drift === 'drifted';
-    case 'error':
-      return error;
-    case 'unchecked':
-      return h === null;
-    case 'any':
-      return unreachable || error || v.drift === 'drifted';
-    case 'none':
-      return h !== null && !unreachable && !error && v.drift === 'in_sync';
-  }
-}
-
-/** The normalised URL, refused (400 invalid_site_url) as the CLI refuses it in a sites file. */
-export function siteUrlOrThrow(raw: string, allowHttp: boolean): string {
+/**
+ * The normalised URL, refused (400 invalid_site_url) as the CLI refuses it in a sites file.
+ * `howToAllowHttp` says how this caller lets plain http:// through (`keyfleet sites add` has --allow-http).
+ */
+export function siteUrlOrThrow(
+  raw: string,
+  allowHttp: boolean,
+  howToAllowHttp = 'start the dashboard with KEYFLEET_ALLOW_HTTP=true',
+): string {
   const r = normaliseSiteUrl(raw);
   if (!r.ok) throw new DashboardError('invalid_site_url', `The URL ${r.reason}.`);
   if (r.url.startsWith('http://') && !allowHttp && !isLoopbackHost(new URL(r.url).hostname)) {
     throw new DashboardError(
       'invalid_site_url',
-      'Plain http:// is refused except for loopback: use https:// (or start the dashboard with KEYFLEET_ALLOW_HTTP=true).',
+      `Plain http:// is refused except for loopback: use https:// (or ${howToAllowHttp}).`,
     );
   }
   return r.url;

@@ -9,12 +9,12 @@ import { adminOf, requireAdmin } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { importSites } from '../fleet/site-import.js';
-import { defaultSiteName, matchesProblem, siteUrlOrThrow, siteView } from '../fleet/site-views.js';
+import { defaultSiteName, siteUrlOrThrow, siteView } from '../fleet/site-views.js';
 
 const IMPORT_LIMIT = 40 * 1024 * 1024;
 
 /**
- * The fleet registry: list (filter by tag, by problem), add, change, remove, import. A site's own
+ * The fleet registry: list (filter by tag, by problem, by a search; paged), add, change, remove, import. A site's own
  * API key goes in sealed and never comes out (`has_api_key`); the audit log names the key only by
  * its fingerprint.
  */
@@ -31,16 +31,24 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext):
     typeof key === 'string' ? { api_key_fingerprint: fingerprint(key) } : {};
 
   r.get(DASHBOARD_ROUTES.sites, { preValidation: guard, schema: { querystring: SiteQuery } }, async (req) => {
+    const { tag, problem, q, limit, offset, summary } = req.query;
     const desired = await ctx.state.fleet.desired();
-    const tags = req.query.tag;
-    const sites = (await ctx.state.fleet.listSites(tags?.length ? { tags } : {})).map((s) =>
-      siteView(s, desired),
+    // Filtered and paged in the store's query: a page of 50 is read as 50 rows, whatever the fleet.
+    const page = await ctx.state.fleet.pageSites(
+      {
+        ...(tag?.length ? { tags: tag } : {}),
+        ...(problem ? { status: problem } : {}),
+        ...(q?.trim() ? { q: q.trim() } : {}),
+      },
+      { limit, offset },
     );
-    const problem = req.query.problem;
     return {
       success: true,
       desired,
-      sites: problem ? sites.filter((s) => matchesProblem(s, problem)) : sites,
+      sites: page.sites.map((s) => siteView(s, desired)),
+      total: page.total,
+      ...(limit !== undefined || offset !== undefined ? { limit: limit ?? null, offset: offset ?? 0 } : {}),
+      ...(summary ? { summary: await ctx.state.fleet.siteSummary() } : {}),
     };
   });
 
