@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+import type { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
+import { PostgresDashboardSessions } from './postgres-dashboard-sessions.js';
 import { PgDb, type PgQuery } from './postgres-db.js';
 import { PostgresFleetStore } from './postgres-fleet-store.js';
 import { PostgresKeyVault } from './postgres-key-vault.js';
@@ -38,6 +40,7 @@ const COMMANDS = new Set(['push', 'verify', 'rollback', 'backup']);
 export class PostgresStateStore implements StateStore {
   readonly backend = 'postgres' as const;
   readonly fleet: FleetStore;
+  readonly sessions: DashboardSessionStore;
   readonly schema: string;
   private readonly db: PgDb;
   private readonly vault: PostgresKeyVault;
@@ -50,6 +53,7 @@ export class PostgresStateStore implements StateStore {
     this.vault = new PostgresKeyVault(this.db, options.vault);
     this.sites = new PostgresRunSites(this.db);
     this.fleet = new PostgresFleetStore(this.db, options.vault);
+    this.sessions = new PostgresDashboardSessions(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -97,9 +101,9 @@ export class PostgresStateStore implements StateStore {
     return this.sites.record(runId, result);
   }
 
-  async recordSites(runId: string, results: readonly SiteResult[]): Promise<void> {
-    // Each record is its own statement on the pool; order within a site is all that matters here.
-    for (const r of results) await this.sites.record(runId, r);
+  recordSites(runId: string, results: readonly SiteResult[]): Promise<void> {
+    // One statement for the whole batch: one round-trip, all or nothing (PostgresRunSites.recordMany).
+    return this.sites.recordMany(runId, results);
   }
 
   async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {

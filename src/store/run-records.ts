@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { maskSecrets } from '../protocol/fingerprint.js';
+import { SETTINGS, type SettingName } from '../protocol/settings.js';
 import type { RunRecord, RunState, RunSummary, SiteError, SiteResult, SiteStatus } from './state-store.js';
 
 /**
@@ -59,6 +60,7 @@ export interface SiteRow {
   duration_ms: number;
   error_json: string | null;
   before_json: string | null;
+  changes_json: string | null;
 }
 
 /** `live` replaces the frozen counts of a run that is still running. */
@@ -94,7 +96,22 @@ export function siteFromRow(row: SiteRow): SiteResult {
     duration_ms: row.duration_ms,
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
     before: row.before_json === null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
+    ...(row.changes_json === null ? {} : { changes: JSON.parse(row.changes_json) as SettingName[] }),
   };
+}
+
+/**
+ * `changes` as stored in `changes_json`: setting names only, so a caller that put a value there by
+ * mistake gets an error instead of a secret in the database (the error does not quote it).
+ */
+export function changesJson(result: SiteResult): string | null {
+  if (result.changes === undefined) return null;
+  if (!Array.isArray(result.changes) || !result.changes.every((n) => Object.hasOwn(SETTINGS, n))) {
+    throw new Error(
+      `The changes of ${result.url}'s result must be setting names (${Object.keys(SETTINGS).join(', ')}).`,
+    );
+  }
+  return JSON.stringify(result.changes);
 }
 
 /** Counts per status (from a GROUP BY) → summary; `pending` rows count in the total only. */

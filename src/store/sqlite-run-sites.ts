@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import {
   SITE_STATUSES,
   assertSiteResult,
+  changesJson,
   maskedJson,
   siteFromRow,
   summaryFromCounts,
@@ -9,7 +10,7 @@ import {
 } from './run-records.js';
 import type { RunSummary, SiteResult, SiteStatus } from './state-store.js';
 
-const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json';
+const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json, changes_json';
 
 /**
  * The `run_sites` half of the SQLite state store: one row per site per run, keyed (run_id, url), with
@@ -41,6 +42,7 @@ export class SqliteRunSites {
       Math.round(result.duration_ms),
       result.error ? maskedJson(result.error) : null,
       result.before ? maskedJson(result.before) : null,
+      changesJson(result),
       new Date().toISOString(),
     ];
     // Overwrites the row, so however often a site is written it counts once. `before` is kept from the
@@ -49,15 +51,15 @@ export class SqliteRunSites {
     // whose frozen summary would otherwise disagree with its rows.
     const updated = this.stmt(
       `UPDATE run_sites SET status = ?, verified = ?, attempts = ?, duration_ms = ?, error_json = ?,
-         before_json = COALESCE(before_json, ?), updated_at = ?
+         before_json = COALESCE(before_json, ?), changes_json = ?, updated_at = ?
        WHERE run_id = ? AND url = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND state = 'running')`,
     ).run(...fields, runId, result.url, runId);
     if (updated.changes === 1) return;
     // The slow path: say why nothing matched, or append a site that was not in the original list.
     const insert = this.stmt(
       `INSERT INTO run_sites (run_id, url, position, status, verified, attempts, duration_ms, error_json,
-         before_json, updated_at)
-       SELECT ?, ?, COALESCE(MAX(position) + 1, 0), ?, ?, ?, ?, ?, ?, ? FROM run_sites WHERE run_id = ?`,
+         before_json, changes_json, updated_at)
+       SELECT ?, ?, COALESCE(MAX(position) + 1, 0), ?, ?, ?, ?, ?, ?, ?, ? FROM run_sites WHERE run_id = ?`,
     );
     this.db
       .transaction(() => {

@@ -11,7 +11,9 @@ import {
   runFromRow,
   type RunRow,
 } from './run-records.js';
+import type { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
+import { SqliteDashboardSessions } from './sqlite-dashboard-sessions.js';
 import { SqliteFleetStore } from './sqlite-fleet-store.js';
 import { SqliteKeyVault } from './sqlite-key-vault.js';
 import { SqliteRunSites } from './sqlite-run-sites.js';
@@ -43,6 +45,7 @@ export class SqliteStateStore implements StateStore {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly host = hostname();
   readonly fleet: FleetStore;
+  readonly sessions: DashboardSessionStore;
 
   constructor(
     readonly path: string,
@@ -63,6 +66,7 @@ export class SqliteStateStore implements StateStore {
     this.vault = new SqliteKeyVault(this.db, options.vault, (sql) => this.stmt(sql));
     this.sites = new SqliteRunSites(this.db, (sql) => this.stmt(sql));
     this.fleet = new SqliteFleetStore(this.db, options.vault, (sql) => this.stmt(sql));
+    this.sessions = new SqliteDashboardSessions((sql) => this.stmt(sql));
   }
 
   async migrate(): Promise<void> {

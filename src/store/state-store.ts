@@ -13,6 +13,8 @@
  *   await store.recordSite(run.id, result);            // as each site finishes
  *   await store.finishRun(run.id, 'done');             // summary computed from the site rows
  */
+import type { SettingName } from '../protocol/settings.js';
+import type { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
 
 export type SiteStatus = 'pending' | 'ok' | 'failed' | 'skipped' | 'unchanged';
@@ -82,6 +84,11 @@ export interface SiteResult {
   duration_ms: number;
   error: SiteError | null;
   before: SiteSnapshot | null;
+  /**
+   * Added: the settings the push wrote to the site (in a dry run, would write) — names only, never a
+   * value. Each write replaces the previous one's; absent when the writer did not say.
+   */
+  changes?: SettingName[];
 }
 
 export type NewRun = Omit<RunRecord, 'id' | 'state' | 'finished_at' | 'summary' | 'started_at'> & {
@@ -99,6 +106,8 @@ export interface StateStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Added: the dashboard's fleet registry, desired versions, audit log (fleet-store.ts), same database. */
   readonly fleet: FleetStore;
+  /** Added: the dashboard's admin sessions (dashboard-sessions.ts), same database. */
+  readonly sessions: DashboardSessionStore;
   /**
    * Inserts the run (state `running`, owned by this process) and one `pending` row per site, in one
    * transaction. A URL listed twice gets one row (its first position).
