@@ -4,6 +4,7 @@
  */
 import { h, replace } from '../dom.js';
 import { asDesired, duration, modeBadge, num, siteStatus, siteStatusBadge, timeAgo } from '../format.js';
+import { doctorDialog } from './site-doctor.js';
 
 export const SITE_COLUMNS = [
   'Site',
@@ -106,6 +107,7 @@ export function siteRow(s, selected, on) {
       'td',
       { class: 'row-actions' },
       button('Edit', 'small', on.edit),
+      button('Doctor', 'small', () => doctorDialog(s)),
       button('Remove', 'small danger-ghost', on.remove),
     ),
   );
