@@ -21,9 +21,10 @@ const DRIFTED = 25;
 const UNREACHABLE = 10;
 
 /**
- * The Sites page with 5,000 sites (imported through the UI from one sites file): one page of rows in
- * the DOM at a time, paging, search, tag and status filters, the status tiles, the keyboard, and a
- * laptop-width layout. The sites are never contacted: what a verify would have found is recorded in
+ * The Sites page with 5,000 sites (imported through the UI from one sites file): the server pages
+ * (each request carries limit/offset and the search and filters; each answer holds one page), one
+ * page of rows in the DOM at a time, paging, search, tag and status filters, the status tiles (the
+ * server's counts), the keyboard, and a laptop-width layout. The sites are never contacted: what a verify would have found is recorded in
  * the state store, so the filters have something to find.
  */
 describe('the sites table with 5,000 sites', () => {
@@ -51,6 +52,16 @@ describe('the sites table with 5,000 sites', () => {
   const pageInfo = () => textOf(page, '.pager-page');
   const tile = (kind: string) => textOf(page, `.tile-${kind} .tile-count`);
   const isFocused = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement);
+  /** Every list of sites the page fetched: the query it sent and how many sites the answer held. */
+  const siteLists = () =>
+    tab.responses
+      .filter((r) => new URL(r.url).pathname === DASHBOARD_ROUTES.sites)
+      .map((r) => ({ query: Object.fromEntries(new URL(r.url).searchParams), body: JSON.parse(r.body) }))
+      .filter((r): r is { query: Record<string, string>; body: { sites: unknown[]; total: number } } =>
+        Array.isArray(r.body?.sites),
+      )
+      .map((r) => ({ query: r.query, sites: r.body.sites.length, total: r.body.total }));
+  const lastList = () => siteLists().at(-1);
 
   it(
     'imports 5,000 sites from one sites file through the UI, and shows the first 50',
@@ -72,6 +83,13 @@ describe('the sites table with 5,000 sites', () => {
       expect(await rows().count()).toBe(50);
       expect(await tile('all')).toBe('5,000');
       expect(await tile('unchecked')).toBe('5,000');
+      // The server paged: the page asked for 50 sites and got 50, never the whole fleet.
+      expect(lastList()).toEqual({
+        query: { limit: '50', offset: '0', summary: 'true' },
+        sites: 50,
+        total: 5_000,
+      });
+      expect(siteLists().every((l) => l.query.limit !== undefined && l.sites <= 200)).toBe(true);
     },
   );
 
@@ -136,15 +154,18 @@ describe('the sites table with 5,000 sites', () => {
     await nav.getByRole('button', { name: 'Next ›' }).click();
     await poll(info).toBe('Showing 51–100 of 5,005');
     expect(await rows().first().textContent()).toContain(name(50));
+    expect(lastList()).toMatchObject({ query: { limit: '50', offset: '50' }, sites: 50, total: 5_005 });
     await nav.getByRole('button', { name: 'Last »' }).click();
     await poll(info).toBe('Showing 5,001–5,005 of 5,005');
     expect(await nav.getByRole('button', { name: 'Next ›' }).isDisabled()).toBe(true);
     expect(await rows().count()).toBe(5);
+    expect(lastList()).toMatchObject({ query: { limit: '50', offset: '5000' }, sites: 5 });
     await nav.getByRole('button', { name: '« First' }).click();
     await page.getByLabel('Rows per page').selectOption('200');
     await poll(info).toBe('Showing 1–200 of 5,005');
     expect(await rows().count()).toBe(200);
     expect(await page.locator('.sites-table tbody tr').count()).toBe(200);
+    expect(lastList()).toMatchObject({ query: { limit: '200', offset: '0' }, sites: 200 });
     await page.getByLabel('Rows per page').selectOption('50');
   });
 
@@ -153,11 +174,17 @@ describe('the sites table with 5,000 sites', () => {
     await search.fill('shop-4321');
     await poll(info).toBe('Showing 1–1 of 1');
     expect(await rows().first().textContent()).toContain(name(4321));
+    expect(lastList()).toMatchObject({
+      query: { q: 'shop-4321', limit: '50', offset: '0' },
+      sites: 1,
+      total: 1,
+    });
     await search.fill('');
     await poll(info).toBe('Showing 1–50 of 5,005');
 
     await page.getByLabel('Tag', { exact: true }).selectOption('us');
     await poll(info).toBe('Showing 1–5 of 5');
+    expect(lastList()).toMatchObject({ query: { tag: 'us', limit: '50' }, sites: 5 });
     expect(await page.getByLabel('Tag', { exact: true }).locator('option').allTextContents()).toEqual([
       'All tags',
       'eu (5,000)',
@@ -168,6 +195,7 @@ describe('the sites table with 5,000 sites', () => {
 
     await page.getByLabel('Status', { exact: true }).selectOption('unreachable');
     await poll(info).toBe('Showing 1–10 of 10');
+    expect(lastList()).toMatchObject({ query: { problem: 'unreachable', limit: '50' }, sites: 10 });
     for (const text of await rows().allTextContents()) expect(text).toContain('Unreachabletimeout');
     await shot(page, '31-sites-5000-unreachable');
 

@@ -3,7 +3,7 @@
  * carries the session's CSRF token (header named by the protocol); the session itself is the
  * HttpOnly cookie, which this code never sees. A run's progress arrives as server-sent events.
  *
- * @example const { sites } = await api(ROUTES.sites, { query: { tag: ['eu'] } });
+ * @example const { sites, total } = await api(ROUTES.sites, { query: { tag: ['eu'], limit: 50, offset: 0 } });
  *          await api(ROUTES.site, { method: 'DELETE', params: { id } });
  */
 import { CSRF_HEADER, ROUTES, path } from './protocol.js';

@@ -1,9 +1,11 @@
 /**
  * Pagination for the long tables (5,000+ sites): only one page of rows is ever in the DOM. The
  * controls are plain buttons (keyboard reachable, disabled at the ends) and say which rows show.
+ * Rows held in the page: `slice`; rows the server pages: ask for `window()`, then `setTotal(total)`.
  *
- * @example const pager = createPager({ label: 'Sites', onChange: render });
+ * @example const pager = createPager({ label: 'Runs', onChange: render });
  *          tbody.replaceChildren(...pager.slice(filtered).map(row)); // after pager.setTotal(filtered.length)
+ * @example const { limit, offset } = pager.window(); // GET /api/admin/sites?limit=…&offset=…
  */
 import { h, replace } from './dom.js';
 import { num } from './format.js';
@@ -76,6 +78,10 @@ export function createPager({ label, onChange, pageSize = 50, sizes = [25, 50, 1
     },
     slice(items) {
       return items.slice(page * size, (page + 1) * size);
+    },
+    /** The rows of the current page, for a server that pages: `limit` rows from `offset`. */
+    window() {
+      return { limit: size, offset: page * size };
     },
   };
 }

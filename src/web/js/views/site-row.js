@@ -29,10 +29,12 @@ const TILES = [
   ['unchecked', 'Unchecked', 'unchecked'],
 ];
 
-/** Counts per status; a tile is a toggle button for its filter. Returns the counts. */
-export function renderTiles(el, sites, activeProblem, onPick) {
-  const counts = { all: sites.length, ok: 0, drifted: 0, unreachable: 0, error: 0, unchecked: 0 };
-  for (const s of sites) counts[siteStatus(s).kind] += 1;
+/**
+ * The fleet's counts per status (the API's `summary.statuses`, counted by the server with the rules
+ * of format.siteStatus); a tile is a toggle button for its filter. Returns the counts.
+ */
+export function renderTiles(el, statuses, activeProblem, onPick) {
+  const counts = { all: 0, ok: 0, drifted: 0, unreachable: 0, error: 0, unchecked: 0, ...statuses };
   replace(
     el,
     TILES.map(([kind, label, problem]) =>

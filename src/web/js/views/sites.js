@@ -1,7 +1,9 @@
 /**
- * Sites: the fleet with each site's live status, filtered by tag and by problem (the API's filters)
- * and searched by name, URL or tag, one page of rows at a time. Add, import, edit, remove; verify
- * now; pick sites to push to, or reconcile the drifted ones.
+ * Sites: the fleet with each site's live status, one page at a time from the server — the search
+ * (`q`: name or URL), the tag and status filters and the page all go to the API, which answers one
+ * page, the count of every match, and the fleet's counts for the tiles and the tag menu. Only one
+ * page of sites is ever fetched or in the DOM. Add, import, edit, remove; verify now; pick sites to
+ * push to, or reconcile the drifted ones.
  */
 import { ROUTES, api } from '../api.js';
 import { setPushDraft } from '../draft.js';
@@ -29,8 +31,12 @@ const selected = new Set();
 
 export async function render(container, ctx) {
   ctx.setTitle('Sites');
-  let all = [];
-  let shown = [];
+  /** The page on screen: its sites and the count of every match. */
+  let page = { sites: [], total: 0 };
+  /** Fleet-wide: sites per status kind (the tiles) and per tag (the tag menu). */
+  let summary = { statuses: { all: 0 }, tags: {} };
+  /** The request in flight: a newer one (typing, paging) aborts it. */
+  let inflight = null;
 
   const notice = h('div', { class: 'notice-area', role: 'status' });
   const tiles = h('div', { class: 'tiles', role: 'group', 'aria-label': 'Filter by status' });
@@ -38,7 +44,7 @@ export async function render(container, ctx) {
   const search = h('input', {
     type: 'search',
     value: filters.q,
-    placeholder: 'Name, URL or tag',
+    placeholder: 'Name or URL',
     autocomplete: 'off',
   });
   const tagSelect = h('select', {});
@@ -61,7 +67,7 @@ export async function render(container, ctx) {
   });
   const tbody = h('tbody', {});
   const caption = h('caption', { class: 'sr-only' });
-  const pager = createPager({ label: 'Sites', onChange: renderRows });
+  const pager = createPager({ label: 'Sites', onChange: () => guard(load) });
   const verify = watchVerify({ infoEl: verifyInfo, onSwept: () => load() });
 
   container.append(
@@ -114,34 +120,55 @@ export async function render(container, ctx) {
   const onSearch = throttle(() => {
     filters.q = search.value.trim();
     pager.reset();
-    renderRows();
+    void guard(load);
   }, 150);
   search.addEventListener('input', onSearch);
   tagSelect.addEventListener('change', () => {
     filters.tag = tagSelect.value;
-    void guard(loadFiltered);
+    pager.reset();
+    void guard(load);
   });
   problemSelect.addEventListener('change', () => pickProblem(problemSelect.value));
 
-  /** Every site (for the tiles and the tag menu), then the filtered list. */
+  /** The current page under the current filters, with the fleet's counts. */
   async function load() {
-    all = (await api(ROUTES.sites)).sites;
-    const ids = new Set(all.map((s) => s.id));
-    for (const id of selected) if (!ids.has(id)) selected.delete(id);
+    inflight?.abort();
+    const request = new AbortController();
+    inflight = request;
+    const { limit, offset } = pager.window();
+    let res;
+    try {
+      res = await api(ROUTES.sites, {
+        query: {
+          q: filters.q,
+          tag: filters.tag ? [filters.tag] : undefined,
+          problem: filters.problem,
+          limit,
+          offset,
+          summary: true,
+        },
+        signal: request.signal,
+      });
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      throw err;
+    } finally {
+      if (inflight === request) inflight = null;
+    }
+    if (request.signal.aborted) return;
+    if (filters.tag && !(filters.tag in res.summary.tags)) {
+      // The last site with this tag is gone: list every tag instead of an empty page.
+      filters.tag = '';
+      return load();
+    }
+    if (res.sites.length === 0 && res.total > 0 && offset > 0) {
+      // The page no longer exists (sites were removed): show the last one that does.
+      pager.setTotal(res.total);
+      return load();
+    }
+    page = res;
+    summary = res.summary;
     renderTags();
-    await loadFiltered();
-  }
-
-  async function loadFiltered() {
-    pager.reset();
-    shown =
-      filters.tag || filters.problem
-        ? (
-            await api(ROUTES.sites, {
-              query: { tag: filters.tag ? [filters.tag] : undefined, problem: filters.problem || undefined },
-            })
-          ).sites
-        : all;
     renderSummary();
     renderRows();
   }
@@ -149,11 +176,12 @@ export async function render(container, ctx) {
   function pickProblem(problem) {
     filters.problem = problem;
     problemSelect.value = problem;
-    void guard(loadFiltered);
+    pager.reset();
+    void guard(load);
   }
 
   function renderSummary() {
-    const counts = renderTiles(tiles, all, filters.problem, pickProblem);
+    const counts = renderTiles(tiles, summary.statuses, filters.problem, pickProblem);
     reconcileButton.disabled = counts.drifted === 0;
     replace(
       reconcileButton,
@@ -162,42 +190,25 @@ export async function render(container, ctx) {
   }
 
   function renderTags() {
-    const tags = new Map();
-    for (const s of all) for (const t of s.tags) tags.set(t, (tags.get(t) ?? 0) + 1);
-    if (filters.tag && !tags.has(filters.tag)) filters.tag = '';
     replace(
       tagSelect,
       h('option', { value: '' }, 'All tags'),
-      [...tags.entries()]
+      Object.entries(summary.tags)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([t, n]) => h('option', { value: t, selected: t === filters.tag }, `${t} (${num(n)})`)),
     );
   }
 
-  function matching() {
-    const q = filters.q.toLowerCase();
-    if (!q) return shown;
-    return shown.filter(
-      (s) =>
-        s.name.toLowerCase().includes(q) ||
-        s.url.toLowerCase().includes(q) ||
-        s.id.toLowerCase() === q ||
-        s.tags.some((t) => t.toLowerCase().includes(q)),
-    );
-  }
-
   function renderRows() {
-    const rows = matching();
-    pager.setTotal(rows.length);
-    const page = pager.slice(rows);
-    replace(caption, `Sites: ${num(rows.length)} matching`);
-    if (all.length === 0)
+    pager.setTotal(page.total);
+    replace(caption, `Sites: ${num(page.total)} matching`);
+    if (summary.statuses.all === 0)
       replace(tbody, emptyRow('No sites yet. Import your sites file or YAML inventory, or add a site.'));
-    else if (page.length === 0) replace(tbody, emptyRow('No site matches these filters.'));
+    else if (page.sites.length === 0) replace(tbody, emptyRow('No site matches these filters.'));
     else
       replace(
         tbody,
-        page.map((s) =>
+        page.sites.map((s) =>
           siteRow(s, selected.has(s.id), {
             toggle: (on) => {
               if (on) selected.add(s.id);
@@ -209,7 +220,7 @@ export async function render(container, ctx) {
           }),
         ),
       );
-    selectPage.checked = page.length > 0 && page.every((s) => selected.has(s.id));
+    selectPage.checked = page.sites.length > 0 && page.sites.every((s) => selected.has(s.id));
     renderSelection();
   }
 
@@ -222,7 +233,7 @@ export async function render(container, ctx) {
   }
 
   function togglePage() {
-    for (const s of pager.slice(matching())) {
+    for (const s of page.sites) {
       if (selectPage.checked) selected.add(s.id);
       else selected.delete(s.id);
     }
@@ -300,7 +311,7 @@ export async function render(container, ctx) {
   }
 
   function pushToSelected() {
-    const ids = all.filter((s) => selected.has(s.id)).map((s) => s.id);
+    const ids = [...selected];
     setPushDraft({ sites: ids, note: `${plural(ids.length, 'site')} picked on the Sites page.` });
     ctx.navigate('#/push');
   }
@@ -325,5 +336,6 @@ export async function render(container, ctx) {
   return () => {
     verify.stop();
     onSearch.cancel();
+    inflight?.abort();
   };
 }
