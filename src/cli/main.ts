@@ -57,6 +57,7 @@ function buildProgram(): Command {
     .option('--force', 'alias of --yes (as in the old scripts)')
     .option('--canary <n>', 'sites pushed and verified first; any failure halts the run', '1')
     .option('--max-failures <n|%>', 'stop starting new sites once this many failed', '10%')
+    .option('--preflight-all', 'preflight every site before the canary; halt before any write if too many fail')
     .option('--check-stripe', 'one read-only Stripe call with the secret before pushing')
     .option('--resume <run-id>', 'finish an interrupted run')
     .option('--retry-failed <run-id>', 'push only the sites that failed in that run')

@@ -1,7 +1,16 @@
 import type { SettingName } from '../protocol/settings.js';
-import type { RunState, SiteResult, SiteSnapshot, StateStore } from '../store/state-store.js';
-import { failedOutcome, preflightSite, pushSite, Tally, type SiteOutcome, type SiteTask } from './push-site.js';
+import type { RunState, SiteSnapshot, StateStore } from '../store/state-store.js';
+import {
+  failedOutcome,
+  preflightSite,
+  pushSite,
+  Tally,
+  type SiteOutcome,
+  type SiteTask,
+} from './push-site.js';
+import { RecordBatcher } from './record-batcher.js';
 import type { SiteClient } from './site-client.js';
+import { changesNeeded } from './site-state.js';
 import { runPool } from './worker-pool.js';
 
 export type Phase = 'preflight' | 'canary' | 'push';
@@ -10,7 +19,7 @@ export interface PushRunEvents {
   phase?(phase: Phase, sites: number): void;
   /** A site reached its final status (preflight failures, unchanged, pushed, failed). */
   site?(outcome: SiteOutcome): void;
-  /** A site passed preflight and waits for its push (progress only). */
+  /** A site passed the fleet-wide preflight and waits for its push (progress only, `preflightAll`). */
   preflighted?(url: string): void;
 }
 
@@ -26,6 +35,11 @@ export interface PushRunOptions {
   failureBudget: number;
   /** Sites worked on at once; requests in flight are capped separately by the client. */
   workers: number;
+  /**
+   * `--preflight-all`: preflight every site before the canary, so a fleet that is broadly unreachable
+   * (or refuses the key) halts before any site is written. Costs a second connection per site.
+   */
+  preflightAll?: boolean;
   signal?: AbortSignal;
   events?: PushRunEvents;
 }
@@ -39,80 +53,170 @@ export interface PushRunResult {
 }
 
 /**
- * The push pipeline (DESIGN §2): preflight every site (reachable, key accepted, what it holds now —
- * recorded for rollback) → canary → the rest with bounded concurrency, each site verified right after
- * its writes. Every site's result is persisted as it happens, so a killed run resumes without losing
- * or double-counting a site. Dry run: the preflight pass only, reporting what would change.
+ * The push pipeline (DESIGN §2). Every site is preflighted (reachable, key accepted, what it holds
+ * now), what it holds is recorded before anything is written to it (a rollback restores it), then
+ * it is written and read back (pk by value, secrets by fingerprint). The canary sites go first, one
+ * by one, and any failure among them halts the run before the rest of the fleet is touched; the
+ * rest follow with bounded concurrency until done or the failure budget is crossed.
+ *
+ * By default each site after the canary is worked start to finish on one connection; with
+ * `preflightAll` every site is preflighted before the canary. Every result is persisted as it
+ * happens (group commit), so a killed run resumes without losing or double-counting a site.
+ * A dry run preflights every site and reports what would change; it writes nothing.
  */
 export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
-  const changes = new Map<string, SettingName[]>();
-  let failed = 0;
-  let reason: string | null = null;
-  const halted = () => reason !== null;
-  const cancelled = () => o.signal?.aborted === true;
-  const stop = () => halted() || cancelled();
-
-  const settle = async (outcome: SiteOutcome) => {
-    if (outcome.changes.length > 0) changes.set(outcome.url, outcome.changes);
-    await o.state.recordSite(o.runId, outcome);
-    o.events?.site?.(outcome);
-    if (outcome.status === 'failed' && ++failed > o.failureBudget && reason === null) {
-      reason = `${failed} sites failed, more than --max-failures allows (${o.failureBudget})`;
-    }
+  const run = new Run(o);
+  if (o.dryRun) {
+    o.events?.phase?.('preflight', o.tasks.length);
+    await runPool(o.tasks, o.workers, async (task) => run.settle(await run.workSite(task)), run.stop);
+  } else if (o.preflightAll === true) {
+    await preflightEverySiteFirst(run);
+  } else {
+    await canaryThenEachSite(run);
+  }
+  // Sites never started because the run halted are skipped; after a cancel they stay pending (resumable).
+  if (run.halted()) await skipPending(o);
+  return {
+    state: run.halted() ? 'halted' : run.cancelled() ? 'cancelled' : 'done',
+    reason: run.reason,
+    changes: run.changes,
   };
+}
 
-  // 1. Preflight every site; keep what each holds for the push.
+/** Canary sites one by one (a site whose preflight fails is not a canary), then the rest, each site start to finish. */
+async function canaryThenEachSite(run: Run): Promise<void> {
+  const { o } = run;
+  let next = 0;
+  if (o.canary > 0) o.events?.phase?.('canary', Math.min(o.canary, o.tasks.length));
+  for (let canaries = 0; canaries < o.canary && next < o.tasks.length && !run.stop();) {
+    const task = o.tasks[next++] as SiteTask;
+    const outcome = await run.workSite(task);
+    await run.settle(outcome);
+    if (outcome.before === null) continue; // not reached: counts against the budget, proves nothing
+    canaries += 1;
+    if (outcome.status === 'failed') run.reason ??= `canary ${task.url} failed (${outcome.error?.code})`;
+  }
+  const rest = o.tasks.slice(next);
+  if (rest.length > 0 && !run.stop()) o.events?.phase?.('push', rest.length);
+  await runPool(rest, o.workers, async (task) => run.settle(await run.workSite(task)), run.stop);
+}
+
+/** `preflightAll`: preflight every site (its snapshot recorded), then canary, then the rest. */
+async function preflightEverySiteFirst(run: Run): Promise<void> {
+  const { o } = run;
   o.events?.phase?.('preflight', o.tasks.length);
-  // The preflight's requests and time belong to the site's totals too.
   const ready: Array<{ task: SiteTask; before: SiteSnapshot; prior: Prior }> = [];
-  // What each site held is persisted in batches: nothing has been written to any site during this
-  // phase, so a crash loses nothing a resume's fresh preflight would not read again.
-  const pendingRecords: SiteResult[] = [];
-  const flush = async () => {
-    if (pendingRecords.length > 0) await o.state.recordSites(o.runId, pendingRecords.splice(0));
-  };
-  await runPool(o.tasks, o.workers, async (task) => {
-    const tally = new Tally();
-    try {
-      // Sites wait between preflight and push: their connections are not kept open meanwhile.
-      const before = await preflightSite(o.client, task, tally, { close: true });
-      const prior = { attempts: tally.attempts, ms: tally.ms };
-      if (o.dryRun) return settle(withPrior(await pushSite(o.client, task, before, true), prior));
-      ready.push({ task, before, prior });
-      o.events?.preflighted?.(task.url);
-      pendingRecords.push({ url: task.url, status: 'pending', verified: false, attempts: tally.attempts, duration_ms: tally.ms, error: null, before });
-      if (pendingRecords.length >= 500) await flush();
-    } catch (err) {
-      await settle(failedOutcome(task.url, err, tally, null));
-    }
-  }, stop);
-  await flush();
-
-  if (!o.dryRun && !stop()) {
-    // Keep the inventory's order (the pool finishes out of order): the canary is the first site listed.
-    const order = new Map(o.tasks.map((t, i) => [t.url, i]));
-    ready.sort((a, b) => (order.get(a.task.url) ?? 0) - (order.get(b.task.url) ?? 0));
-    const canaries = ready.slice(0, o.canary);
-    const rest = ready.slice(o.canary);
-    // 2. Canary: one at a time; any failure halts before the fleet is touched.
-    if (canaries.length > 0) o.events?.phase?.('canary', canaries.length);
-    for (const { task, before, prior } of canaries) {
-      if (cancelled()) break;
-      const outcome = withPrior(await pushSite(o.client, task, before, false), prior);
-      await settle(outcome);
-      if (outcome.status === 'failed') {
-        reason ??= `canary ${task.url} failed (${outcome.error?.code})`;
-        break;
+  await runPool(
+    o.tasks,
+    o.workers,
+    async (task) => {
+      const tally = new Tally();
+      try {
+        // Sites wait between preflight and push: their connections are not kept open meanwhile.
+        const before = await preflightSite(o.client, task, tally, { close: true });
+        const prior = { attempts: tally.attempts, ms: tally.ms };
+        await run.records.add({
+          url: task.url,
+          status: 'pending',
+          verified: false,
+          attempts: prior.attempts,
+          duration_ms: prior.ms,
+          error: null,
+          before,
+        });
+        ready.push({ task, before, prior });
+        o.events?.preflighted?.(task.url);
+      } catch (err) {
+        await run.settle(failedOutcome(task.url, err, tally, null));
+      } finally {
+        o.client.release(task.url);
       }
+    },
+    run.stop,
+  );
+  if (run.stop()) return;
+
+  // Keep the inventory's order (the pool finishes out of order): the canary is the first site listed.
+  const order = new Map(o.tasks.map((t, i) => [t.url, i]));
+  ready.sort((a, b) => (order.get(a.task.url) ?? 0) - (order.get(b.task.url) ?? 0));
+  const push = async ({ task, before, prior }: (typeof ready)[number]) => {
+    try {
+      return withPrior(await pushSite(o.client, task, before, false), prior);
+    } finally {
+      o.client.release(task.url);
     }
-    // 3. The rest, with bounded concurrency, until done or the failure budget is crossed.
-    if (rest.length > 0 && !stop()) o.events?.phase?.('push', rest.length);
-    await runPool(rest, o.workers, async ({ task, before, prior }) => settle(withPrior(await pushSite(o.client, task, before, false), prior)), stop);
+  };
+  const canaries = ready.slice(0, o.canary);
+  if (canaries.length > 0) o.events?.phase?.('canary', canaries.length);
+  for (const site of canaries) {
+    if (run.cancelled()) break;
+    const outcome = await push(site);
+    await run.settle(outcome);
+    if (outcome.status === 'failed') {
+      run.reason ??= `canary ${site.task.url} failed (${outcome.error?.code})`;
+      break;
+    }
+  }
+  const rest = ready.slice(o.canary);
+  if (rest.length > 0 && !run.stop()) o.events?.phase?.('push', rest.length);
+  await runPool(rest, o.workers, async (site) => run.settle(await push(site)), run.stop);
+}
+
+/** One run's bookkeeping: results persisted in group commits, the failure budget, halt and cancel. */
+class Run {
+  readonly records: RecordBatcher;
+  readonly changes = new Map<string, SettingName[]>();
+  reason: string | null = null;
+  private failed = 0;
+
+  constructor(readonly o: PushRunOptions) {
+    this.records = new RecordBatcher(o.state, o.runId);
   }
 
-  // Sites never started because the run halted are skipped; after a cancel they stay pending (resumable).
-  if (halted()) await skipPending(o);
-  return { state: halted() ? 'halted' : cancelled() ? 'cancelled' : 'done', reason, changes };
+  halted = (): boolean => this.reason !== null;
+  cancelled = (): boolean => this.o.signal?.aborted === true;
+  stop = (): boolean => this.halted() || this.cancelled();
+
+  /** Persists a final result, then reports it and counts it against the failure budget. */
+  async settle(outcome: SiteOutcome): Promise<void> {
+    if (outcome.changes.length > 0) this.changes.set(outcome.url, outcome.changes);
+    await this.records.add(outcome);
+    this.o.events?.site?.(outcome);
+    if (outcome.status === 'failed' && ++this.failed > this.o.failureBudget && this.reason === null) {
+      this.reason = `${this.failed} sites failed, more than --max-failures allows (${this.o.failureBudget})`;
+    }
+  }
+
+  /**
+   * One site start to finish on one connection: preflight, its snapshot made durable before the
+   * first write, the writes, the read-back. Never throws for a site's failure.
+   */
+  async workSite(task: SiteTask): Promise<SiteOutcome> {
+    const { client, dryRun } = this.o;
+    const tally = new Tally();
+    try {
+      let before: SiteSnapshot;
+      try {
+        before = await preflightSite(client, task, tally);
+      } catch (err) {
+        return failedOutcome(task.url, err, tally, null);
+      }
+      if (!dryRun && changesNeeded(task.desired, before).length > 0) {
+        await this.records.add({
+          url: task.url,
+          status: 'pending',
+          verified: false,
+          attempts: tally.attempts,
+          duration_ms: tally.ms,
+          error: null,
+          before,
+        });
+      }
+      return await pushSite(client, task, before, dryRun, tally);
+    } finally {
+      client.release(task.url);
+    }
+  }
 }
 
 interface Prior {
@@ -121,7 +225,11 @@ interface Prior {
 }
 
 function withPrior(outcome: SiteOutcome, prior: Prior): SiteOutcome {
-  return { ...outcome, attempts: outcome.attempts + prior.attempts, duration_ms: outcome.duration_ms + prior.ms };
+  return {
+    ...outcome,
+    attempts: outcome.attempts + prior.attempts,
+    duration_ms: outcome.duration_ms + prior.ms,
+  };
 }
 
 async function skipPending(o: PushRunOptions): Promise<void> {

@@ -54,8 +54,13 @@ export async function preflightSite(client: SiteClient, task: SiteTask, tally = 
  * (pk by value, secrets by fingerprint). A site that answered OK but holds something else is
  * `verify_mismatch`. Never throws: every failure is a classified outcome.
  */
-export async function pushSite(client: SiteClient, task: SiteTask, before: SiteSnapshot, dryRun: boolean): Promise<SiteOutcome> {
-  const tally = new Tally();
+export async function pushSite(
+  client: SiteClient,
+  task: SiteTask,
+  before: SiteSnapshot,
+  dryRun: boolean,
+  tally = new Tally(),
+): Promise<SiteOutcome> {
   const changes = changesNeeded(task.desired, before);
   const done = (status: SiteOutcome['status'], verified: boolean): SiteOutcome => ({
     url: task.url, status, verified, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes,

@@ -9,7 +9,7 @@ import {
 } from '../protocol/bodies.js';
 import { API_KEY_HEADER, ROUTES, settingPath } from '../protocol/routes.js';
 import type { SettingName } from '../protocol/settings.js';
-import { createDispatcher } from './dispatcher.js';
+import { createSiteDispatcher } from './dispatcher.js';
 import { createInFlightLimit } from './in-flight-limit.js';
 import { createRetryPolicy, type RetryClock, type RetryOptions } from './retry-policy.js';
 import { createTransport, resolveSite, type Call, type RequestEvent, type SiteResult } from './transport.js';
@@ -69,12 +69,18 @@ export interface SiteClient {
   getPublishableKey(siteUrl: string, opts?: ReadOptions): Promise<SiteResult<string | null>>;
   getHealth(siteUrl: string): Promise<SiteResult<HealthBody>>;
   /** Public status; with `apiKey`, a site that accepts it adds `authenticated: true` and `keys` — check it. */
-  getStripeHealth(siteUrl: string, apiKey?: string, opts?: ReadOptions): Promise<SiteResult<HealthStripeBody>>;
+  getStripeHealth(
+    siteUrl: string,
+    apiKey?: string,
+    opts?: ReadOptions,
+  ): Promise<SiteResult<HealthStripeBody>>;
   putSetting(siteUrl: string, setting: SettingName, value: string, apiKey: string): Promise<SiteResult<void>>;
   testStripe(siteUrl: string, apiKey: string): Promise<SiteResult<TestStripeBody>>;
   rotateCredentials(siteUrl: string, apiKey: string, newKey: string): Promise<SiteResult<void>>;
   confirmCredentials(siteUrl: string, newKey: string, body?: ConfirmBody): Promise<SiteResult<void>>;
   stats(): SiteClientStats;
+  /** This site's work is done for now: close its connection (a later call reconnects). */
+  release(siteUrl: string): void;
   /** Lets requests in flight finish, then closes every connection. */
   close(): Promise<void>;
 }
@@ -93,7 +99,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
   const userAgent = options.userAgent ?? 'keyfleet';
   const policy = createRetryPolicy({ ...options.retry, retries: options.retries }, options.clock);
   const limit = createInFlightLimit(options.concurrency);
-  const dispatcher = createDispatcher({
+  const { dispatcher, release } = createSiteDispatcher({
     timeoutMs: options.timeoutMs,
     ca: options.ca,
     env: options.env ?? process.env,
@@ -209,6 +215,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
         secrets: [newKey],
       }),
     stats: () => ({ requests: transport.requests, peakInFlight: limit.peak, inFlight: limit.inFlight }),
+    release: (siteUrl) => release(new URL(siteUrl).origin),
     close: () => dispatcher.close(),
   };
 }

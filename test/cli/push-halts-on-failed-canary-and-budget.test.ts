@@ -5,7 +5,7 @@ import { runCli, scratch } from '../helpers/run-cli.js';
 import { startTemplateFleet } from '../helpers/template-fleet.js';
 import { MASTER_KEY, makeKey } from '../helpers/keys.js';
 
-/** Canary and --max-failures: a bad start or too many failures stop the run (exit 3) before the fleet is touched. */
+/** Canary and --max-failures: a bad start or too many failures stop the run (exit 3); sites not yet started are skipped, unwritten. */
 describe('push halts on a failed canary and on a crossed failure budget', () => {
   let good: Awaited<ReturnType<typeof startTemplateFleet>>;
   let faults: FaultFleet;
@@ -37,12 +37,24 @@ describe('push halts on a failed canary and on a crossed failure budget', () => 
     expect(r.stderr).toContain('canary');
   });
 
-  it('failures past --max-failures during preflight halt before any write', async () => {
+  it('--preflight-all: failures past --max-failures during the fleet-wide preflight halt before any write', async () => {
     writeFileSync(tmp.path('budget.txt'), [...good.urls, faults.urls.unauthorized, faults.urls.refused, faults.urls.notFoundHtml].join('\n'));
-    const r = await push('budget.txt', '--max-failures', '2');
+    const r = await push('budget.txt', '--max-failures', '2', '--preflight-all');
     expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout);
-    expect(report.summary.failed).toBe(3);
+    expect(report.summary).toMatchObject({ failed: 3, skipped: 4, ok: 0 });
+    for (let i = 0; i < 4; i++) expect(await good.pkOf(i)).toBeNull();
+  });
+
+  it('site by site (the default): crossing --max-failures stops new sites; the rest are skipped, unwritten', async () => {
+    // Unreachable sites first: none of them can be the canary, each counts against the budget.
+    writeFileSync(tmp.path('bad-first.txt'), [faults.urls.unauthorized, faults.urls.refused, faults.urls.notFoundHtml, ...good.urls].join('\n'));
+    const r = await push('bad-first.txt', '--max-failures', '2');
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout);
+    expect(report.state).toBe('halted');
+    expect(report.summary).toMatchObject({ total: 7, failed: 3, skipped: 4, ok: 0 });
+    expect(report.sites.slice(0, 3).map((s: { error: { code: string } }) => s.error.code)).toEqual(['invalid_api_key', 'connection_refused', 'endpoint_not_found']);
     for (let i = 0; i < 4; i++) expect(await good.pkOf(i)).toBeNull();
   });
 

@@ -7,7 +7,8 @@ import { tempDir } from '../helpers/temp-files.js';
 /**
  * The seed format of the old scripts: one URL per line, `#` comments, blank lines — with the files
  * people actually have (Windows line endings, a BOM from Notepad) and their mistakes reported by
- * file:line, never skipped silently. A 50,000-line file loads in well under a second.
+ * file:line, never skipped silently. A 50,000-line file loads whole (its speed is not timed here:
+ * timings belong to bench/, not to the tests).
  */
 const tmp = tempDir('keyfleet-inventory-');
 afterAll(() => tmp.cleanup());
@@ -104,8 +105,7 @@ describe('seed format', () => {
 });
 
 describe('a large seed file', () => {
-  // Timed after a warm-up load, so the number is the parser's, not the module loader's (~0.1 s here).
-  it('loads 50,000 lines (comments, CRLF, duplicates) in under a second', async () => {
+  it('loads 50,000 lines (comments, CRLF, duplicates)', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 50_000; i++) {
       if (i % 10 === 0) lines.push(`# batch ${i / 10}`);
@@ -113,11 +113,7 @@ describe('a large seed file', () => {
       else lines.push(`https://Site${i}.example.fr/shop/ # note ${i}`);
     }
     const path = tmp.file('big.txt', lines.join('\r\n'));
-    await loadInventory(tmp.file('warm.txt', 'https://warm.example.fr\n'));
-
-    const started = performance.now();
     const { sites, warnings } = await loadInventory(path);
-    const elapsed = performance.now() - started;
 
     expect(sites.length + warnings.length).toBe(45_000);
     expect(warnings.length).toBeGreaterThan(0);
@@ -127,7 +123,6 @@ describe('a large seed file', () => {
       tags: [],
       apiKeyEnv: null,
     });
-    expect(elapsed).toBeLessThan(1000);
   });
 });
 

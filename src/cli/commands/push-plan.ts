@@ -8,7 +8,6 @@ import { validateKeys } from '../../keys/validate-keys.js';
 import { maskKey } from '../../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../../protocol/settings.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
-import { createStripeGateway } from '../../template/stripe-gateway.js';
 import { usageError } from '../cli-error.js';
 import { apiKeyFor, loadSites } from '../fleet-options.js';
 import type { Reporter } from '../output/reporter.js';
@@ -77,6 +76,8 @@ export async function planPush(opts: PushOptions, state: StateStore, reporter: R
 }
 
 async function checkStripe(secret: string, mode: 'test' | 'live' | null, reporter: Reporter): Promise<void> {
+  // The Stripe SDK is hundreds of modules: loaded only for --check-stripe, not on every push.
+  const { createStripeGateway } = await import('../../template/stripe-gateway.js');
   let gateway;
   try {
     gateway = createStripeGateway({ apiBase: process.env.STRIPE_API_BASE });

@@ -18,6 +18,7 @@ export interface PushOptions extends FleetOptions {
   force?: boolean;
   canary?: string;
   maxFailures?: string;
+  preflightAll?: boolean;
   checkStripe?: boolean;
   resume?: string;
   retryFailed?: string;
@@ -51,7 +52,7 @@ async function createRun(state: StateStore, plan: PushPlan, opts: PushOptions): 
     actor: actor(),
     sites_source: opts.sitesFile ?? null,
     keys: version?.keys ?? maskedKeys(plan.keys),
-    options: { only: opts.only ?? null, canary: opts.canary, max_failures: opts.maxFailures, tag: opts.tag ?? null, concurrency: opts.concurrency, retry_failed: opts.retryFailed ?? null },
+    options: { only: opts.only ?? null, canary: opts.canary, max_failures: opts.maxFailures, preflight_all: opts.preflightAll === true, tag: opts.tag ?? null, concurrency: opts.concurrency, retry_failed: opts.retryFailed ?? null },
     key_version_id: version?.id ?? null,
     sites: plan.tasks.map((t) => t.url),
   });
@@ -76,6 +77,7 @@ async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, rep
       dryRun: opts.dryRun === true,
       canary,
       failureBudget: budget,
+      preflightAll: opts.preflightAll === true,
       workers: workersFor(parseCount(opts.concurrency, '--concurrency', 16)),
       signal: stop.signal,
       events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o), preflighted: () => reporter.tick() },

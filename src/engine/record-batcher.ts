@@ -1,0 +1,51 @@
+import type { SiteResult, StateStore } from '../store/state-store.js';
+
+interface Waiting {
+  result: SiteResult;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for a run's per-site records. `add` resolves once the record is durable, so a site
+ * never moves on (writes to the site, reports its result) before its record is on disk; the records
+ * that arrive while one transaction is written, or in the same turn of the event loop, share the
+ * next one. A push of 10,000 sites then costs tens of transactions instead of 20,000.
+ */
+export class RecordBatcher {
+  private queue: Waiting[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly state: StateStore,
+    private readonly runId: string,
+    private readonly maxBatch = 1000,
+  ) {}
+
+  add(result: SiteResult): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ result, resolve, reject });
+      if (!this.writing) {
+        this.writing = true;
+        // Let the rest of this turn's results join before the first transaction.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        await this.state.recordSites(
+          this.runId,
+          batch.map((w) => w.result),
+        );
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.writing = false;
+  }
+}
