@@ -5,7 +5,7 @@ import type { DestinationStream } from 'pino';
 import { createSiteClient, type SiteClient } from '../engine/site-client.js';
 import { loggerOptions } from '../log/logger.js';
 import { DASHBOARD_ROUTES } from '../protocol/dashboard-routes.js';
-import { openStateStore } from '../store/open-state-store.js';
+import { dashboardStateEnv, openStateStore } from '../store/open-state-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { FailureLimiter, hashApiKey } from '../template/auth.js';
 import { PACKAGE_VERSION } from '../template/config.js';
@@ -65,10 +65,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       : { ...loggerOptions(options.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
   const app = Fastify({ logger, trustProxy: config.trustProxy, bodyLimit: 1024 * 1024 });
   // SQLite by default; Postgres with KEYFLEET_DB=postgres://… or, when that is unset, DATABASE_URL=postgres://….
-  const stateEnv =
-    !env.KEYFLEET_DB && /^postgres(ql)?:\/\//i.test(env.DATABASE_URL ?? '')
-      ? { ...env, KEYFLEET_DB: env.DATABASE_URL }
-      : env;
+  const stateEnv = dashboardStateEnv(env);
   const state =
     options.state ??
     (await openStateStore({
@@ -93,6 +90,8 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
         `run ${id} was interrupted; resume it with POST ${DASHBOARD_ROUTES.runs}/${id}/resume`,
       );
     }
+    const sessions = new SessionStore(state.sessions, config.sessionTtlMs);
+    await sessions.prune();
     const masterKey = config.masterKeys[0] ?? null;
     // After every run and every verify sweep: has a version now been verified everywhere?
     const checkSafeToRoll = async () => {
@@ -130,7 +129,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       config,
       env,
       state,
-      sessions: new SessionStore(config.sessionTtlMs),
+      sessions,
       authLimiter: new FailureLimiter(config.authFailureLimit),
       siteLimiter: new FailureLimiter(10),
       runs,

@@ -68,7 +68,7 @@ export function requireAdmin(ctx: DashboardContext) {
       if (lockedOut(ctx, req, reply)) return reply;
       return sendError(reply, 'unauthorized', 'The Bearer token is not KEYFLEET_ADMIN_TOKEN.');
     }
-    const session = ctx.sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
+    const session = await ctx.sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
     if (!session) return sendError(reply, 'unauthorized');
     if (!SAFE_METHODS.has(req.method)) {
       const body = req.body as Record<string, unknown> | undefined;
@@ -76,6 +76,6 @@ export function requireAdmin(ctx: DashboardContext) {
         req.headers[CSRF_HEADER] ?? (body && typeof body === 'object' ? body[CSRF_FIELD] : undefined);
       if (foreignOrigin(req) || !csrfMatches(session, presented)) return sendError(reply, 'csrf_failed');
     }
-    admins.set(req, { via: 'session', actor: 'admin', session });
+    admins.set(req, { via: 'session', actor: session.actor, session });
   };
 }

@@ -1,58 +1,81 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { DashboardSessionStore } from '../../store/dashboard-sessions.js';
 
 /**
- * Admin sessions, in memory: a restart logs everyone out, which is the safe failure. The cookie
- * carries a random 32-byte id; the map is keyed by its SHA-256, so the ids themselves are not
- * kept. Each session has its own CSRF token (synchronizer token): every state-changing request
- * made with the cookie must carry it, in X-CSRF-Token or the `_csrf` form field.
+ * Admin sessions, kept in the state database (`StateStore.sessions`), so a restart keeps admins
+ * logged in and every dashboard on one Postgres knows the same sessions: each lookup reads the
+ * store, so a logout on one is a logout on all. The cookie carries a random 32-byte id; the store
+ * keeps only its SHA-256. Each session has its own CSRF token (synchronizer token): every
+ * state-changing request made with the cookie must carry it, in X-CSRF-Token or the `_csrf` form
+ * field. The token is an HMAC of the session id, so it is the same after a restart (GET
+ * /api/admin/session hands it to a reloaded page) without being stored anywhere.
  */
 export interface Session {
   readonly csrfToken: string;
   readonly createdAt: number;
-  readonly address: string;
+  readonly address: string | null;
+  /** Who logged in (`admin`). */
+  readonly actor: string;
 }
 
 const digest = (id: string) => createHash('sha256').update(id, 'utf8').digest('hex');
+const csrfFor = (id: string) =>
+  createHmac('sha256', id).update('keyfleet dashboard csrf token', 'utf8').digest('base64url');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** last_seen_at is moved forward at most this often: a page polling every second costs no write per poll. */
+const TOUCH_EVERY_MS = 60_000;
 
 export class SessionStore {
-  private readonly sessions = new Map<string, Session>();
-
   constructor(
+    private readonly store: DashboardSessionStore,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** A new session; the returned id goes into the cookie and nowhere else. */
-  create(address: string): { id: string; session: Session } {
-    this.prune();
+  async create(address: string, actor = 'admin'): Promise<{ id: string; session: Session }> {
+    await this.prune();
+    const t = this.now();
     const id = randomBytes(32).toString('base64url');
-    const session = { csrfToken: randomBytes(32).toString('base64url'), createdAt: this.now(), address };
-    this.sessions.set(digest(id), session);
-    return { id, session };
+    await this.store.create({
+      id_hash: digest(id),
+      actor,
+      address,
+      created_at: iso(t),
+      expires_at: iso(t + this.ttlMs),
+      last_seen_at: iso(t),
+    });
+    return { id, session: { csrfToken: csrfFor(id), createdAt: t, address, actor } };
   }
 
-  get(id: string | undefined): Session | undefined {
+  /** The session the cookie names, unless it ended (logout, expiry: an expired one is deleted). */
+  async get(id: string | undefined): Promise<Session | undefined> {
     if (!id || id.length > 100) return undefined;
     const key = digest(id);
-    const s = this.sessions.get(key);
-    if (s && this.now() - s.createdAt >= this.ttlMs) {
-      this.sessions.delete(key);
+    const row = await this.store.find(key);
+    if (!row) return undefined;
+    const t = this.now();
+    if (t >= Date.parse(row.expires_at)) {
+      await this.store.delete(key);
       return undefined;
     }
-    return s;
+    if (t - Date.parse(row.last_seen_at) >= TOUCH_EVERY_MS) await this.store.touch(key, iso(t));
+    return {
+      csrfToken: csrfFor(id),
+      createdAt: Date.parse(row.created_at),
+      address: row.address,
+      actor: row.actor,
+    };
   }
 
-  destroy(id: string | undefined): void {
-    if (id) this.sessions.delete(digest(id));
+  async destroy(id: string | undefined): Promise<void> {
+    if (id) await this.store.delete(digest(id));
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
-  private prune(): void {
-    const t = this.now();
-    for (const [k, s] of this.sessions) if (t - s.createdAt >= this.ttlMs) this.sessions.delete(k);
+  /** Deletes every expired session (at each login, and when the dashboard starts). */
+  async prune(): Promise<number> {
+    return this.store.deleteExpired(iso(this.now()));
   }
 }
 

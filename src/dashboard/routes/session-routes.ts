@@ -44,7 +44,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: DashboardContex
         if (lockedOut(ctx, req, reply)) return reply;
         return sendError(reply, 'invalid_password');
       }
-      const { id, session } = ctx.sessions.create(req.ip);
+      const { id, session } = await ctx.sessions.create(req.ip);
       await audit(ctx, req, 'admin', 'login', null);
       reply.header(
         'set-cookie',
@@ -57,7 +57,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: DashboardContex
   r.post(DASHBOARD_ROUTES.logout, { preValidation: requireAdmin(ctx) }, async (req, reply) => {
     const admin = adminOf(req);
     if (admin.via === 'session') {
-      ctx.sessions.destroy(readCookie(req.headers.cookie, SESSION_COOKIE));
+      await ctx.sessions.destroy(readCookie(req.headers.cookie, SESSION_COOKIE));
       reply.header(
         'set-cookie',
         sessionCookie(SESSION_COOKIE, '', { secure: secure(req), maxAgeSeconds: 0 }),

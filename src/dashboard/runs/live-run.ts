@@ -31,7 +31,6 @@ type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'id'> :
  */
 export class LiveRun {
   readonly events: RunEvent[] = [];
-  readonly changes = new Map<string, SettingName[]>();
   phase: Phase | null = null;
   reason: string | null = null;
   private readonly listeners = new Set<Listener>();
@@ -49,7 +48,6 @@ export class LiveRun {
   }
 
   emitSite(o: SiteOutcome): void {
-    if (o.changes.length > 0) this.changes.set(o.url, o.changes);
     const { url, status, verified, attempts, duration_ms, error, changes } = o;
     this.emit({ type: 'site', data: { url, status, verified, attempts, duration_ms, error, changes } });
   }

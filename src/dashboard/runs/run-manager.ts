@@ -11,6 +11,7 @@ import { DashboardError } from '../errors.js';
 import { healthFromOutcome } from '../fleet/site-health.js';
 import { LiveRun } from './live-run.js';
 import { planFromSnapshot, snapshotOfRun, type FleetRunPlan } from './run-plan.js';
+import { storedChanges } from './run-views.js';
 
 export type RunTrigger = 'admin' | 'register' | 'confirm' | 'retry_failed' | 'reconcile';
 
@@ -208,10 +209,8 @@ export class RunManager {
         .catch((err: Error) =>
           log.error({ run: run.id, err: maskSecrets(err.message) }, 'after-run check failed'),
         );
-      live.end({
-        ...buildReport(finished, await state.siteResults(run.id), live.changes),
-        reason: live.reason,
-      });
+      const results = await state.siteResults(run.id);
+      live.end({ ...buildReport(finished, results, storedChanges(results)), reason: live.reason });
     } catch (err) {
       log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'could not finish the run');
     }

@@ -1,6 +1,7 @@
 import { buildReport } from '../../engine/run-report.js';
+import type { SettingName } from '../../protocol/settings.js';
 import type { FleetSite } from '../../store/fleet-store.js';
-import type { RunRecord, StateStore } from '../../store/state-store.js';
+import type { RunRecord, SiteResult, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { siteView } from '../fleet/site-views.js';
@@ -26,15 +27,22 @@ export function runSummaryView(run: RunRecord, active: boolean) {
 }
 
 /**
- * GET /api/admin/runs/:id: DESIGN §2's report (per-site `changes` while this process remembers
- * the run, which covers a preview that was just made) plus the live phase, why a halted run
- * stopped, and what can be done with it next.
+ * The settings each site's result says were written (a dry run: would be), as stored with the
+ * result: a preview is as complete after a restart, or on another dashboard, as where it ran.
+ */
+export function storedChanges(results: readonly SiteResult[]): Map<string, SettingName[]> {
+  return new Map(results.map((r) => [r.url, r.changes ?? []]));
+}
+
+/**
+ * GET /api/admin/runs/:id: DESIGN §2's report (with each site's `changes` from the store) plus the
+ * live phase, why a halted run stopped, and what can be done with it next.
  */
 export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
   const live = ctx.runs.liveRun(run.id);
   const active = ctx.runs.isActive(run.id);
   const results = await ctx.state.siteResults(run.id);
-  const report = buildReport(run, results, live?.changes ?? new Map());
+  const report = buildReport(run, results, storedChanges(results));
   return {
     ...report,
     // What each site held before the run (public pk and price, fingerprints of secrets): the preview's "from".
@@ -63,10 +71,10 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
     events.push({
       id: events.length + 1,
       type: 'site',
-      data: { url, status, verified, attempts, duration_ms, error, changes: [] },
+      data: { url, status, verified, attempts, duration_ms, error, changes: r.changes ?? [] },
     });
   }
-  const end: EndEventData = { ...buildReport(run, results, new Map()), reason: null };
+  const end: EndEventData = { ...buildReport(run, results, storedChanges(results)), reason: null };
   events.push({ id: events.length + 1, type: 'end', data: end });
   return events;
 }
