@@ -66,6 +66,20 @@ export function postgresStateUrl(
   return fromEnv && /^postgres(ql)?:\/\//i.test(fromEnv) ? fromEnv : undefined;
 }
 
+/**
+ * The environment as the dashboard reads its state database from it: KEYFLEET_DB, else DATABASE_URL
+ * when that is a `postgres://` URL (DATABASE_URL is also a template site's setting, where it may name
+ * a SQLite file that is not the dashboard's), else the default file. `keyfleet sites` opens the
+ * dashboard's registry with the same rule.
+ *
+ * @example openStateStore({ env: dashboardStateEnv(process.env) })
+ */
+export function dashboardStateEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return !env.KEYFLEET_DB && /^postgres(ql)?:\/\//i.test(env.DATABASE_URL ?? '')
+    ? { ...env, KEYFLEET_DB: env.DATABASE_URL }
+    : env;
+}
+
 /** The vault key file used when no key is configured: next to the database, so both are backed up together. */
 export function vaultKeyPath(dbPath: string): string {
   return join(dirname(resolve(dbPath)), 'vault.key');
