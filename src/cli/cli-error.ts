@@ -1,4 +1,4 @@
-import { EXIT } from '../protocol/error-catalog.js';
+import { ERROR_CATALOG, EXIT, type ErrorCode } from '../protocol/error-catalog.js';
 
 /**
  * An error that ends a command with a given exit code and a message for the operator. Commands throw
@@ -17,4 +17,19 @@ export class CliError extends Error {
 /** Usage or validation error: nothing was sent (exit 2). */
 export function usageError(message: string, hint?: string): CliError {
   return new CliError(message, EXIT.usage, hint);
+}
+
+/**
+ * A refusal named by a catalog code (exit 2: nothing was changed): the catalog's message and fix,
+ * or this case's own, which should say the same for the command line (`keyfleet sites ls`, not the API).
+ *
+ * @example throw catalogError('site_not_found', `No registered site "${ref}".`, 'List them: keyfleet sites ls');
+ */
+export function catalogError(
+  code: ErrorCode,
+  message?: string,
+  hint?: string,
+): CliError & { code: ErrorCode } {
+  const entry = ERROR_CATALOG[code];
+  return Object.assign(new CliError(message ?? entry.message, EXIT.usage, hint ?? entry.hint), { code });
 }

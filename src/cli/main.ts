@@ -19,6 +19,9 @@ const lazy =
     if (typeof code === 'number') process.exitCode = code;
   };
 
+/** commander's way to repeat an option: each occurrence appended. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 /** Options shared by every command that reads a fleet. */
 function fleetOptions(cmd: Command): Command {
   return cmd
@@ -115,6 +118,37 @@ function buildProgram(): Command {
     .option('--yes', 'do not ask for confirmation')
     .option('--force', 'alias of --yes')
     .action(lazy(async () => (await import('./commands/rotate-credentials.js')).rotateCredentials as Run));
+
+  const sites = program
+    .command('sites')
+    .description("the dashboard's own registry of sites (its state database: KEYFLEET_DB, or DATABASE_URL=postgres://…)");
+  sites
+    .command('add <url>')
+    .description('register a site (https://; http:// only to loopback or with --allow-http)')
+    .option('--name <name>', 'a unique name (default: the URL without its scheme)')
+    .option('--tag <tag>', 'a tag (repeatable, or comma-separated)', collect, [])
+    .option('--api-key-env <variable>', "the environment variable holding the site's own API key (stored sealed; never on the command line)")
+    .option('--allow-http', 'allow plain http:// to a non-loopback host')
+    .action(lazy(async () => (await import('./commands/sites.js')).sitesAdd as Run));
+  sites
+    .command('rm <site>')
+    .alias('remove')
+    .description('remove a site from the registry, by id, name or URL')
+    .action(lazy(async () => (await import('./commands/sites.js')).sitesRemove as Run));
+  sites
+    .command('ls')
+    .alias('list')
+    .description('list the registered sites (a site\'s own API key shows as yes/no, never its value)')
+    .option('--tag <tag>', 'only sites with this tag (repeatable: any of them)', collect, [])
+    .option('--json', 'one JSON array of sites, as GET /api/admin/sites shows them')
+    .action(lazy(async () => (await import('./commands/sites.js')).sitesList as Run));
+  sites
+    .command('import <file>')
+    .description("import the seed's sites file (one URL per line) or a YAML inventory (tags, api_key_env)")
+    .option('--format <format>', 'seed or yaml (default: yaml for .yml/.yaml files)')
+    .option('--tag <tag>', 'a tag added to every imported site (repeatable)', collect, [])
+    .option('--allow-http', 'allow plain http:// to non-loopback hosts')
+    .action(lazy(async () => (await import('./commands/sites.js')).sitesImport as Run));
 
   program
     .command('demo')

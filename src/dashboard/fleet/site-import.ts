@@ -15,19 +15,27 @@ export interface ImportResult {
  * Imports the seed's sites file or the YAML inventory into the fleet, with the CLI's own parser
  * (same normalisation, same refusals: a file with a bad entry imports nothing). A YAML entry's
  * `api_key_env` is looked up in the dashboard's environment now and its value sealed as the
- * site's own key; sites already in the fleet (same URL or name) are skipped, not changed.
+ * site's own key; sites already in the fleet (same URL or name) are skipped, not changed. `via`
+ * words the messages for who imports: the dashboard (its environment, KEYFLEET_ALLOW_HTTP) or
+ * `keyfleet sites import` (the shell's environment, --allow-http).
  */
 export async function importSites(
   fleet: FleetStore,
-  input: { format: 'seed' | 'yaml'; content: string; tags?: string[] },
-  opts: { actor: string; allowHttp: boolean; env: NodeJS.ProcessEnv },
+  input: {
+    format: 'seed' | 'yaml';
+    content: string;
+    tags?: string[];
+    /** The file's name in messages (default sites.txt / sites.yml). */
+    source?: string;
+  },
+  opts: { actor: string; allowHttp: boolean; env: NodeJS.ProcessEnv; via?: 'dashboard' | 'cli' },
 ): Promise<ImportResult> {
+  const cli = opts.via === 'cli';
   const extraTags = checkTags(input.tags ?? []);
   let inventory;
   try {
-    inventory = await parseInventory(input.content, input.format === 'yaml' ? 'sites.yml' : 'sites.txt', {
-      yaml: input.format === 'yaml',
-    });
+    const source = input.source ?? (input.format === 'yaml' ? 'sites.yml' : 'sites.txt');
+    inventory = await parseInventory(input.content, source, { yaml: input.format === 'yaml' });
   } catch (err) {
     if (err instanceof InventoryError)
       throw new DashboardError('invalid_request', `${err.message} (${err.hint ?? ''})`);
@@ -38,7 +46,7 @@ export async function importSites(
     if (site.url.startsWith('http://') && !opts.allowHttp && !isLoopbackHost(new URL(site.url).hostname)) {
       result.skipped.push({
         url: site.url,
-        reason: 'plain http:// to a non-loopback host (KEYFLEET_ALLOW_HTTP is off)',
+        reason: `plain http:// to a non-loopback host (${cli ? 'pass --allow-http to accept it' : 'KEYFLEET_ALLOW_HTTP is off'})`,
       });
       continue;
     }
@@ -47,7 +55,7 @@ export async function importSites(
       apiKey = opts.env[site.apiKeyEnv] || null;
       if (apiKey === null)
         result.warnings.push(
-          `${site.url}: ${site.apiKeyEnv} is not set in the dashboard's environment; the site uses TEMPLATE_MASTER_API_KEY`,
+          `${site.url}: ${site.apiKeyEnv} is not set in ${cli ? 'this' : "the dashboard's"} environment; the site uses TEMPLATE_MASTER_API_KEY`,
         );
     }
     try {
