@@ -6,7 +6,7 @@
 //   npm run build && node bench/push/run.js --sites 10000 --latency 50 --concurrency 256
 //   node bench/push/run.js --rss-only                  # 50,000 sites, keyfleet only (RSS target)
 //
-// Options: --sites N --latency L --concurrency C --skip-python --rss-only --port 18080
+// Options: --sites N --latency L --concurrency C --skip-python --skip-bare --rss-only --port 18080
 //          --per-sim 5000 (sites per sim process) --keep-alive 72000 (sites' keep-alive, ms)
 //          --node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (for keyfleet's node)
 //          --out results.json --verbose (fleet counts and client summaries on stderr)
@@ -36,6 +36,7 @@ const port = Number(opt('port', 18080));
 const perSim = Number(opt('per-sim', 5000));
 const keepAlive = Number(opt('keep-alive', 72_000));
 const skipPython = has('skip-python') || rssOnly;
+const skipBare = has('skip-bare') || rssOnly;
 const outFile = opt('out', null);
 const verbose = has('verbose');
 const nodeArgs = opt('node-args', '').split(' ').filter(Boolean); // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -86,8 +87,8 @@ process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 const floorS = (requests) => (requests * L) / C / 1000;
-// The whole run: two clients at a generous multiple of the expected floor, plus start-up.
-const budgetMs = (60 + 2 * 10 * floorS(4 * N)) * 1000;
+// The whole run: the clients at a generous multiple of the expected floor, plus start-up.
+const budgetMs = (90 + 3 * 10 * floorS(4 * N)) * 1000; // up to three clients
 setTimeout(() => {
   console.error(`bench: gave up after ${Math.round(budgetMs / 1000)} s`);
   process.exit(1);
@@ -236,6 +237,20 @@ async function runKeyfleet() {
   return { ...r, ok: summary?.ok ?? 0, summary, clientPeak: client?.peak ?? null, memory: client?.peakMB ?? null, clientMs: client?.meanRequestMs ?? null, loopDelayMs: client?.loopDelayMs ?? null };
 }
 
+async function runBare() {
+  const statsFile = join(tmp, 'bare-stats.json');
+  const args = ['--import', pathToFileURL(join(here, 'client-peak.js')).href, join(here, 'undici_bare.js'), sitesFile, String(C)];
+  const r = await timed('undici-bare', process.execPath, args, { ...baseEnv, BENCH_CLIENT_STATS: statsFile }, clientTimeoutMs);
+  let summary = null;
+  try {
+    summary = JSON.parse(r.stdout).summary;
+  } catch {
+    /* reported below */
+  }
+  const client = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, 'utf8')) : null;
+  return { ...r, ok: summary?.ok ?? 0, summary, clientPeak: client?.peak ?? null };
+}
+
 async function runAiohttp() {
   const args = [join(here, 'aiohttp_push.py'), '--sites-file', sitesFile, '--concurrency', String(C)];
   const r = await timed('aiohttp', PYTHON, args, baseEnv, clientTimeoutMs);
@@ -303,14 +318,18 @@ const loadBefore = loadavg().map((x) => round(x)); // the machine is shared: say
 await startFleet();
 console.error(`bench: ${N} sites on ${sims.length} sim process(es), ${siteAddress(0)}…${siteAddress(N - 1)}:${port}, L=${L} ms, C=${C}`);
 const rows = [await measure('keyfleet', runKeyfleet)];
+if (!skipBare) rows.push(await measure('undici-bare', runBare));
 if (!skipPython) rows.push(await measure('aiohttp', runAiohttp));
 for (const s of sims) s.disconnect();
 
-const [kf, py] = rows;
+const kf = rows[0];
+const bare = rows.find((r) => r.client === 'undici-bare');
+const py = rows.find((r) => r.client === 'aiohttp');
 const verdicts = [];
 if (!rssOnly) verdicts.push(`keyfleet wall / floor = ${kf.wall_over_floor} (target ≤ 1.3)`);
 if (py) verdicts.push(`keyfleet CPU / aiohttp CPU = ${round(kf.cpu_s / py.cpu_s)} (target ≤ 0.5)`);
 if (py) verdicts.push(`aiohttp wall / floor = ${py.wall_over_floor}`);
+if (bare) verdicts.push(`undici alone (reference): wall / floor = ${bare.wall_over_floor}, CPU ${bare.cpu_s} s; keyfleet / undici alone: wall ${round(kf.wall_s / bare.wall_s)}, CPU ${round(kf.cpu_s / bare.cpu_s)}`);
 verdicts.push(`load average before: ${loadBefore.join(' ')}; after each client: ${rows.map((r) => `${r.client} ${r.loadavg_after[0]}`).join(', ')}`);
 if (kf.memory_peaks_mb) verdicts.push(`keyfleet memory peaks (MB): ${JSON.stringify(kf.memory_peaks_mb)}`);
 if (kf.client_mean_request_ms) verdicts.push(`keyfleet: a request takes ${kf.client_mean_request_ms} ms as keyfleet sees it, ${kf.mean_hold_ms} ms at the site; event-loop delay ${JSON.stringify(kf.loop_delay_ms)}`);
