@@ -142,19 +142,27 @@ export class PostgresRunSites {
     }
   }
 
-  async list(runId: string, statuses?: readonly SiteStatus[]): Promise<SiteResult[]> {
-    if (statuses === undefined) {
-      return (
-        await this.db.rows<SiteRow>(`SELECT ${COLUMNS} FROM run_sites WHERE run_id = $1 ORDER BY position`, [
-          runId,
-        ])
-      ).map(siteFromRow);
-    }
-    for (const s of statuses)
+  /** In position order; `statuses` and `urls` narrow it (a shared run's job reads only its own sites). */
+  async list(
+    runId: string,
+    statuses?: readonly SiteStatus[],
+    urls?: readonly string[],
+  ): Promise<SiteResult[]> {
+    for (const s of statuses ?? [])
       if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
-    if (statuses.length === 0) return [];
-    const sql = `SELECT ${COLUMNS} FROM run_sites WHERE run_id = $1 AND status = ANY($2::text[]) ORDER BY position`;
-    return (await this.db.rows<SiteRow>(sql, [runId, statuses])).map(siteFromRow);
+    if (statuses?.length === 0 || urls?.length === 0) return [];
+    const params: unknown[] = [runId];
+    let where = 'run_id = $1';
+    if (statuses !== undefined) {
+      params.push([...statuses]);
+      where += ` AND status = ANY($${params.length}::text[])`;
+    }
+    if (urls !== undefined) {
+      params.push([...urls]);
+      where += ` AND url = ANY($${params.length}::text[])`;
+    }
+    const sql = `SELECT ${COLUMNS} FROM run_sites WHERE ${where} ORDER BY position`;
+    return (await this.db.rows<SiteRow>(sql, params)).map(siteFromRow);
   }
 
   /** The summary, counted from the rows (never from a tally kept on the side). */

@@ -120,11 +120,12 @@ export class PostgresStateStore implements StateStore {
       const row = await q.one<RunRow>('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [runId]);
       if (!row) throw new Error(`No run ${runId}.`);
       if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
-      if (row.state === 'running' && ownerMayBeAlive(row.owner_pid, row.owner_host, this.host)) {
+      if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
         throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
       }
       await q.run(
-        `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = $1, owner_host = $2 WHERE id = $3`,
+        `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = $1, owner_host = $2, owner_heartbeat_at = NULL
+         WHERE id = $3`,
         [process.pid, this.host, runId],
       );
     });
@@ -144,21 +145,22 @@ export class PostgresStateStore implements StateStore {
     return Promise.all(rows.map((row) => this.toRecord(row)));
   }
 
-  siteResults(runId: string, opts: { status?: SiteStatus[] } = {}): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts.status);
+  siteResults(
+    runId: string,
+    opts: { status?: SiteStatus[]; urls?: readonly string[] } = {},
+  ): Promise<SiteResult[]> {
+    return this.sites.list(runId, opts.status, opts.urls);
   }
 
-  async markInterrupted(): Promise<string[]> {
+  async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {
     const running = await this.db.rows<RunRow>(`SELECT * FROM runs WHERE state = 'running'`);
     const marked: string[] = [];
     for (const row of running) {
-      if (ownerMayBeAlive(row.owner_pid, row.owner_host, this.host)) continue;
-      // Re-checked under the row lock: the owner may have finished it since the SELECT.
+      if (ownerMayBeAlive(row, this.host, opts.staleAfterMs)) continue;
+      // Re-checked under the row lock: the owner may have finished it, or beaten, since the SELECT.
       const ended = await this.db.tx(async (q) => {
-        const now = await q.one<{ state: string }>('SELECT state FROM runs WHERE id = $1 FOR UPDATE', [
-          row.id,
-        ]);
-        if (now?.state !== 'running') return false;
+        const now = await q.one<RunRow>('SELECT * FROM runs WHERE id = $1 FOR UPDATE', [row.id]);
+        if (now?.state !== 'running' || ownerMayBeAlive(now, this.host, opts.staleAfterMs)) return false;
         await this.freeze(
           q,
           row.id,
@@ -170,6 +172,14 @@ export class PostgresStateStore implements StateStore {
       if (ended) marked.push(row.id);
     }
     return marked;
+  }
+
+  async heartbeat(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.db.run(
+      `UPDATE runs SET owner_heartbeat_at = $1 WHERE id = ANY($2::text[]) AND state = 'running'`,
+      [new Date().toISOString(), [...runIds]],
+    );
   }
 
   saveKeyVersion(

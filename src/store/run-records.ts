@@ -50,6 +50,8 @@ export interface RunRow {
   unchanged: number;
   owner_pid: number | null;
   owner_host: string | null;
+  /** Migration 4: when the dashboard coordinating the run last said it is alive (NULL: it does not beat). */
+  owner_heartbeat_at?: string | null;
 }
 
 export interface SiteRow {
@@ -152,13 +154,27 @@ export function onlyMasked(keys: RunRecord['keys']): RunRecord['keys'] {
   return out;
 }
 
+/** A coordinator whose heartbeat is older than this is taken for dead (markInterrupted, reopenRun). */
+export const DEFAULT_STALE_AFTER_MS = 30_000;
+
 /**
- * Whether the process that owns a `running` run may still be writing it. Only a pid on this host can
- * be checked; another host's run, or a pid that exists but is not ours to signal (EPERM), counts as
- * alive, because marking a live run interrupted would let two processes write it.
+ * Whether the process that owns a `running` run may still be writing it. A pid on this host is
+ * checked directly: a dead one is dead whatever its heartbeat says (a restart right after kill -9
+ * need not wait). Another host's owner is judged by its heartbeat (migration 4): fresh means alive,
+ * older than `staleAfterMs` means dead. Without a heartbeat (the CLI does not beat), another host's
+ * run, or a pid that exists but is not ours to signal (EPERM), counts as alive, because marking a
+ * live run interrupted would let two processes write it.
  */
-export function ownerMayBeAlive(pid: number | null, host: string | null, thisHost: string): boolean {
-  if (host !== null && host !== thisHost) return true;
+export function ownerMayBeAlive(
+  row: Pick<RunRow, 'owner_pid' | 'owner_host' | 'owner_heartbeat_at'>,
+  thisHost: string,
+  staleAfterMs = DEFAULT_STALE_AFTER_MS,
+  now = Date.now(),
+): boolean {
+  const { owner_pid: pid, owner_host: host, owner_heartbeat_at: beat } = row;
+  if (host !== null && host !== thisHost) {
+    return beat === null || beat === undefined || now - Date.parse(beat) <= staleAfterMs;
+  }
   if (pid === null) return false;
   if (pid === process.pid) return true;
   try {

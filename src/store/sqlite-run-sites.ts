@@ -69,18 +69,24 @@ export class SqliteRunSites {
       .immediate();
   }
 
-  list(runId: string, statuses?: readonly SiteStatus[]): SiteResult[] {
-    if (statuses === undefined) {
-      const sql = `SELECT ${COLUMNS} FROM run_sites WHERE run_id = ? ORDER BY position`;
-      return (this.stmt(sql).all(runId) as SiteRow[]).map(siteFromRow);
-    }
-    for (const s of statuses) {
+  /** In position order; `statuses` and `urls` narrow it (a shared run's job reads only its own sites). */
+  list(runId: string, statuses?: readonly SiteStatus[], urls?: readonly string[]): SiteResult[] {
+    for (const s of statuses ?? []) {
       if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
     }
-    if (statuses.length === 0) return [];
-    const marks = statuses.map(() => '?').join(', ');
-    const sql = `SELECT ${COLUMNS} FROM run_sites WHERE run_id = ? AND status IN (${marks}) ORDER BY position`;
-    return (this.stmt(sql).all(runId, ...statuses) as SiteRow[]).map(siteFromRow);
+    if (statuses?.length === 0 || urls?.length === 0) return [];
+    const params: unknown[] = [runId];
+    let where = 'run_id = ?';
+    if (statuses !== undefined) {
+      where += ` AND status IN (${statuses.map(() => '?').join(', ')})`;
+      params.push(...statuses);
+    }
+    if (urls !== undefined) {
+      where += ' AND url IN (SELECT value FROM json_each(?))';
+      params.push(JSON.stringify(urls));
+    }
+    const sql = `SELECT ${COLUMNS} FROM run_sites WHERE ${where} ORDER BY position`;
+    return (this.stmt(sql).all(...params) as SiteRow[]).map(siteFromRow);
   }
 
   /** The summary, counted from the rows (never from a tally kept on the side). */

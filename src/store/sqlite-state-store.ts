@@ -135,11 +135,12 @@ export class SqliteStateStore implements StateStore {
         const row = this.runRow(runId);
         if (!row) throw new Error(`No run ${runId}.`);
         if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
-        if (row.state === 'running' && ownerMayBeAlive(row.owner_pid, row.owner_host, this.host)) {
+        if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
           throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
         }
         this.stmt(
-          `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = ?, owner_host = ? WHERE id = ?`,
+          `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = ?, owner_host = ?, owner_heartbeat_at = NULL
+           WHERE id = ?`,
         ).run(process.pid, this.host, runId);
       })
       .immediate();
@@ -159,19 +160,23 @@ export class SqliteStateStore implements StateStore {
     return (this.stmt(sql).all(limit) as RunRow[]).map((row) => this.toRecord(row));
   }
 
-  async siteResults(runId: string, opts: { status?: SiteStatus[] } = {}): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts.status);
+  async siteResults(
+    runId: string,
+    opts: { status?: SiteStatus[]; urls?: readonly string[] } = {},
+  ): Promise<SiteResult[]> {
+    return this.sites.list(runId, opts.status, opts.urls);
   }
 
-  async markInterrupted(): Promise<string[]> {
+  async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {
     const running = this.stmt(`SELECT * FROM runs WHERE state = 'running'`).all() as RunRow[];
     const marked: string[] = [];
     for (const row of running) {
-      if (ownerMayBeAlive(row.owner_pid, row.owner_host, this.host)) continue;
-      // Re-checked under the write lock: the owner may have finished it since the SELECT.
+      if (ownerMayBeAlive(row, this.host, opts.staleAfterMs)) continue;
+      // Re-checked under the write lock: the owner may have finished it, or beaten, since the SELECT.
       const ended = this.db
         .transaction(() => {
-          if (this.runRow(row.id)?.state !== 'running') return false;
+          const now = this.runRow(row.id);
+          if (now?.state !== 'running' || ownerMayBeAlive(now, this.host, opts.staleAfterMs)) return false;
           this.freeze(row.id, 'interrupted', this.sites.lastWrite(row.id) ?? row.started_at);
           return true;
         })
@@ -179,6 +184,13 @@ export class SqliteStateStore implements StateStore {
       if (ended) marked.push(row.id);
     }
     return marked;
+  }
+
+  async heartbeat(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    this.stmt(
+      `UPDATE runs SET owner_heartbeat_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND state = 'running'`,
+    ).run(new Date().toISOString(), JSON.stringify(runIds));
   }
 
   saveKeyVersion(

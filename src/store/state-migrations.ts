@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
+import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
 import type { PoolClient } from 'pg';
 import { latestVersion, runPostgresMigrations, runSqliteMigrations, type Migration, type MigrationSet } from './migration-runner.js';
@@ -134,6 +135,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   },
   FLEET_MIGRATION,
   SESSIONS_AND_CHANGES_MIGRATION,
+  RUN_OWNER_HEARTBEAT_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

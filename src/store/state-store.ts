@@ -131,13 +131,20 @@ export interface StateStore {
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Newest first; 50 by default. */
   listRuns(opts?: { limit?: number }): Promise<RunRecord[]>;
-  /** In the original site order. */
-  siteResults(runId: string, opts?: { status?: SiteStatus[] }): Promise<SiteResult[]>;
+  /** In the original site order; `urls` keeps only those sites (added: a shared run's job reads its own). */
+  siteResults(runId: string, opts?: { status?: SiteStatus[]; urls?: readonly string[] }): Promise<SiteResult[]>;
   /**
-   * Runs left `running` by a dead process become `interrupted`; returns their ids. Only runs owned by
-   * this host are judged (a pid means nothing on another machine); a live owner's run is left alone.
+   * Runs left `running` by a dead process become `interrupted`; returns their ids. A run owned by this
+   * host is judged by its pid; one owned by another host by its coordinator's heartbeat (older than
+   * `staleAfterMs`, 30 s by default, is dead; no heartbeat at all is left alone, a pid means nothing
+   * on another machine). A live owner's run is left alone.
    */
-  markInterrupted(): Promise<string[]>;
+  markInterrupted(opts?: { staleAfterMs?: number }): Promise<string[]>;
+  /**
+   * Added: the heartbeat of the dashboard coordinating these `running` runs (migration 4), so that
+   * other dashboards sharing the database see it alive. createRun and reopenRun leave it unset.
+   */
+  heartbeat(runIds: readonly string[]): Promise<void>;
   /** Seals every value; the same set of fingerprints as an existing version returns that version. */
   saveKeyVersion(
     values: Partial<Record<VaultSetting, string>>,
