@@ -156,7 +156,9 @@ describe('after the dashboard was killed mid-run', () => {
       await page.goto('about:blank'); // the old page's requests stop before its dashboard does
       await d!.close(true);
       d = await startWebDashboard({ dir, env: { ...env, KEYFLEET_VERIFY_INTERVAL_S: '1' } });
-      await logIn(page, d.url);
+      // Sessions live in the state database: the restarted dashboard still knows this browser.
+      await page.goto(d.url);
+      await page.getByRole('heading', { level: 1, name: 'Sites', exact: true }).waitFor();
       await poll(() => textOf(page, '.tile-ok .tile-count')).toBe('24');
       // Someone changes a site's publishable key by hand; nobody touches the dashboard.
       sites[5]!.state.settings.set('stripe_publishable_key', makeKey('pk'));
