@@ -144,15 +144,16 @@ async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'not found'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : `cannot be read (${code ?? 'error'})`;
-    throw new InventoryError(`sites file ${path} ${why}`, 'Check the path given to --sites-file.', path);
+    throw new InventoryError(`sites file ${path} ${whyUnreadable(err)}`, 'Check the path given to --sites-file.', path);
   }
+}
+
+/** Why a file could not be read, as the end of a sentence: "not found", "is a directory", … */
+export function whyUnreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'not found';
+  if (code === 'EISDIR') return 'is a directory';
+  return `cannot be read (${code ?? 'error'})`;
 }
 
 /** The seed format. A plain loop over one split: 50,000 lines load in a few tens of milliseconds. */

@@ -6,6 +6,7 @@ import {
   siteView,
   type SiteView,
 } from '../../dashboard/fleet/site-views.js';
+import { whyUnreadable } from '../../engine/inventory.js';
 import { normaliseSiteUrl } from '../../engine/site-url.js';
 import { EXIT } from '../../protocol/error-catalog.js';
 import { fingerprint } from '../../protocol/fingerprint.js';
@@ -157,16 +158,9 @@ export async function sitesImport(opts: SitesOptions): Promise<number> {
   try {
     content = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'not found'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : `cannot be read (${code ?? 'error'})`;
     throw catalogError(
       'invalid_request',
-      `sites file ${printable(file)} ${why}.`,
+      `sites file ${printable(file)} ${whyUnreadable(err)}.`,
       'Give the path of the seed sites file (one URL per line) or of the YAML inventory.',
     );
   }
