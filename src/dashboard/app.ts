@@ -26,7 +26,9 @@ import { recordSafeToRoll } from './fleet/safe-to-roll.js';
 import { FleetVerifier } from './fleet/verifier.js';
 import { registerVerifyRoutes } from './routes/verify-routes.js';
 import { registerWebRoutes } from './routes/web-routes.js';
+import { openSharedRuns } from './runs/open-shared-runs.js';
 import { RunManager } from './runs/run-manager.js';
+import type { SharedRuns } from './runs/shared-runs.js';
 import { SseStreams } from './runs/sse.js';
 
 export interface BuildDashboardAppOptions {
@@ -83,8 +85,10 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       retries: config.retries,
       allowHttp: config.allowHttp,
     });
+  let shared: SharedRuns | undefined;
   try {
-    for (const id of await state.markInterrupted()) {
+    // A run another live dashboard coordinates (its heartbeat is fresh) is not interrupted.
+    for (const id of await state.markInterrupted({ staleAfterMs: config.sharedRuns.staleAfterMs })) {
       app.log.warn(
         { run: id },
         `run ${id} was interrupted; resume it with POST ${DASHBOARD_ROUTES.runs}/${id}/resume`,
@@ -93,6 +97,16 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     const sessions = new SessionStore(state.sessions, config.sessionTtlMs);
     await sessions.prune();
     const masterKey = config.masterKeys[0] ?? null;
+    // Postgres: every dashboard on the database works the sites of every run (runs/shared-runs.ts).
+    shared = await openSharedRuns({
+      env: stateEnv,
+      state,
+      client,
+      masterKey,
+      concurrency: config.concurrency,
+      config: config.sharedRuns,
+      log: app.log,
+    });
     // After every run and every verify sweep: has a version now been verified everywhere?
     const checkSafeToRoll = async () => {
       for (const r of await recordSafeToRoll(state)) {
@@ -115,6 +129,11 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       concurrency: config.concurrency,
       log: app.log,
       onFinished: checkSafeToRoll,
+      shared: shared && {
+        runs: shared,
+        heartbeatMs: config.sharedRuns.heartbeatMs,
+        staleAfterMs: config.sharedRuns.staleAfterMs,
+      },
     });
     const verifier = new FleetVerifier({
       state,
@@ -157,7 +176,8 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     });
     app.addHook('onClose', async () => {
       await verifier.close();
-      await runs.close();
+      // Together: this dashboard's jobs stop starting sites while its own runs end `cancelled`.
+      await Promise.all([runs.close(), shared?.stop()]);
       if (!options.client) await client.close();
       if (!options.state) await state.close();
     });
@@ -175,6 +195,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     verifier.start();
   } catch (err) {
     await app.close().catch(() => undefined);
+    await shared?.stop().catch(() => undefined);
     if (!options.client) await client.close().catch(() => undefined);
     if (!options.state) await state.close().catch(() => undefined);
     throw err;

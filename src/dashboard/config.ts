@@ -16,6 +16,11 @@ import { hashPassword, parsePasswordHash, type PasswordHash } from './auth/passw
  * | KEYFLEET_TRUST_PROXY          | `true` behind a reverse proxy (X-Forwarded-For/-Proto)            |
  * | KEYFLEET_VERIFY_INTERVAL_S    | seconds between two verifies of every site (300; 0 = off)         |
  * | KEYFLEET_DOCTOR_TIMEOUT_S     | time limit of one site's doctor from the dashboard (30)           |
+ * | KEYFLEET_WORKER_CONCURRENCY   | Postgres: jobs of shared runs this dashboard works at once (2; 0 = none) |
+ * | KEYFLEET_JOB_SITES            | Postgres: sites per job of a shared run (25)                      |
+ * | KEYFLEET_JOB_EXPIRE_S         | Postgres: a job active this long is given to another worker (60)  |
+ * | KEYFLEET_HEARTBEAT_S          | Postgres: a coordinator's heartbeat interval (10)                 |
+ * | KEYFLEET_COORDINATOR_STALE_S  | Postgres: a heartbeat older than this is a dead coordinator (30)  |
  */
 export interface DashboardConfig {
   host: string;
@@ -39,6 +44,23 @@ export interface DashboardConfig {
   verifyIntervalMs: number;
   /** The whole ladder of POST /api/admin/sites/:id/doctor (KEYFLEET_DOCTOR_TIMEOUT_S, default 30 s). */
   doctorTimeoutMs: number;
+  /** Shared runs (Postgres only, runs/shared-runs.ts): how this dashboard takes part. */
+  sharedRuns: SharedRunsConfig;
+}
+
+/** How a dashboard on Postgres shares runs with the others (DESIGN §3); unused on SQLite. */
+export interface SharedRunsConfig {
+  /** Jobs this dashboard works at once; 0: it coordinates its runs but works no job. */
+  workerConcurrency: number;
+  /** Sites per job. */
+  jobSites: number;
+  /** A job still active after this is taken for lost (its worker died) and given out again. */
+  jobExpireS: number;
+  heartbeatMs: number;
+  /** A coordinator whose heartbeat is older than this is dead: its runs become `interrupted`. */
+  staleAfterMs: number;
+  /** How often a coordinator reads its run's counts. */
+  pollMs: number;
 }
 
 export class DashboardConfigError extends Error {
@@ -117,6 +139,14 @@ export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Da
     sessionTtlMs: int(env, 'KEYFLEET_SESSION_HOURS', 12, 1) * 3_600_000,
     verifyIntervalMs: int(env, 'KEYFLEET_VERIFY_INTERVAL_S', 300, 0) * 1000,
     doctorTimeoutMs: int(env, 'KEYFLEET_DOCTOR_TIMEOUT_S', 30, 1) * 1000,
+    sharedRuns: {
+      workerConcurrency: int(env, 'KEYFLEET_WORKER_CONCURRENCY', 2, 0),
+      jobSites: int(env, 'KEYFLEET_JOB_SITES', 25, 1),
+      jobExpireS: int(env, 'KEYFLEET_JOB_EXPIRE_S', 60, 1),
+      heartbeatMs: int(env, 'KEYFLEET_HEARTBEAT_S', 10, 1) * 1000,
+      staleAfterMs: int(env, 'KEYFLEET_COORDINATOR_STALE_S', 30, 1) * 1000,
+      pollMs: 500,
+    },
   };
 }
 

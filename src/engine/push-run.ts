@@ -42,6 +42,13 @@ export interface PushRunOptions {
   preflightAll?: boolean;
   signal?: AbortSignal;
   events?: PushRunEvents;
+  /**
+   * Works the sites after the canary (a dry run: every site) instead of this process's own pool: the
+   * dashboard on Postgres hands them to several dashboards through a job queue (dashboard/runs/
+   * shared-run.ts), whose workers run them through `workSites` too. Resolves once none of them can
+   * still change; sets `run.reason` to halt the run (its pending sites then end `skipped`).
+   */
+  distribute?: (tasks: SiteTask[], run: Run) => Promise<void>;
 }
 
 export interface PushRunResult {
@@ -68,7 +75,7 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
   const run = new Run(o);
   if (o.dryRun) {
     o.events?.phase?.('preflight', o.tasks.length);
-    await runPool(o.tasks, o.workers, async (task) => run.settle(await run.workSite(task)), run.stop);
+    await (o.distribute ? o.distribute(o.tasks, run) : workSites(run, o.tasks));
   } else if (o.preflightAll === true) {
     await preflightEverySiteFirst(run);
   } else {
@@ -98,7 +105,19 @@ async function canaryThenEachSite(run: Run): Promise<void> {
   }
   const rest = o.tasks.slice(next);
   if (rest.length > 0 && !run.stop()) o.events?.phase?.('push', rest.length);
-  await runPool(rest, o.workers, async (task) => run.settle(await run.workSite(task)), run.stop);
+  if (o.distribute && rest.length > 0 && !run.stop()) await o.distribute(rest, run);
+  else await workSites(run, rest);
+}
+
+/**
+ * Works `tasks` under `run`, each start to finish (`workSite`, then `settle`), with at most
+ * `run.o.workers` at once, until done or `stop()` (by default: the run halted or was cancelled).
+ * runPush's own pool, and what a dashboard that shares a run calls for the sites of one job.
+ *
+ * @example await workSites(new Run({ ...options, canary: 0 }), tasks, () => run.stop() || fleetHalted());
+ */
+export async function workSites(run: Run, tasks: readonly SiteTask[], stop: () => boolean = run.stop): Promise<void> {
+  await runPool(tasks, run.o.workers, async (task) => run.settle(await run.workSite(task)), stop);
 }
 
 /** `preflightAll`: preflight every site (its snapshot recorded), then canary, then the rest. */
@@ -162,8 +181,12 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
   await runPool(rest, o.workers, async (site) => run.settle(await push(site)), run.stop);
 }
 
-/** One run's bookkeeping: results persisted in group commits, the failure budget, halt and cancel. */
-class Run {
+/**
+ * One run's bookkeeping: results persisted in group commits, the failure budget, halt and cancel.
+ * Exported for the processes that share a run's sites (`workSites`): each has its own Run over the
+ * same run id; the budget it counts is its own share, the fleet-wide one is the store's count.
+ */
+export class Run {
   readonly records: RecordBatcher;
   readonly changes = new Map<string, SettingName[]>();
   reason: string | null = null;

@@ -41,14 +41,17 @@ export function anyStateBackend(backend: StateBackendName) {
           .map((f) => readFileSync(join(dir, f)).toString('latin1'))
           .join('\n');
       }
-      const tables = await pgQuery<{ table_name: string }>(
-        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
-        [schema],
-      );
+      // The state's schema and, when a dashboard made one, its job queue's (pg-boss: job data too).
       const out: string[] = [];
-      for (const { table_name } of tables) {
-        const rows = await pgQuery<{ t: string }>(`SELECT t::text AS t FROM "${table_name}" t`, [], schema);
-        out.push(...rows.map((r) => r.t));
+      for (const ns of [schema, `${schema}_queue`]) {
+        const tables = await pgQuery<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`,
+          [ns],
+        );
+        for (const { table_name } of tables) {
+          const rows = await pgQuery<{ t: string }>(`SELECT t::text AS t FROM "${table_name}" t`, [], ns);
+          out.push(...rows.map((r) => r.t));
+        }
       }
       return out.join('\n');
     },
@@ -68,7 +71,8 @@ export function anyStateBackend(backend: StateBackendName) {
     async cleanup(): Promise<void> {
       await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
       rmSync(dir, { recursive: true, force: true });
-      if (backend === 'postgres') await dropSchema(schema);
+      // A dashboard on Postgres also makes its job queue's schema (pg-boss), named after the state's.
+      if (backend === 'postgres') await Promise.all([dropSchema(schema), dropSchema(`${schema}_queue`)]);
     },
   };
 }

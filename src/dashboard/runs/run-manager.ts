@@ -8,10 +8,11 @@ import { workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { DashboardError } from '../errors.js';
-import { healthFromOutcome } from '../fleet/site-health.js';
 import { LiveRun } from './live-run.js';
 import { planFromSnapshot, snapshotOfRun, type FleetRunPlan } from './run-plan.js';
 import { storedChanges } from './run-views.js';
+import type { SharedRuns } from './shared-runs.js';
+import { siteHealthRecorder } from './site-health-recorder.js';
 
 export type RunTrigger = 'admin' | 'register' | 'confirm' | 'retry_failed' | 'reconcile';
 
@@ -36,6 +37,13 @@ export interface RunManagerOptions {
   log: FastifyBaseLogger;
   /** Called after every run ends (the safe-to-roll check hangs here). */
   onFinished?: (run: RunRecord) => Promise<void>;
+  /**
+   * Postgres: the sites after the canary go to every dashboard through the job queue (shared-runs.ts),
+   * and this dashboard beats for the runs it coordinates, every `heartbeatMs`, so that another one
+   * starting (or sweeping, at the same pace) does not take them for interrupted; it marks those whose
+   * coordinator's heartbeat is older than `staleAfterMs`.
+   */
+  shared?: { runs: SharedRuns; heartbeatMs: number; staleAfterMs: number };
 }
 
 /** Finished runs whose events stay in memory for late subscribers (older ones replay from the store). */
@@ -50,8 +58,14 @@ const KEEP_FINISHED = 50;
 export class RunManager {
   private readonly live = new Map<string, LiveRun>();
   private readonly active = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly beat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: RunManagerOptions) {}
+  constructor(private readonly o: RunManagerOptions) {
+    if (o.shared) {
+      this.beat = setInterval(() => void this.heartbeat(), o.shared.heartbeatMs);
+      this.beat.unref();
+    }
+  }
 
   liveRun(id: string): LiveRun | undefined {
     return this.live.get(id);
@@ -123,6 +137,7 @@ export class RunManager {
 
   /** Cancels every run in progress (each ends `cancelled`, resumable) and waits for them. */
   async close(): Promise<void> {
+    clearInterval(this.beat);
     for (const a of this.active.values()) a.abort.abort();
     await Promise.all([...this.active.values()].map((a) => a.done));
   }
@@ -144,6 +159,7 @@ export class RunManager {
   ): void {
     const live = new LiveRun(run.id);
     this.remember(live);
+    if (this.o.shared) void this.heartbeat([run.id]);
     const abort = new AbortController();
     const done = this.execute(run, plan, dryRun, canary, failureBudget, live, abort.signal).finally(() =>
       this.active.delete(run.id),
@@ -160,24 +176,13 @@ export class RunManager {
     live: LiveRun,
     signal: AbortSignal,
   ): Promise<void> {
-    const { state, log } = this.o;
-    let health = Promise.resolve();
+    const { state, log, shared } = this.o;
+    const health = siteHealthRecorder(state, plan, dryRun, (err) =>
+      log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
+    );
     const onSite = (o: SiteOutcome) => {
       live.emitSite(o);
-      const id = plan.siteIds.get(o.url);
-      if (id === undefined) return;
-      health = health.then(async () => {
-        const versionId = plan.versionOf(o.url);
-        const h = healthFromOutcome(
-          o,
-          { id: versionId, keys: await plan.versions.masked(versionId) },
-          dryRun,
-        );
-        if (h) await state.fleet.recordHealth(id, h);
-      });
-      health = health.catch((err: Error) =>
-        log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
-      );
+      health.record(o);
     };
     let result: PushRunResult | undefined;
     try {
@@ -192,11 +197,15 @@ export class RunManager {
         workers: workersFor(this.o.concurrency),
         signal,
         events: { phase: (p, n) => live.emitPhase(p, n), site: onSite },
+        // Sites worked by the queue's workers record their own health; here they are only shown.
+        distribute: shared
+          ? (tasks, r) => shared.runs.distribute(run.id, tasks, r, (o) => live.emitSite(o))
+          : undefined,
       });
     } catch (err) {
       log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'run failed');
     }
-    await health;
+    await health.settled();
     live.reason = result
       ? result.reason
       : 'the run stopped on an internal error (see the dashboard log); resume it';
@@ -213,6 +222,23 @@ export class RunManager {
       live.end({ ...buildReport(finished, results, storedChanges(results)), reason: live.reason });
     } catch (err) {
       log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'could not finish the run');
+    }
+  }
+
+  /**
+   * Shared runs: says this dashboard still coordinates its runs, then marks interrupted the runs whose
+   * coordinator stopped beating (died on another machine), as a start-up does.
+   */
+  private async heartbeat(ids = [...this.active.keys()]): Promise<void> {
+    const { state, log, shared } = this.o;
+    if (!shared) return;
+    try {
+      await state.heartbeat(ids);
+      for (const id of await state.markInterrupted({ staleAfterMs: shared.staleAfterMs })) {
+        log.warn({ run: id }, `run ${id} was interrupted (its dashboard stopped); resume it`);
+      }
+    } catch (err) {
+      log.warn({ err: maskSecrets((err as Error).message) }, 'run heartbeat failed');
     }
   }
 

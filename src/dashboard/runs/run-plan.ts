@@ -64,16 +64,20 @@ export async function planForSites(
   );
 }
 
-/** A run over `urls` with the versions a snapshot says (resume, confirm, retry). */
+/**
+ * A run over `urls` with the versions a snapshot says (resume, confirm, retry, a shared run's job).
+ * `fleet` is the fleet by URL when the caller has it already (a worker plans many jobs of one run).
+ */
 export async function planFromSnapshot(
   state: StateStore,
   urls: string[],
   snapshot: DesiredSnapshot,
   masterKey: string | null,
+  fleetByUrl?: ReadonlyMap<string, FleetSite>,
 ): Promise<FleetRunPlan> {
   const versions = new VersionKeys(state);
   const versionOf = (url: string) => snapshot.others[url] ?? snapshot.default;
-  const fleet = new Map((await state.fleet.listSites()).map((s) => [s.url, s]));
+  const fleet = fleetByUrl ?? (await fleetSitesByUrl(state));
   const tasks: SiteTask[] = [];
   for (const url of urls) {
     const site = fleet.get(url);
@@ -85,6 +89,11 @@ export async function planFromSnapshot(
   );
   const keys = await versions.masked(snapshot.default);
   return { tasks, snapshot, versionId: snapshot.default, keys, versionOf, siteIds, versions };
+}
+
+/** Every site of the fleet, by URL. */
+export async function fleetSitesByUrl(state: StateStore): Promise<Map<string, FleetSite>> {
+  return new Map((await state.fleet.listSites()).map((s) => [s.url, s]));
 }
 
 /** The snapshot a dashboard run recorded in its options; undefined for a run the CLI made. */

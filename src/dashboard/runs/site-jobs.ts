@@ -1,0 +1,192 @@
+import { parseFailureBudget } from '../../engine/failure-budget.js';
+import { Run, workSites } from '../../engine/push-run.js';
+import type { SiteClient } from '../../engine/site-client.js';
+import { workersFor } from '../../engine/worker-pool.js';
+import { maskSecrets } from '../../protocol/fingerprint.js';
+import type { FleetSite } from '../../store/fleet-store.js';
+import type { RunRecord, StateStore } from '../../store/state-store.js';
+import { fleetSitesByUrl, planFromSnapshot, snapshotOfRun } from './run-plan.js';
+import type { SiteJob } from './run-queue.js';
+import { siteHealthRecorder } from './site-health-recorder.js';
+
+export interface SiteJobWorkerOptions {
+  state: StateStore;
+  client: SiteClient;
+  /** This dashboard's TEMPLATE_MASTER_API_KEY (every dashboard sharing runs needs the same). */
+  masterKey: string | null;
+  /** Requests in flight (KEYFLEET_CONCURRENCY): a job works `workersFor(concurrency)` sites at once. */
+  concurrency: number;
+  log: { warn(obj: object, msg: string): void };
+  /** Each site that ended, once its result is stored (the queue tells the run's coordinator). */
+  onSettled: (runId: string, url: string) => void;
+  /** How often a job re-reads its run while it works: ended elsewhere, or failures fleet-wide. */
+  refreshMs?: number;
+}
+
+/** A run's fleet, kept this long for the next job of the same run (a job should not list 50,000 sites). */
+const FLEET_TTL_MS = 60_000;
+
+/**
+ * The worker half of a shared run (DESIGN §3): works one job of the queue — some sites of a run that
+ * some dashboard coordinates — through the same per-site engine code as runPush (`workSites`: each
+ * site preflighted, its snapshot stored before the first write, written, read back, settled).
+ *
+ * - Only the job's sites still `pending` are worked: a job given out again after its worker died
+ *   skips every site that already has its final result, so nothing is written or counted twice.
+ * - The failure budget is fleet-wide: the run's failed rows in the store, re-read every `refreshMs`
+ *   and after each failure here. Once it is crossed, or the run has ended, no new site is started.
+ * - The keys come from the vault, by the key versions the run recorded (as a resume plans them):
+ *   the job itself carries only the run id and URLs.
+ * - A job that stops early because this process stops or its time is nearly up throws, so pg-boss
+ *   gives it to another worker; the sites it finished are skipped there.
+ */
+export class SiteJobWorker {
+  private readonly fleets = new Map<string, { at: number; sites: Promise<Map<string, FleetSite>> }>();
+  private readonly watches = new Map<string, { watch: RunWatch; users: number }>();
+  private readonly busy = new Map<string, Set<Promise<void>>>();
+
+  constructor(private readonly o: SiteJobWorkerOptions) {}
+
+  async work(job: SiteJob): Promise<void> {
+    const runId = job.data.run_id;
+    const done = this.workJob(job);
+    const set = this.busy.get(runId) ?? new Set();
+    this.busy.set(runId, set.add(done));
+    try {
+      await done;
+    } catch (err) {
+      this.o.log.warn(
+        { run: runId, job: job.id, err: maskSecrets((err as Error).message) },
+        'a job of a shared run stopped; it will be given out again',
+      );
+      throw err;
+    } finally {
+      set.delete(done);
+      if (set.size === 0) this.busy.delete(runId);
+    }
+  }
+
+  /** Resolves once no job of `runId` is being worked by this process. */
+  async idle(runId: string): Promise<void> {
+    await Promise.allSettled([...(this.busy.get(runId) ?? [])]);
+  }
+
+  private async workJob(job: SiteJob): Promise<void> {
+    const { state, log } = this.o;
+    const run = await state.getRun(job.data.run_id);
+    // Ended (done, halted, cancelled, interrupted) or gone: its pending sites are no longer anyone's.
+    if (run?.state !== 'running' || run.command !== 'push') return;
+    const pending = await state.siteResults(run.id, { status: ['pending'], urls: job.data.urls });
+    if (pending.length === 0) return;
+    const budget = parseFailureBudget(String(run.options.max_failures ?? '10%'), run.summary.total);
+    if (run.summary.failed > budget) return;
+    const snapshot =
+      snapshotOfRun(run.options) ??
+      (run.key_version_id ? { default: run.key_version_id, others: {} } : undefined);
+    if (!snapshot) throw new Error(`Run ${run.id} recorded no key version: its sites cannot be pushed.`);
+
+    const urls = pending.map((r) => r.url);
+    const plan = await planFromSnapshot(state, urls, snapshot, this.o.masterKey, await this.fleet(run));
+    const watch = this.watch(run.id, budget);
+    const health = siteHealthRecorder(state, plan, run.dry_run, (err) =>
+      log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
+    );
+    const local = new Run({
+      runId: run.id,
+      tasks: plan.tasks,
+      client: this.o.client,
+      state,
+      dryRun: run.dry_run,
+      canary: 0,
+      failureBudget: budget,
+      workers: workersFor(this.o.concurrency),
+      signal: job.signal,
+      events: {
+        site: (outcome) => {
+          health.record(outcome);
+          this.o.onSettled(run.id, outcome.url);
+          if (outcome.status === 'failed') watch.refresh();
+        },
+      },
+    });
+    try {
+      await workSites(local, plan.tasks, () => local.stop() || watch.stopped);
+    } finally {
+      await health.settled();
+      this.unwatch(run.id);
+    }
+    if (job.signal.aborted && !watch.stopped && !local.halted()) {
+      const left = await state.siteResults(run.id, { status: ['pending'], urls });
+      if (left.length > 0) {
+        throw new Error(`this dashboard stopped the job with ${left.length} of its sites not worked`);
+      }
+    }
+  }
+
+  private fleet(run: RunRecord): Promise<Map<string, FleetSite>> {
+    const now = Date.now();
+    for (const [id, f] of this.fleets) if (now - f.at > FLEET_TTL_MS) this.fleets.delete(id);
+    let f = this.fleets.get(run.id);
+    if (!f) {
+      f = { at: now, sites: fleetSitesByUrl(this.o.state) };
+      f.sites.catch(() => this.fleets.delete(run.id));
+      this.fleets.set(run.id, f);
+    }
+    return f.sites;
+  }
+
+  /** One watch per run in this process, shared by its jobs. */
+  private watch(runId: string, budget: number): RunWatch {
+    let w = this.watches.get(runId);
+    if (!w) {
+      w = { watch: new RunWatch(this.o.state, runId, budget, this.o.refreshMs ?? 1000), users: 0 };
+      this.watches.set(runId, w);
+    }
+    w.users += 1;
+    return w.watch;
+  }
+
+  private unwatch(runId: string): void {
+    const w = this.watches.get(runId);
+    if (w && --w.users === 0) {
+      w.watch.close();
+      this.watches.delete(runId);
+    }
+  }
+}
+
+/**
+ * Whether a shared run still takes new sites, as the store says: it is `running` and its failed
+ * sites, fleet-wide, have not crossed its budget. Re-read on a timer and on demand, one read at a time.
+ */
+class RunWatch {
+  stopped = false;
+  private reading = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly state: StateStore,
+    private readonly runId: string,
+    private readonly budget: number,
+    refreshMs: number,
+  ) {
+    this.timer = setInterval(() => this.refresh(), refreshMs);
+    this.timer.unref();
+  }
+
+  refresh(): void {
+    if (this.reading || this.stopped) return;
+    this.reading = true;
+    this.state
+      .getRun(this.runId)
+      .then((run) => {
+        if (run?.state !== 'running' || run.summary.failed > this.budget) this.stopped = true;
+      })
+      .catch(() => undefined) // a failed read changes nothing; the next one decides
+      .finally(() => (this.reading = false));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
