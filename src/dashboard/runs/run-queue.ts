@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
+import { maskSecrets } from '../../protocol/fingerprint.js';
 
 /** The one queue every dashboard works: jobs of sites of shared runs. */
 export const SITE_JOBS_QUEUE = 'keyfleet-push-sites';
@@ -71,7 +72,7 @@ export class RunQueue {
       schedule: false,
     });
     // pg-boss reports its background errors (a maintenance query that failed) here; it retries itself.
-    this.boss.on('error', (err) => o.log.warn({ err: err.message }, 'job queue error'));
+    this.boss.on('error', (err) => o.log.warn({ err: maskSecrets(err.message) }, 'job queue error'));
   }
 
   /** Creates pg-boss's schema and the queue if needed, then starts `workers` workers on `handler`. */
@@ -163,7 +164,10 @@ export class RunQueue {
         .executeSql('SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n', [this.channel, notes]);
     } catch (err) {
       // Only live progress is lost: the coordinator reads every result from the store before the run ends.
-      this.o.log.warn({ err: (err as Error).message }, 'could not notify the coordinator of finished sites');
+      this.o.log.warn(
+        { err: maskSecrets((err as Error).message) },
+        'could not notify the coordinator of finished sites',
+      );
     }
   }
 }

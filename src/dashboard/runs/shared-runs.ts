@@ -47,8 +47,9 @@ export class SharedRuns {
       onReconnect: async () => {
         await Promise.all([...this.followers.values()].map((f) => f.catchUp()));
       },
-      log: (msg) => o.log.warn({}, `run progress: ${msg}`),
+      log: (msg) => o.log.warn({}, msg),
       reconnect: DEFAULT_RECONNECT,
+      name: 'run progress listener',
     });
   }
 
@@ -91,6 +92,7 @@ export class SharedRuns {
         'run sites queued for every dashboard',
       );
       let settled = 0;
+      let quiet = 0;
       for (let tick = 1; ; tick++) {
         await follower.nap(this.o.pollMs, run.o.signal);
         const summary = (await state.getRun(runId))?.summary;
@@ -99,7 +101,9 @@ export class SharedRuns {
         if (summary.failed > budget && run.reason === null) {
           run.reason = `${summary.failed} sites failed, more than --max-failures allows (${budget})`;
         }
-        if (pending === 0) return;
+        // Done once every site is final and heard of (a site is announced after its health is written);
+        // a notification lost on the way only delays the end by a few polls.
+        if (pending === 0 && (follower.allHeard() || ++quiet >= 4)) return;
         if (run.cancelled()) {
           // Jobs not started are taken back; this dashboard's own jobs of the run finish their sites in flight.
           await queue
@@ -173,6 +177,11 @@ class Follower {
       this.asked = new Set();
       this.read(urls).catch(() => this.catchUpLater(urls));
     }, 20);
+  }
+
+  /** Whether every queued site has been announced by its worker and emitted. */
+  allHeard(): boolean {
+    return this.waiting.size === 0;
   }
 
   /** Reads every site not emitted yet (after a reconnect, and before the run ends). */

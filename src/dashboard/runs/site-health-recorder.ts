@@ -19,9 +19,10 @@ export function siteHealthRecorder(
 ) {
   let chain = Promise.resolve();
   return {
-    record(o: SiteOutcome): void {
+    /** Queues the site's record; the promise resolves once it is written (or reported failed), never rejects. */
+    record(o: SiteOutcome): Promise<void> {
       const id = plan.siteIds.get(o.url);
-      if (id === undefined) return;
+      if (id === undefined) return chain;
       chain = chain
         .then(async () => {
           const versionId = plan.versionOf(o.url);
@@ -33,6 +34,7 @@ export function siteHealthRecorder(
           if (h) await state.fleet.recordHealth(id, h);
         })
         .catch(onError);
+      return chain;
     },
     /** Resolves once every health record asked for so far is written (or reported failed). */
     settled(): Promise<void> {

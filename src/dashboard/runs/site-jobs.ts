@@ -17,7 +17,7 @@ export interface SiteJobWorkerOptions {
   /** Requests in flight (KEYFLEET_CONCURRENCY): a job works `workersFor(concurrency)` sites at once. */
   concurrency: number;
   log: { warn(obj: object, msg: string): void };
-  /** Each site that ended, once its result is stored (the queue tells the run's coordinator). */
+  /** Each site that ended, once its result and its health are stored (the queue tells the run's coordinator). */
   onSettled: (runId: string, url: string) => void;
   /** How often a job re-reads its run while it works: ended elsewhere, or failures fleet-wide. */
   refreshMs?: number;
@@ -103,8 +103,9 @@ export class SiteJobWorker {
       signal: job.signal,
       events: {
         site: (outcome) => {
-          health.record(outcome);
-          this.o.onSettled(run.id, outcome.url);
+          // The coordinator hears of the site once its health is written too: a run's end (and its
+          // safe-to-roll check) then sees everything the run caused.
+          void health.record(outcome).then(() => this.o.onSettled(run.id, outcome.url));
           if (outcome.status === 'failed') watch.refresh();
         },
       },
