@@ -135,12 +135,14 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('dashboards sharing a run on P
 
       // Killed as soon as one of its sites has ended: the rest of its job is still in flight.
       let killedAt: number[] | undefined;
+      let finishedByB = -1;
       const events = await coordinator.events(runId, (event, data) => {
         if (event !== 'site' || killedAt) return;
         const i = sites.findIndex((s) => s.url === (data as { url: string }).url);
         if (writers(sites[i] as FakeSiteServer, marks[i]).includes('B')) {
           worker.child.kill('SIGKILL');
           killedAt = sites.map((s) => s.requests.length);
+          finishedByB = i;
         }
       });
       expect(killedAt).toBeDefined();
@@ -158,6 +160,8 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('dashboards sharing a run on P
           s.requests.slice(killedAt?.[i]).some((r) => r.headers['x-api-key'] === KEY_A),
       );
       expect(taken.length).toBeGreaterThan(0);
+      // The site the killed dashboard had finished was skipped by the job's second worker: not touched again.
+      expect(sites[finishedByB]?.requests.slice(killedAt?.[finishedByB])).toEqual([]);
       expect(coordinator.output()).toContain('run sites queued for every dashboard');
     },
   );

@@ -95,7 +95,14 @@ export class SharedRuns {
       let quiet = 0;
       for (let tick = 1; ; tick++) {
         await follower.nap(this.o.pollMs, run.o.signal);
-        const summary = (await state.getRun(runId))?.summary;
+        let summary;
+        try {
+          summary = (await state.getRun(runId))?.summary;
+        } catch (err) {
+          // The sites go on being worked and stored elsewhere: the next poll reads them.
+          log.warn({ run: runId, err: maskSecrets((err as Error).message) }, 'could not read the run');
+          if (!run.cancelled()) continue;
+        }
         if (!summary) return;
         const pending = summary.total - summary.ok - summary.failed - summary.skipped - summary.unchanged;
         if (summary.failed > budget && run.reason === null) {
@@ -116,8 +123,11 @@ export class SharedRuns {
         }
         // Jobs are asked about when they must have stopped (halted) and now and then in case they all
         // failed for good, which would otherwise leave the run waiting forever.
-        if (run.halted() || tick % 10 === 0) {
-          settled = await queue.settledUpTo(jobs, settled);
+        if (pending > 0 && (run.halted() || tick % 10 === 0)) {
+          settled = await queue.settledUpTo(jobs, settled).catch((err: Error) => {
+            log.warn({ run: runId, err: maskSecrets(err.message) }, 'could not read the run jobs');
+            return settled;
+          });
           if (settled === jobs.length) {
             run.reason ??= `${pending} sites were left pending: their jobs failed on every try (see the dashboards' logs); retry them in a new run`;
             return;
