@@ -39,6 +39,10 @@ const FLEET_TTL_MS = 60_000;
  *   the job itself carries only the run id and URLs.
  * - A job that stops early because this process stops or its time is nearly up throws, so pg-boss
  *   gives it to another worker; the sites it finished are skipped there.
+ *
+ * Not prevented: a job that outlives its expiry while still working, or a job left from before its
+ * run was interrupted and resumed (the resume queues the pending sites again), works sites that
+ * another job works too. Both write the same keys; each site still has one row, one result.
  */
 export class SiteJobWorker {
   private readonly fleets = new Map<string, { at: number; sites: Promise<Map<string, FleetSite>> }>();
