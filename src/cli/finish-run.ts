@@ -15,7 +15,7 @@ export async function finishRun(
   end: { state: Exclude<RunState, 'running'>; reason?: string | null; changes?: ReadonlyMap<string, SettingName[]>; lines?: string[] },
 ): Promise<number> {
   const finished = await state.finishRun(runId, end.state);
-  reporter.finish(buildReport(finished, await state.siteResults(runId), end.changes ?? new Map()), { reason: end.reason ?? null, lines: end.lines });
+  reporter.finish(buildReport(finished, await state.siteResults(runId, { before: false }), end.changes ?? new Map()), { reason: end.reason ?? null, lines: end.lines });
   if (end.state === 'cancelled') return EXIT.cancelled;
   if (end.state === 'halted') return EXIT.halted;
   return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;

@@ -147,9 +147,9 @@ export class PostgresStateStore implements StateStore {
 
   siteResults(
     runId: string,
-    opts: { status?: SiteStatus[]; urls?: readonly string[] } = {},
+    opts: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean } = {},
   ): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts.status, opts.urls);
+    return this.sites.list(runId, opts.status, opts.urls, opts.before !== false);
   }
 
   async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {

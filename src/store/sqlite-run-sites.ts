@@ -11,6 +11,8 @@ import {
 import type { RunSummary, SiteResult, SiteStatus } from './state-store.js';
 
 const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json, changes_json';
+/** For a report: what each site held before the run is not in it, and at 50,000 sites it is most of the rows' memory. */
+const COLUMNS_NO_BEFORE = COLUMNS.replace('before_json', 'NULL AS before_json');
 
 /**
  * The `run_sites` half of the SQLite state store: one row per site per run, keyed (run_id, url), with
@@ -70,7 +72,7 @@ export class SqliteRunSites {
   }
 
   /** In position order; `statuses` and `urls` narrow it (a shared run's job reads only its own sites). */
-  list(runId: string, statuses?: readonly SiteStatus[], urls?: readonly string[]): SiteResult[] {
+  list(runId: string, statuses?: readonly SiteStatus[], urls?: readonly string[], withBefore = true): SiteResult[] {
     for (const s of statuses ?? []) {
       if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
     }
@@ -85,7 +87,7 @@ export class SqliteRunSites {
       where += ' AND url IN (SELECT value FROM json_each(?))';
       params.push(JSON.stringify(urls));
     }
-    const sql = `SELECT ${COLUMNS} FROM run_sites WHERE ${where} ORDER BY position`;
+    const sql = `SELECT ${withBefore ? COLUMNS : COLUMNS_NO_BEFORE} FROM run_sites WHERE ${where} ORDER BY position`;
     return (this.stmt(sql).all(...params) as SiteRow[]).map(siteFromRow);
   }
 

@@ -131,8 +131,11 @@ export interface StateStore {
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Newest first; 50 by default. */
   listRuns(opts?: { limit?: number }): Promise<RunRecord[]>;
-  /** In the original site order; `urls` keeps only those sites (added: a shared run's job reads its own). */
-  siteResults(runId: string, opts?: { status?: SiteStatus[]; urls?: readonly string[] }): Promise<SiteResult[]>;
+  /**
+   * In the original site order; `urls` keeps only those sites (a shared run's job reads its own);
+   * `before: false` leaves out what each site held before the run (null): a report does not show it.
+   */
+  siteResults(runId: string, opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean }): Promise<SiteResult[]>;
   /**
    * Runs left `running` by a dead process become `interrupted`; returns their ids. A run owned by this
    * host is judged by its pid; one owned by another host by its coordinator's heartbeat (older than

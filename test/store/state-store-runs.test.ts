@@ -56,6 +56,17 @@ describe.each(STATE_BACKENDS)('state store runs on %s', (backend) => {
     expect(await store.getRun(run.id)).toEqual(done);
   });
 
+  it('reads results without what each site held before, for a report (before: false)', async () => {
+    const run = await store.createRun(newRun([siteUrl(1), siteUrl(2)]));
+    const before = { publishable_key: null, price_id: null, fingerprints: { stripe_secret_key: 'aaaa' } };
+    await store.recordSites(run.id, [siteResult(siteUrl(1), 'ok', { before }), siteResult(siteUrl(2), 'failed', { before })]);
+    const full = await store.siteResults(run.id);
+    const lean = await store.siteResults(run.id, { before: false });
+    expect(full.map((r) => r.before?.fingerprints)).toEqual([{ stripe_secret_key: 'aaaa' }, { stripe_secret_key: 'aaaa' }]);
+    expect(lean.map((r) => r.before)).toEqual([null, null]);
+    expect(lean.map(({ before: _, ...rest }) => rest)).toEqual(full.map(({ before: _, ...rest }) => rest));
+  });
+
   it('counts a site written three times once (recordSite is an upsert)', async () => {
     const run = await store.createRun(newRun([siteUrl(1), siteUrl(2)]));
     await store.recordSite(run.id, siteResult(siteUrl(1), 'failed', { attempts: 1 }));
