@@ -36,6 +36,8 @@ export const SiteQuery = z.object({
   tag: list.optional(),
   problem: z.enum(['any', 'unreachable', 'drift', 'error', 'unchecked', 'none']).optional(),
   q: z.string().max(2048).optional(),
+  /** Sites whose id, name or URL is one of these, exactly (a run's sites, the sites picked to push to). */
+  ref: list.refine((refs) => refs.length <= 500, 'at most 500 sites').optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
   offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
   summary: flag.optional(),

@@ -96,6 +96,12 @@ export function siteListSql(
       `lower(${column}) LIKE ('%' || lower(CAST(${ph(likeEscape(q))} AS TEXT)) || '%') ESCAPE '\\'`;
     where.push(`(${like('url')} OR ${like('name')})`);
   }
+  const refs = filter.refs;
+  if (refs) {
+    const anyOf = () =>
+      dialect === 'postgres' ? `= ANY(${ph(refs)}::text[])` : `IN (${refs.map(ph).join(', ') || 'NULL'})`;
+    where.push(`(id ${anyOf()} OR name ${anyOf()} OR url ${anyOf()})`);
+  }
   const body = `FROM ${SITES_WITH_VERSION} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
   const countParams = [...params];
   let paging = '';
@@ -108,14 +114,27 @@ export function siteListSql(
   };
 }
 
-/** Sites per status kind (rows of `kind`, `n`). */
-export const SITE_KIND_COUNTS_SQL = `SELECT ${KIND_SQL} AS kind, COUNT(*) AS n FROM ${SITES_WITH_VERSION} GROUP BY 1`;
+/**
+ * Sites per status kind, effective desired version and in-sync or not (rows of `kind`, `version_id`,
+ * `in_sync` 0/1, `n`): one scan for the status tiles and the per-version counts.
+ */
+export const SITE_KIND_COUNTS_SQL = `SELECT ${KIND_SQL} AS kind, effective_version AS version_id,
+    CASE WHEN ${IN_SYNC} THEN 1 ELSE 0 END AS in_sync, COUNT(*) AS n
+  FROM ${SITES_WITH_VERSION} GROUP BY 1, 2, 3`;
 /** Sites per tag (rows of `tag`, `n`). */
 export const SITE_TAG_COUNTS_SQL = 'SELECT tag, COUNT(*) AS n FROM fleet_site_tags GROUP BY tag ORDER BY tag';
 
-/** The rows of the two count queries as a SiteSummary (Postgres counts arrive as strings). */
+/** A row of SITE_KIND_COUNTS_SQL (Postgres counts arrive as strings). */
+export interface KindCountRow {
+  kind: string;
+  version_id: string | null;
+  in_sync: number | string;
+  n: number | string;
+}
+
+/** The rows of the two count queries as a SiteSummary. */
 export function summaryOf(
-  kinds: ReadonlyArray<{ kind: string; n: number | string }>,
+  kinds: readonly KindCountRow[],
   tags: ReadonlyArray<{ tag: string; n: number | string }>,
 ): SiteSummary {
   const statuses: SiteSummary['statuses'] = {
@@ -126,10 +145,16 @@ export function summaryOf(
     error: 0,
     unchecked: 0,
   };
-  for (const { kind, n } of kinds) {
+  const versions: SiteSummary['versions'] = {};
+  for (const { kind, version_id, in_sync, n } of kinds) {
+    if (version_id !== null) {
+      const v = (versions[version_id] ??= { sites: 0, in_sync: 0 });
+      v.sites += Number(n);
+      if (Number(in_sync) === 1) v.in_sync += Number(n);
+    }
     if (!(SITE_KINDS as readonly string[]).includes(kind)) continue;
     statuses[kind as SiteStatusKind] += Number(n);
     statuses.all += Number(n);
   }
-  return { statuses, tags: Object.fromEntries(tags.map(({ tag, n }) => [tag, Number(n)])) };
+  return { statuses, tags: Object.fromEntries(tags.map(({ tag, n }) => [tag, Number(n)])), versions };
 }

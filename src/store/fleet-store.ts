@@ -83,6 +83,8 @@ export interface SiteFilter {
   status?: SiteStatusFilter;
   /** Case-insensitive substring of the URL or the name. */
   q?: string;
+  /** Sites whose id, name or URL is one of these (exactly): a run's sites, a picked few. */
+  refs?: string[];
 }
 
 /** A page of a filtered list: `limit` sites at most (all when absent) after skipping `offset`. */
@@ -104,6 +106,8 @@ export type SiteStatusKind = 'ok' | 'drifted' | 'unreachable' | 'error' | 'unche
 export interface SiteSummary {
   statuses: Record<SiteStatusKind | 'all', number>;
   tags: Record<string, number>;
+  /** Per effective desired version: the sites that should hold it, and those verified holding it. */
+  versions: Record<string, { sites: number; in_sync: number }>;
 }
 
 /** `fleet` is the default for every site; `tags` override it for sites carrying the tag. */

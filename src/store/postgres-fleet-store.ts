@@ -1,5 +1,11 @@
 import { checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
-import { SITE_KIND_COUNTS_SQL, SITE_TAG_COUNTS_SQL, siteListSql, summaryOf } from './fleet-site-query.js';
+import {
+  SITE_KIND_COUNTS_SQL,
+  SITE_TAG_COUNTS_SQL,
+  siteListSql,
+  summaryOf,
+  type KindCountRow,
+} from './fleet-site-query.js';
 import {
   SiteExistsError,
   type FleetSite,
@@ -89,7 +95,7 @@ export class PostgresFleetStore implements FleetStore {
   async siteSummary(): Promise<SiteSummary> {
     return this.db.tx(async (q) => {
       await q.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const kinds = await q.rows<{ kind: string; n: string }>(SITE_KIND_COUNTS_SQL);
+      const kinds = await q.rows<KindCountRow>(SITE_KIND_COUNTS_SQL);
       const tags = await q.rows<{ tag: string; n: string }>(SITE_TAG_COUNTS_SQL);
       return summaryOf(kinds, tags);
     });

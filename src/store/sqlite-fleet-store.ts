@@ -1,6 +1,12 @@
 import type Database from 'better-sqlite3';
 import { checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
-import { SITE_KIND_COUNTS_SQL, SITE_TAG_COUNTS_SQL, siteListSql, summaryOf } from './fleet-site-query.js';
+import {
+  SITE_KIND_COUNTS_SQL,
+  SITE_TAG_COUNTS_SQL,
+  siteListSql,
+  summaryOf,
+  type KindCountRow,
+} from './fleet-site-query.js';
 import {
   SiteExistsError,
   type FleetSite,
@@ -11,7 +17,6 @@ import {
   type SitePage,
   type SitePageRequest,
   type SitePatch,
-  type SiteStatusKind,
   type SiteSummary,
 } from './fleet-store.js';
 import { SqliteFleetLedger } from './sqlite-fleet-ledger.js';
@@ -89,7 +94,7 @@ export class SqliteFleetStore implements FleetStore {
 
   async siteSummary(): Promise<SiteSummary> {
     return this.db.transaction(() => {
-      const kinds = this.stmt(SITE_KIND_COUNTS_SQL).all() as Array<{ kind: SiteStatusKind; n: number }>;
+      const kinds = this.stmt(SITE_KIND_COUNTS_SQL).all() as KindCountRow[];
       const tags = this.stmt(SITE_TAG_COUNTS_SQL).all() as Array<{ tag: string; n: number }>;
       return summaryOf(kinds, tags);
     })();

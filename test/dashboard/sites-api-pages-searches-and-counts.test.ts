@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_ROUTES } from '../../src/protocol/dashboard-routes.js';
 import { openStateStore } from '../../src/store/open-state-store.js';
+import { makeKey } from '../helpers/keys.js';
 import { startTestDashboard, type TestDashboard } from './dashboard-fixture.js';
 
 interface SiteList {
@@ -8,7 +9,11 @@ interface SiteList {
   total: number;
   limit?: number | null;
   offset?: number;
-  summary?: { statuses: Record<string, number>; tags: Record<string, number> };
+  summary?: {
+    statuses: Record<string, number>;
+    tags: Record<string, number>;
+    versions: Record<string, { sites: number; in_sync: number }>;
+  };
 }
 
 /**
@@ -110,8 +115,35 @@ describe('the sites API, paged', () => {
     expect(summary).toEqual({
       statuses: { all: 123, ok: 0, drifted: 0, unreachable: 3, error: 0, unchecked: 120 },
       tags: { eu: 120, us: 3 },
+      versions: {},
     });
     expect(await list('limit=1')).not.toHaveProperty('summary');
+  });
+
+  it('finds the sites named by id, name or URL (ref), exactly, for a run or a pick of sites', async () => {
+    const [a, b, c] = (await list('limit=3&offset=10')).sites as [
+      SiteList['sites'][0],
+      SiteList['sites'][0],
+      SiteList['sites'][0],
+    ];
+    const refs = [c.url, a.id, b.name, 'https://nowhere.example', b.name.toUpperCase()];
+    const found = await list(`ref=${refs.map(encodeURIComponent).join(',')}&limit=50`);
+    expect(found.sites.map((s) => s.id)).toEqual([a.id, b.id, c.id]);
+    expect(found.total).toBe(3);
+    expect((await list(`ref=${a.id},${c.id}&limit=1&offset=1`)).sites.map((s) => s.id)).toEqual([c.id]);
+    expect((await list(`ref=${a.id}&tag=us`)).total).toBe(0);
+    const tooMany = Array.from({ length: 501 }, (_, i) => `s_${i}`).join(',');
+    const res = await d.call({ url: `${DASHBOARD_ROUTES.sites}?ref=${tooMany}` });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('counts, per desired key version, the sites that should hold it and those verified holding it', async () => {
+    const { version } = (
+      await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: makeKey('pk'), tag: 'us' } })
+    ).json() as { version: { id: string } };
+    const { summary } = await list('limit=1&summary=true');
+    expect(summary?.versions).toEqual({ [version.id]: { sites: 3, in_sync: 0 } });
   });
 
   it('refuses a limit outside 1-500 or a negative offset with invalid_request', async () => {

@@ -124,7 +124,18 @@ describe.each(ALL_STATE_BACKENDS)('site lists filtered, paged and counted in SQL
     }
     const counts = { all: views.length, ok: 0, drifted: 0, unreachable: 0, error: 0, unchecked: 0 };
     for (const v of views) counts[kindOf(v)] += 1;
-    expect((await store.fleet.siteSummary()).statuses).toEqual(counts);
+    const summary = await store.fleet.siteSummary();
+    expect(summary.statuses).toEqual(counts);
+    // Per version (the Keys view's safe-to-roll cards): who should hold it, who was verified holding it.
+    const perVersion: Record<string, { sites: number; in_sync: number }> = {};
+    for (const v of views) {
+      const id = v.desired.version_id;
+      if (id === null) continue;
+      const c = (perVersion[id] ??= { sites: 0, in_sync: 0 });
+      c.sites += 1;
+      if (v.drift === 'in_sync') c.in_sync += 1;
+    }
+    expect(summary.versions).toEqual(perVersion);
     return counts;
   };
 
@@ -170,6 +181,23 @@ describe.each(ALL_STATE_BACKENDS)('site lists filtered, paged and counted in SQL
     const page = await store.fleet.pageSites({ q: 'fleet.example' }, { limit: 2, offset: 2 });
     expect(page.total).toBe(sites.length);
     expect(page.sites.map((s) => s.name)).toEqual(['Site-03', 'Site-04']);
+  });
+
+  it('finds sites by id, name or URL, exactly, with the other filters and paging', async () => {
+    const [a, b, c] = [sites[3], sites[17], sites[40]] as [FleetSite, FleetSite, FleetSite];
+    const ids = async (refs: string[], extra = {}, page = {}) =>
+      (await store.fleet.pageSites({ refs, ...extra }, page)).sites.map((s) => s.id);
+    expect(await ids([c.url, a.id, b.name, 'https://nowhere.example', 'SITE-20'])).toEqual([
+      a.id,
+      b.id,
+      c.id,
+    ]);
+    expect(await ids([])).toEqual([]);
+    expect(await ids([a.id, b.id, c.id], {}, { limit: 1, offset: 1 })).toEqual([b.id]);
+    expect((await store.fleet.pageSites({ refs: [a.id, b.id, c.id] }, { limit: 1 })).total).toBe(3);
+    expect(await ids([a.id, b.id, c.id], { tags: ['us'] })).toEqual(
+      [a, b, c].filter((s) => s.tags.includes('us')).map((s) => s.id),
+    );
   });
 
   it('counts sites per tag', async () => {

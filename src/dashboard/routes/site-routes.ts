@@ -14,9 +14,9 @@ import { defaultSiteName, siteUrlOrThrow, siteView } from '../fleet/site-views.j
 const IMPORT_LIMIT = 40 * 1024 * 1024;
 
 /**
- * The fleet registry: list (filter by tag, by problem, by a search; paged), add, change, remove, import. A site's own
- * API key goes in sealed and never comes out (`has_api_key`); the audit log names the key only by
- * its fingerprint.
+ * The fleet registry: list (filter by tag, by problem, by a search, by ids, names or URLs; paged),
+ * add, change, remove, import. A site's own API key goes in sealed and never comes out
+ * (`has_api_key`); the audit log names the key only by its fingerprint.
  */
 export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -31,7 +31,7 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext):
     typeof key === 'string' ? { api_key_fingerprint: fingerprint(key) } : {};
 
   r.get(DASHBOARD_ROUTES.sites, { preValidation: guard, schema: { querystring: SiteQuery } }, async (req) => {
-    const { tag, problem, q, limit, offset, summary } = req.query;
+    const { tag, problem, q, ref, limit, offset, summary } = req.query;
     const desired = await ctx.state.fleet.desired();
     // Filtered and paged in the store's query: a page of 50 is read as 50 rows, whatever the fleet.
     const page = await ctx.state.fleet.pageSites(
@@ -39,6 +39,7 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext):
         ...(tag?.length ? { tags: tag } : {}),
         ...(problem ? { status: problem } : {}),
         ...(q?.trim() ? { q: q.trim() } : {}),
+        ...(ref ? { refs: ref } : {}),
       },
       { limit, offset },
     );
