@@ -63,7 +63,8 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
     async (req, reply) => {
       const run = await find(req.params.id);
       const after = lastEventId(req);
-      const live = ctx.runs.liveRun(run.id);
+      // This dashboard runs it, or (Postgres) another one coordinates it and it is still running.
+      const live = ctx.runs.liveRun(run.id) ?? (await ctx.runs.watch(run));
       if (live) return ctx.streams.stream(reply, (write) => live.follow(write, after));
       const events = await storedEvents(ctx.state, run);
       return ctx.streams.stream(reply, (write) => {

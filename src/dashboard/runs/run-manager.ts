@@ -75,6 +75,23 @@ export class RunManager {
     return this.active.has(id);
   }
 
+  /**
+   * Whether the run's events can be followed live from here: this dashboard runs it, or (Postgres)
+   * another dashboard coordinates it and this one watches it through the store (`watch`).
+   */
+  followsLive(run: RunRecord): boolean {
+    return this.active.has(run.id) || (this.o.shared !== undefined && run.state === 'running');
+  }
+
+  /**
+   * The live events of a shared run that another dashboard coordinates (see SharedRuns.watch);
+   * undefined on SQLite, where only the process running a run streams it.
+   */
+  async watch(run: RunRecord): Promise<Pick<LiveRun, 'follow'> | undefined> {
+    if (!this.o.shared || run.state !== 'running') return undefined;
+    return this.o.shared.runs.watch(run.id);
+  }
+
   /** Resolves when the run (if this process runs it) has ended and its end event is out. */
   async settled(id: string): Promise<void> {
     await this.active.get(id)?.done;

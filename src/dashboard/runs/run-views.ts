@@ -41,6 +41,8 @@ export function storedChanges(results: readonly SiteResult[]): Map<string, Setti
 export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
   const live = ctx.runs.liveRun(run.id);
   const active = ctx.runs.isActive(run.id);
+  // Live also where another dashboard coordinates it (Postgres): the web view then follows its events.
+  const followable = ctx.runs.followsLive(run);
   const results = await ctx.state.siteResults(run.id);
   const report = buildReport(run, results, storedChanges(results));
   return {
@@ -49,7 +51,7 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
     sites: report.sites.map((s, i) => ({ ...s, before: results[i]?.before ?? null })),
     phase: live?.phase ?? null,
     reason: live?.reason ?? null,
-    active,
+    active: followable,
     resumable:
       !active && run.command === 'push' && (run.state === 'interrupted' || run.state === 'cancelled'),
     confirmable: run.dry_run && run.state === 'done',

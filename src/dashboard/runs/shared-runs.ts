@@ -5,6 +5,7 @@ import { PgChannelListener, DEFAULT_RECONNECT } from '../../store/postgres-chann
 import type { StateStore } from '../../store/state-store.js';
 import type { RunQueue } from './run-queue.js';
 import type { SiteJobWorker } from './site-jobs.js';
+import { WatchedRun } from './watched-run.js';
 
 export interface SharedRunsOptions {
   state: StateStore;
@@ -16,6 +17,8 @@ export interface SharedRunsOptions {
   jobSites: number;
   /** How often a coordinator reads its run's counts (the run ends when none is pending). */
   pollMs: number;
+  /** How often a run followed from this dashboard, but coordinated by another, is read (1 s by default). */
+  watchPollMs?: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -34,9 +37,13 @@ export interface SharedRunsOptions {
  *   sites end `skipped`, as in runPush;
  * - the run ends when no site is pending, or when every job has ended with some left (halted, or
  *   jobs that failed on every try), or when this dashboard stops (the run ends `cancelled`).
+ *
+ * Any other dashboard follows the run live too (`watch`, for its events endpoint): the same
+ * notifications, the sites read from the store, the end once the stored state is final.
  */
 export class SharedRuns {
   private readonly followers = new Map<string, Follower>();
+  private readonly watched = new Map<string, { run: WatchedRun; opened: Promise<void> }>();
   private readonly listener: PgChannelListener;
 
   constructor(private readonly o: SharedRunsOptions) {
@@ -45,7 +52,10 @@ export class SharedRuns {
       channel: o.queue.channel,
       onNotify: (payload) => this.heard(payload),
       onReconnect: async () => {
-        await Promise.all([...this.followers.values()].map((f) => f.catchUp()));
+        await Promise.all([
+          ...[...this.followers.values()].map((f) => f.catchUp()),
+          ...[...this.watched.values()].map((w) => w.run.catchUp()),
+        ]);
       },
       log: (msg) => o.log.warn({}, msg),
       reconnect: DEFAULT_RECONNECT,
@@ -61,8 +71,33 @@ export class SharedRuns {
 
   /** Stops working jobs (those in progress stop starting sites and are given out again), and listening. */
   async stop(): Promise<void> {
+    for (const w of [...this.watched.values()]) w.run.close();
     await this.o.queue.stop();
     await this.listener.stop();
+  }
+
+  /**
+   * A run coordinated by another dashboard, followed live from this one: its stored sites first,
+   * then each as it ends, then its end once stored as final (WatchedRun). One per run, whoever follows;
+   * it stops reading the run when its last follower leaves.
+   */
+  async watch(runId: string): Promise<WatchedRun> {
+    let w = this.watched.get(runId);
+    if (!w) {
+      const run = new WatchedRun({
+        state: this.o.state,
+        runId,
+        pollMs: this.o.watchPollMs ?? 1000,
+        onClosed: () => {
+          if (this.watched.get(runId)?.run === run) this.watched.delete(runId);
+        },
+        log: this.o.log,
+      });
+      w = { run, opened: run.open() };
+      this.watched.set(runId, w);
+    }
+    await w.opened;
+    return w.run;
   }
 
   /**
@@ -153,6 +188,7 @@ export class SharedRuns {
     }
     if (typeof note.run_id !== 'string' || typeof note.url !== 'string') return;
     this.followers.get(note.run_id)?.heard(note.url);
+    this.watched.get(note.run_id)?.run.heard(note.url);
   }
 }
 
