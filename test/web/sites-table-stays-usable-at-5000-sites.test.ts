@@ -24,8 +24,10 @@ const UNREACHABLE = 10;
  * The Sites page with 5,000 sites (imported through the UI from one sites file): the server pages
  * (each request carries limit/offset and the search and filters; each answer holds one page), one
  * page of rows in the DOM at a time, paging, search, tag and status filters, the status tiles (the
- * server's counts), the keyboard, and a laptop-width layout. The sites are never contacted: what a verify would have found is recorded in
- * the state store, so the filters have something to find.
+ * server's counts), the keyboard, and a laptop-width layout; then the Push, run and Keys pages, which
+ * ask for the fleet's counts and the few sites they show, never for every site. The sites are never
+ * contacted by a verify: what one would have found is recorded in the state store, so the filters
+ * have something to find.
  */
 describe('the sites table with 5,000 sites', () => {
   let d: WebDashboard;
@@ -245,4 +247,65 @@ describe('the sites table with 5,000 sites', () => {
     expect(tab.blocked).toEqual([]);
     expect(unexpectedConsoleErrors(tab.consoleErrors)).toEqual([]);
   });
+
+  it(
+    'opens Push, a run and Keys without listing the fleet: counts from the summary, sites by ref',
+    { timeout: 30_000 },
+    async () => {
+      const h1 = async () => ((await page.getByRole('heading', { level: 1 }).textContent()) ?? '').trim();
+      const since = tab.responses.length;
+      /** The sites requests made since this test began, as their query strings. */
+      const sitesQueries = () =>
+        tab.responses
+          .slice(since)
+          .map((r) => new URL(r.url))
+          .filter((u) => u.pathname === DASHBOARD_ROUTES.sites)
+          .map((u) => Object.fromEntries(u.searchParams));
+      const picked = name(4950);
+
+      // The site ticked above: the Push view names it (fetched by id) and counts the fleet (summary).
+      await page.getByRole('button', { name: 'Push to 1 selected site' }).click();
+      await poll(h1).toBe('Push keys');
+      await page.locator('.view[aria-busy="false"]').waitFor();
+      expect(await page.getByLabel('Sites to push to', { exact: true }).inputValue()).toBe(picked);
+      expect(await page.getByRole('radio', { name: 'All sites (5,005)' }).count()).toBe(1);
+      expect((await page.locator('.tag-choice').allTextContents()).map((t) => t.trim())).toEqual([
+        'eu 5,000',
+        'production 5',
+        'us 5',
+      ]);
+      await shot(page, '33-push-5000');
+
+      // A preview over that site: the run page names its site from the run's own list of URLs.
+      await page.getByRole('button', { name: 'Preview changes' }).click();
+      await poll(h1).toMatch(/^Preview/);
+      await poll(() => textOf(page, '.recap h2'), 15_000).toBe('Preview ready');
+      const row = page.locator('.run-table tbody tr');
+      expect(await row.count()).toBe(1);
+      expect(await row.locator('.site-name').textContent()).toBe(picked);
+      expect(await row.getAttribute('data-url')).toBe(`https://${picked}`);
+      await shot(page, '34-run-5000');
+
+      // Keys: how many sites hold v1, counted by the server.
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Keys' }).click();
+      await poll(h1).toBe('Key vault');
+      await page.locator('.view[aria-busy="false"]').waitFor();
+      expect(await textOf(page, '.safe[data-version="v1"] strong')).toBe(
+        `Not yet safe to roll: ${IN_SYNC.toLocaleString('en-US')} of 5,005 sites verified holding v1.`,
+      );
+      await shot(page, '35-keys-5000');
+
+      // Every sites request carried a limit: the fleet's counts, or the few sites shown by ref.
+      const queries = sitesQueries();
+      for (const q of queries) expect(q.limit, JSON.stringify(q)).toMatch(/^\d+$/);
+      expect(queries).toContainEqual({ ref: `https://${picked}`, limit: '1' });
+      expect(queries.filter((q) => q.summary === 'true' && q.limit === '1')).toHaveLength(2);
+      expect(queries.filter((q) => q.ref !== undefined && q.ref !== `https://${picked}`)).toEqual([
+        { ref: expect.stringMatching(/^s_/), limit: '1' },
+      ]);
+      expect(siteLists().every((l) => l.query.limit !== undefined && l.sites <= 200)).toBe(true);
+      expect(tab.blocked).toEqual([]);
+      expect(unexpectedConsoleErrors(tab.consoleErrors)).toEqual([]);
+    },
+  );
 });

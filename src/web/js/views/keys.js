@@ -8,7 +8,7 @@ import { ROUTES, api } from '../api.js';
 import { announce, field, h, replace } from '../dom.js';
 import { KEY_SETTINGS, SETTING_LABELS, fmtTime, maskedKey } from '../format.js';
 import { keyForm } from './key-form.js';
-import { safeToRollCards } from './safe-to-roll.js';
+import { fleetSummary, safeToRollCards } from './safe-to-roll.js';
 
 const KEY_NAMES = Object.keys(KEY_SETTINGS);
 const label = (name) => SETTING_LABELS[KEY_SETTINGS[name]] ?? name;
@@ -29,10 +29,11 @@ export async function render(container, ctx) {
   );
 
   let data;
-  let sites;
+  /** The fleet's counts per desired version (never the list of its sites). */
+  let summary;
 
   async function load() {
-    [data, sites] = await Promise.all([api(ROUTES.keys), api(ROUTES.sites).then((r) => r.sites)]);
+    [data, summary] = await Promise.all([api(ROUTES.keys), fleetSummary()]);
     renderSafety();
     renderDesired();
     renderVersions();
@@ -51,7 +52,7 @@ export async function render(container, ctx) {
   };
 
   function renderSafety() {
-    const cards = safeToRollCards(data.versions, sites);
+    const cards = safeToRollCards(data.versions, summary);
     replace(
       safety,
       h('h2', { id: 'safety-h' }, 'Rolling old keys'),

@@ -4,7 +4,7 @@
  * confirming it pushes to exactly those sites with exactly those key versions. Runs that are still
  * going or were interrupted are listed here too, with Resume.
  */
-import { ROUTES, api } from '../api.js';
+import { ROUTES, api, sitesByRef } from '../api.js';
 import { splitSites, takePushDraft } from '../draft.js';
 import { announce, field, h, replace } from '../dom.js';
 import { num, plural, runKind, runStateBadge, timeAgo } from '../format.js';
@@ -13,14 +13,16 @@ import { resumeRun } from './run-actions.js';
 export async function render(container, ctx) {
   ctx.setTitle('Push');
   const draft = takePushDraft();
-  const [{ sites }, keys, { runs }] = await Promise.all([
-    api(ROUTES.sites),
+  // The fleet's counts (tags, all sites) and the names of the sites picked on the Sites page: never
+  // the list of every site.
+  const [{ summary, total }, picked, keys, { runs }] = await Promise.all([
+    api(ROUTES.sites, { query: { summary: true, limit: 1 } }),
+    sitesByRef(draft.sites),
     api(ROUTES.keys),
     api(ROUTES.runs, { query: { limit: 50 } }),
   ]);
-  const tagCounts = new Map();
-  for (const s of sites) for (const t of s.tags) tagCounts.set(t, (tagCounts.get(t) ?? 0) + 1);
-  const byId = new Map(sites.map((s) => [s.id, s]));
+  const tagCounts = new Map(Object.entries(summary.tags));
+  const byId = new Map(picked.map((s) => [s.id, s]));
 
   const scope = draft.sites.length ? 'sites' : 'all';
   const radio = (value, text) =>
@@ -88,7 +90,7 @@ export async function render(container, ctx) {
       'fieldset',
       {},
       h('legend', {}, 'Sites'),
-      radio('all', `All sites (${num(sites.length)})`),
+      radio('all', `All sites (${num(total)})`),
       radio('tags', 'Sites with these tags:'),
       h(
         'div',

@@ -7,7 +7,7 @@ import { ROUTES, api } from '../api.js';
 import { h } from '../dom.js';
 import { fmtTime, num, plural } from '../format.js';
 import { confirmRun, resumeRun, retryFailed } from './run-actions.js';
-import { rollState, sitesByVersion } from './safe-to-roll.js';
+import { fleetSummary, rollState, sitesByVersion } from './safe-to-roll.js';
 
 function summary(report) {
   const t = report.summary;
@@ -40,9 +40,9 @@ function summary(report) {
 /** After a push: is the version it pushed now verified on every site that should hold it? */
 async function safeToRoll(version) {
   if (!version) return null;
-  const [{ versions }, { sites }] = await Promise.all([api(ROUTES.keys), api(ROUTES.sites)]);
+  const [{ versions }, summary] = await Promise.all([api(ROUTES.keys), fleetSummary()]);
   const v = versions.find((x) => x.id === version.id);
-  if (!v || rollState(v, sitesByVersion(sites).get(v.id)) !== 'safe') return null;
+  if (!v || rollState(v, sitesByVersion(summary).get(v.id)) !== 'safe') return null;
   return h(
     'p',
     { class: 'safe-line' },

@@ -4,7 +4,7 @@
  * a run the dashboard was stopped in the middle of. After a push, says whether its key version is
  * now verified on every site (safe to roll the old key in Stripe).
  */
-import { ROUTES, api, followRun } from '../api.js';
+import { ROUTES, api, followRun, sitesByRef } from '../api.js';
 import { announce, h, replace, throttle } from '../dom.js';
 import {
   KEY_SETTINGS,
@@ -31,12 +31,10 @@ const FILTERS = [
 
 export async function render(container, ctx) {
   const id = ctx.params[0];
-  let [report, { sites }, { versions }] = await Promise.all([
-    api(ROUTES.run, { params: { id } }),
-    api(ROUTES.sites),
-    api(ROUTES.keys),
-  ]);
-  const siteByUrl = new Map(sites.map((s) => [s.url, s]));
+  let [report, { versions }] = await Promise.all([api(ROUTES.run, { params: { id } }), api(ROUTES.keys)]);
+  // The run's own report lists its sites by URL; their names and desired versions are fetched for
+  // the rows on screen only (null: no longer in the fleet), never with the whole fleet.
+  const siteByUrl = new Map();
   const rows = new Map(report.sites.map((s) => [s.url, s]));
   // The run records its keys masked; the vault version with the same fingerprints is the one it pushed.
   const runKeys = Object.entries(report.keys);
@@ -165,14 +163,38 @@ export async function render(container, ctx) {
     announceProgress(text);
   }
 
-  function renderRows() {
+  /** Fetches the fleet records of the URLs not yet known; true when it fetched some. */
+  async function resolveSites(urls) {
+    const missing = urls.filter((u) => !siteByUrl.has(u));
+    if (!missing.length) return false;
+    for (const u of missing) siteByUrl.set(u, null);
+    try {
+      for (const site of await sitesByRef(missing)) siteByUrl.set(site.url, site);
+      return true;
+    } catch {
+      // Names are a nicety: these rows keep their URLs (asking again at every live update would
+      // flood a dashboard in trouble).
+      return false;
+    }
+  }
+
+  /** The rows of the page on screen, after the filter. */
+  function pageRows() {
     const list = [...rows.values()].filter((r) => !filter || r.status === filter);
     pager.setTotal(list.length);
-    const page = pager.slice(list);
+    return pager.slice(list);
+  }
+
+  function renderRows() {
+    const page = pageRows();
+    // Another page or filter: its sites' names follow as soon as they are fetched.
+    void resolveSites(page.map((r) => r.url)).then((found) => found && renderRows());
     replace(
       tbody,
       page.length
-        ? page.map((r) => runRow(r, { site: siteByUrl.get(r.url), version, dryRun: report.dry_run }))
+        ? page.map((r) =>
+            runRow(r, { site: siteByUrl.get(r.url) ?? undefined, version, dryRun: report.dry_run }),
+          )
         : h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No site here.')),
     );
   }
@@ -210,6 +232,8 @@ export async function render(container, ctx) {
     );
   }
 
+  // The first page shows its sites' names from the start.
+  await resolveSites(pageRows().map((r) => r.url));
   renderHead();
   renderProgress();
   renderRows();

@@ -4,23 +4,25 @@
  * records that moment), which old keys it replaced, masked. A site added or drifted since that
  * moment is said too: rolling the old key would break it.
  */
+import { ROUTES, api } from '../api.js';
 import { h } from '../dom.js';
 import { KEY_SETTINGS, SETTING_LABELS, fmtTime, masked, num, plural } from '../format.js';
 
 const KEY_NAMES = Object.keys(KEY_SETTINGS);
 
-/** Per version: how many sites should hold it, and how many were verified holding it. */
-export function sitesByVersion(sites) {
-  const wanted = new Map();
-  for (const s of sites) {
-    const v = s.desired.version_id;
-    if (!v) continue;
-    const c = wanted.get(v) ?? { total: 0, inSync: 0 };
-    c.total += 1;
-    if (s.drift === 'in_sync') c.inSync += 1;
-    wanted.set(v, c);
-  }
-  return wanted;
+/**
+ * Per version: how many sites should hold it, and how many were verified holding it — counted by
+ * the server over the whole fleet (`GET /api/admin/sites?summary=true`, `summary.versions`).
+ */
+export function sitesByVersion(summary) {
+  return new Map(
+    Object.entries(summary?.versions ?? {}).map(([id, c]) => [id, { total: c.sites, inSync: c.in_sync }]),
+  );
+}
+
+/** The fleet's counts, without listing it: one site at most comes with them. */
+export async function fleetSummary() {
+  return (await api(ROUTES.sites, { query: { summary: true, limit: 1 } })).summary;
 }
 
 /** `safe`: recorded and still true; `was-safe`: recorded, but a site lacks it now; `not-yet`. */
@@ -47,9 +49,12 @@ function card(v, kind, title, ...text) {
   );
 }
 
-/** One card per desired version: safe (green), or not (amber, with the count and what to do). */
-export function safeToRollCards(versions, sites) {
-  const wanted = sitesByVersion(sites);
+/**
+ * One card per desired version: safe (green), or not (amber, with the count and what to do).
+ * `summary`: the fleet's counts (`fleetSummary()`).
+ */
+export function safeToRollCards(versions, summary) {
+  const wanted = sitesByVersion(summary);
   return versions
     .filter((v) => wanted.has(v.id))
     .map((v) => {
