@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
@@ -16,7 +17,15 @@ import {
   type RunRow,
 } from './run-records.js';
 import { migrateStatePostgres } from './state-migrations.js';
-import type { NewRun, RunRecord, RunState, SiteResult, SiteStatus, StateStore } from './state-store.js';
+import type {
+  NewRun,
+  RunRecord,
+  RunState,
+  SiteClaim,
+  SiteResult,
+  SiteStatus,
+  StateStore,
+} from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
 
 export interface PostgresStateStoreOptions {
@@ -72,8 +81,8 @@ export class PostgresStateStore implements StateStore {
       let runId = newRunId(now);
       const insert = () =>
         q.run(
-          `INSERT INTO runs (id, command, dry_run, state, started_at, actor, sites_source, keys_json, options_json, key_version_id, owner_pid, owner_host)
-           VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+          `INSERT INTO runs (id, command, dry_run, state, started_at, actor, sites_source, keys_json, options_json, key_version_id, owner_pid, owner_host, coordination)
+           VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
           [
             runId,
             run.command,
@@ -86,6 +95,7 @@ export class PostgresStateStore implements StateStore {
             run.key_version_id,
             process.pid,
             this.host,
+            randomUUID(),
           ],
         );
       // Two runs in the same second share the id's time part; draw the random part again on a clash.
@@ -124,9 +134,10 @@ export class PostgresStateStore implements StateStore {
         throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
       }
       await q.run(
-        `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = $1, owner_host = $2, owner_heartbeat_at = NULL
+        `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = $1, owner_host = $2, owner_heartbeat_at = NULL,
+           coordination = $4
          WHERE id = $3`,
-        [process.pid, this.host, runId],
+        [process.pid, this.host, runId, randomUUID()],
       );
     });
     return (await this.getRun(runId)) as RunRecord;
@@ -180,6 +191,25 @@ export class PostgresStateStore implements StateStore {
       `UPDATE runs SET owner_heartbeat_at = $1 WHERE id = ANY($2::text[]) AND state = 'running'`,
       [new Date().toISOString(), [...runIds]],
     );
+  }
+
+  async claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean> {
+    // One statement: a concurrent claim of the same row waits for this one, then finds it taken.
+    const now = Date.now();
+    const claimed = await this.db.run(
+      `UPDATE run_sites SET claimed_by = $3, claimed_at = $4
+       WHERE run_id = $1 AND url = $2 AND status = 'pending' AND (claimed_at IS NULL OR claimed_at < $5)
+         AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND state = 'running' AND coordination = $6)`,
+      [
+        runId,
+        url,
+        claim.claimant,
+        new Date(now).toISOString(),
+        new Date(now - claim.staleAfterMs).toISOString(),
+        claim.coordination,
+      ],
+    );
+    return claimed === 1;
   }
 
   saveKeyVersion(

@@ -52,6 +52,8 @@ export interface RunRow {
   owner_host: string | null;
   /** Migration 4: when the dashboard coordinating the run last said it is alive (NULL: it does not beat). */
   owner_heartbeat_at?: string | null;
+  /** Migration 5: the run's current coordination (new at create and reopen). */
+  coordination?: string | null;
 }
 
 export interface SiteRow {
@@ -79,6 +81,7 @@ export function runFromRow(row: RunRow, live?: RunSummary): RunRecord {
     keys: JSON.parse(row.keys_json) as RunRecord['keys'],
     options: JSON.parse(row.options_json) as RunRecord['options'],
     key_version_id: row.key_version_id,
+    coordination: row.coordination ?? null,
     summary: live ?? {
       total: row.total,
       ok: row.ok,

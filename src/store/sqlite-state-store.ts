@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -18,7 +19,15 @@ import { SqliteFleetStore } from './sqlite-fleet-store.js';
 import { SqliteKeyVault } from './sqlite-key-vault.js';
 import { SqliteRunSites } from './sqlite-run-sites.js';
 import { migrateStateSqlite } from './state-migrations.js';
-import type { NewRun, RunRecord, RunState, SiteResult, SiteStatus, StateStore } from './state-store.js';
+import type {
+  NewRun,
+  RunRecord,
+  RunState,
+  SiteClaim,
+  SiteResult,
+  SiteStatus,
+  StateStore,
+} from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
 
 export interface SqliteStateStoreOptions {
@@ -77,9 +86,9 @@ export class SqliteStateStore implements StateStore {
     if (!COMMANDS.has(run.command)) throw new Error(`Unknown run command "${String(run.command)}".`);
     const insertRun = this.stmt(
       `INSERT INTO runs (id, command, dry_run, state, started_at, actor, sites_source, keys_json, options_json,
-         key_version_id, owner_pid, owner_host)
+         key_version_id, owner_pid, owner_host, coordination)
        VALUES (@id, @command, @dry_run, 'running', @started_at, @actor, @sites_source, @keys_json, @options_json,
-         @key_version_id, @owner_pid, @owner_host)
+         @key_version_id, @owner_pid, @owner_host, @coordination)
        ON CONFLICT (id) DO NOTHING`,
     );
     const now = new Date();
@@ -95,6 +104,7 @@ export class SqliteStateStore implements StateStore {
       key_version_id: run.key_version_id,
       owner_pid: process.pid,
       owner_host: this.host,
+      coordination: randomUUID(),
     };
     // One transaction for the run and all its rows: 50,000 sites cost one commit, not 50,000.
     this.db
@@ -139,9 +149,10 @@ export class SqliteStateStore implements StateStore {
           throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
         }
         this.stmt(
-          `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = ?, owner_host = ?, owner_heartbeat_at = NULL
+          `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = ?, owner_host = ?, owner_heartbeat_at = NULL,
+             coordination = ?
            WHERE id = ?`,
-        ).run(process.pid, this.host, runId);
+        ).run(process.pid, this.host, randomUUID(), runId);
       })
       .immediate();
     return (await this.getRun(runId)) as RunRecord;
@@ -191,6 +202,24 @@ export class SqliteStateStore implements StateStore {
     this.stmt(
       `UPDATE runs SET owner_heartbeat_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND state = 'running'`,
     ).run(new Date().toISOString(), JSON.stringify(runIds));
+  }
+
+  async claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean> {
+    const now = Date.now();
+    const { changes } = this.stmt(
+      `UPDATE run_sites SET claimed_by = ?, claimed_at = ?
+       WHERE run_id = ? AND url = ? AND status = 'pending' AND (claimed_at IS NULL OR claimed_at < ?)
+         AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND state = 'running' AND coordination = ?)`,
+    ).run(
+      claim.claimant,
+      new Date(now).toISOString(),
+      runId,
+      url,
+      new Date(now - claim.staleAfterMs).toISOString(),
+      runId,
+      claim.coordination,
+    );
+    return changes === 1;
   }
 
   saveKeyVersion(

@@ -1,9 +1,16 @@
 import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
+import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
 import type { PoolClient } from 'pg';
-import { latestVersion, runPostgresMigrations, runSqliteMigrations, type Migration, type MigrationSet } from './migration-runner.js';
+import {
+  latestVersion,
+  runPostgresMigrations,
+  runSqliteMigrations,
+  type Migration,
+  type MigrationSet,
+} from './migration-runner.js';
 
 /**
  * Schema migrations of keyfleet's own state (runs, per-site results, key vault), in the same form as
@@ -136,6 +143,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   FLEET_MIGRATION,
   SESSIONS_AND_CHANGES_MIGRATION,
   RUN_OWNER_HEARTBEAT_MIGRATION,
+  RUN_CLAIMS_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

@@ -64,6 +64,11 @@ export interface RunRecord {
   /** The command's options, sanitized by the caller (the store also masks anything secret-shaped). */
   options: Record<string, unknown>;
   key_version_id: string | null;
+  /**
+   * Added (migration 5): a random id drawn when the run is created and again when it is reopened. A
+   * shared run's jobs carry it; a job of an older coordination is dropped (see `claimSite`).
+   */
+  coordination?: string | null;
   /** Derived from the site rows: live while running, frozen when the run ends. */
   summary: RunSummary;
 }
@@ -91,9 +96,21 @@ export interface SiteResult {
   changes?: SettingName[];
 }
 
-export type NewRun = Omit<RunRecord, 'id' | 'state' | 'finished_at' | 'summary' | 'started_at'> & {
+export type NewRun = Omit<
+  RunRecord,
+  'id' | 'state' | 'finished_at' | 'summary' | 'started_at' | 'coordination'
+> & {
   sites: string[];
 };
+
+export interface SiteClaim {
+  /** The coordination the job was queued under (RunRecord.coordination). */
+  coordination: string;
+  /** Who works the site: unique per job execution, so a job given out again does not inherit its claims. */
+  claimant: string;
+  /** A claim older than this is its worker's, dead: it can be taken over (the job expiry). */
+  staleAfterMs: number;
+}
 
 export interface KeyVersion {
   id: string;
@@ -135,7 +152,10 @@ export interface StateStore {
    * In the original site order; `urls` keeps only those sites (a shared run's job reads its own);
    * `before: false` leaves out what each site held before the run (null): a report does not show it.
    */
-  siteResults(runId: string, opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean }): Promise<SiteResult[]>;
+  siteResults(
+    runId: string,
+    opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean },
+  ): Promise<SiteResult[]>;
   /**
    * Runs left `running` by a dead process become `interrupted`; returns their ids. A run owned by this
    * host is judged by its pid; one owned by another host by its coordinator's heartbeat (older than
@@ -148,6 +168,15 @@ export interface StateStore {
    * other dashboards sharing the database see it alive. createRun and reopenRun leave it unset.
    */
   heartbeat(runIds: readonly string[]): Promise<void>;
+  /**
+   * Added (migration 5): claims a site of a shared run for one job before it is worked, in one
+   * conditional write; true when this caller may work it. False when the site is no longer pending,
+   * another claim on it is younger than `staleAfterMs` (its job is alive, or died too recently to
+   * tell), or the run is not `running` under `coordination` (the job is from before a resume).
+   *
+   * @example if (await store.claimSite(run.id, url, { coordination, claimant: jobRunId, staleAfterMs: 60_000 })) work(url);
+   */
+  claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean>;
   /** Seals every value; the same set of fingerprints as an existing version returns that version. */
   saveKeyVersion(
     values: Partial<Record<VaultSetting, string>>,

@@ -48,8 +48,9 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a dashboard starting next to 
     KEYFLEET_VERIFY_INTERVAL_S: '0',
     KEYFLEET_HEARTBEAT_S: '1',
     KEYFLEET_COORDINATOR_STALE_S: '3',
-    // Longer than the test: the killed coordinator's own job is not given out again meanwhile.
-    KEYFLEET_JOB_EXPIRE_S: '120',
+    // Past by the time the run is resumed: the site the killed coordinator had claimed (held
+    // mid-write) is then taken over by the resume's job; its old job, given out again, is dropped.
+    KEYFLEET_JOB_EXPIRE_S: '8',
   };
   const start = async () => {
     const d = await spawnDashboard(env);

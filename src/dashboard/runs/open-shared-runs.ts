@@ -48,6 +48,8 @@ export async function openSharedRuns(o: OpenSharedRunsOptions): Promise<SharedRu
     concurrency: o.concurrency,
     log: o.log,
     onSettled: (runId, url) => queue.siteSettled(runId, url),
+    // A site's claim outlives its job's expiry only if its worker died: then another job takes it.
+    claimStaleMs: o.config.jobExpireS * 1000,
   });
   const shared = new SharedRuns({
     state: o.state,

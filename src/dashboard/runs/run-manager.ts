@@ -216,7 +216,9 @@ export class RunManager {
         events: { phase: (p, n) => live.emitPhase(p, n), site: onSite },
         // Sites worked by the queue's workers record their own health; here they are only shown.
         distribute: shared
-          ? (tasks, r) => shared.runs.distribute(run.id, tasks, r, (o) => live.emitSite(o))
+          ? (tasks, r) =>
+              // A new coordination for each create and reopen (migration 5): jobs queued before a resume are dropped.
+              shared.runs.distribute(run.id, run.coordination ?? '', tasks, r, (o) => live.emitSite(o))
           : undefined,
       });
     } catch (err) {

@@ -11,6 +11,8 @@ export const SITE_JOBS_QUEUE = 'keyfleet-push-sites';
  */
 export interface SiteJobData {
   run_id: string;
+  /** The run's coordination that queued the job (RunRecord.coordination): a resume makes it stale. */
+  coordination: string;
   urls: string[];
 }
 
@@ -22,7 +24,8 @@ export interface RunQueueOptions {
   /**
    * A job still active this long after it started is taken for lost (its worker died) and given to
    * another worker. Longer than a job's sites normally take: a live worker that overruns it has its
-   * job worked twice (harmless: a site's row is one row, overwritten, never counted twice).
+   * job given out again, but each site is claimed by one job at a time (StateStore.claimSite), and a
+   * claim is taken over only once older than this.
    */
   expireInSeconds: number;
   /** Jobs this process works at once (0: it only coordinates). */
@@ -49,7 +52,7 @@ export interface SiteJob {
  * that ends to the coordinator over LISTEN/NOTIFY (`siteSettled`, channel `channel`).
  *
  * @example const q = new RunQueue({ connectionString, schema: 'keyfleet_queue', expireInSeconds: 60, workers: 2, log });
- *          await q.start((job) => workSiteJob(job)); const ids = await q.enqueue(runId, urls, 25);
+ *          await q.start((job) => workSiteJob(job)); const ids = await q.enqueue(run.id, run.coordination, urls, 25);
  */
 export class RunQueue {
   /** The LISTEN/NOTIFY channel of this queue's site results, one per queue schema. */
@@ -103,13 +106,18 @@ export class RunQueue {
    * Puts a run's sites in the queue, `perJob` sites per job, in order; returns the job ids. This
    * process's idle workers are woken at once (the others find the jobs at their next poll).
    */
-  async enqueue(runId: string, urls: readonly string[], perJob: number): Promise<string[]> {
+  async enqueue(
+    runId: string,
+    coordination: string,
+    urls: readonly string[],
+    perJob: number,
+  ): Promise<string[]> {
     const jobs: PgBoss.JobInsert<SiteJobData>[] = [];
     for (let i = 0; i < urls.length; i += perJob) {
       jobs.push({
         id: randomUUID(),
         name: SITE_JOBS_QUEUE,
-        data: { run_id: runId, urls: urls.slice(i, i + perJob) },
+        data: { run_id: runId, coordination, urls: urls.slice(i, i + perJob) },
         expireInSeconds: this.o.expireInSeconds,
       });
     }

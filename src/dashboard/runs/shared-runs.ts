@@ -101,12 +101,13 @@ export class SharedRuns {
   }
 
   /**
-   * runPush's `distribute` for a run this dashboard coordinates: queues `tasks` (only their URLs)
-   * and resolves when none of them can still change. `emit` gets each site worked by any dashboard,
+   * runPush's `distribute` for a run this dashboard coordinates: queues `tasks` (only their URLs,
+   * with the run's current `coordination`: jobs left from an earlier one are dropped) and resolves when none of them can still change. `emit` gets each site worked by any dashboard,
    * once, as it ends.
    */
   async distribute(
     runId: string,
+    coordination: string,
     tasks: SiteTask[],
     run: Run,
     emit: (o: SiteOutcome) => void,
@@ -121,7 +122,7 @@ export class SharedRuns {
     this.followers.set(runId, follower);
     const budget = run.o.failureBudget;
     try {
-      const jobs = await queue.enqueue(runId, follower.urls, this.o.jobSites);
+      const jobs = await queue.enqueue(runId, coordination, follower.urls, this.o.jobSites);
       log.info(
         { run: runId, sites: tasks.length, jobs: jobs.length },
         'run sites queued for every dashboard',

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseFailureBudget } from '../../engine/failure-budget.js';
-import { Run, workSites } from '../../engine/push-run.js';
+import { Run } from '../../engine/push-run.js';
+import type { SiteTask } from '../../engine/push-site.js';
 import type { SiteClient } from '../../engine/site-client.js';
-import { workersFor } from '../../engine/worker-pool.js';
+import { runPool, workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import type { FleetSite } from '../../store/fleet-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
@@ -19,8 +22,12 @@ export interface SiteJobWorkerOptions {
   log: { warn(obj: object, msg: string): void };
   /** Each site that ended, once its result and its health are stored (the queue tells the run's coordinator). */
   onSettled: (runId: string, url: string) => void;
-  /** How often a job re-reads its run while it works: ended elsewhere, or failures fleet-wide. */
+  /** How often a job re-reads its run while it works: ended elsewhere, resumed, or failures fleet-wide. */
   refreshMs?: number;
+  /** A site claimed longer ago than this is its worker's, dead (the job expiry): another job takes it over. */
+  claimStaleMs: number;
+  /** How often a job asks again for its sites that another job holds (1 s by default). */
+  claimRetryMs?: number;
 }
 
 /** A run's fleet, kept this long for the next job of the same run (a job should not list 50,000 sites). */
@@ -40,9 +47,11 @@ const FLEET_TTL_MS = 60_000;
  * - A job that stops early because this process stops or its time is nearly up throws, so pg-boss
  *   gives it to another worker; the sites it finished are skipped there.
  *
- * Not prevented: a job that outlives its expiry while still working, or a job left from before its
- * run was interrupted and resumed (the resume queues the pending sites again), works sites that
- * another job works too. Both write the same keys; each site still has one row, one result.
+ * - One job per site at a time: a job left from before its run was resumed (its `coordination` is
+ *   not the run's any more) is dropped, and each site is claimed in the store before it is touched
+ *   (`claimSite`). A site another job holds (an expired job given out while its first worker still
+ *   works it, the same sites queued twice) is asked for again every `claimRetryMs` until that job
+ *   has finished it, or its claim is older than `claimStaleMs` (that worker died) and is taken over.
  */
 export class SiteJobWorker {
   private readonly fleets = new Map<string, { at: number; sites: Promise<Map<string, FleetSite>> }>();
@@ -80,6 +89,12 @@ export class SiteJobWorker {
     const run = await state.getRun(job.data.run_id);
     // Ended (done, halted, cancelled, interrupted) or gone: its pending sites are no longer anyone's.
     if (run?.state !== 'running' || run.command !== 'push') return;
+    const coordination = job.data.coordination;
+    if (run.coordination !== coordination) {
+      // Queued before the run was resumed: the resume queued its pending sites again.
+      log.warn({ run: run.id, job: job.id }, 'dropped a job of a shared run queued before it was resumed');
+      return;
+    }
     const pending = await state.siteResults(run.id, { status: ['pending'], urls: job.data.urls });
     if (pending.length === 0) return;
     const budget = parseFailureBudget(String(run.options.max_failures ?? '10%'), run.summary.total);
@@ -91,7 +106,7 @@ export class SiteJobWorker {
 
     const urls = pending.map((r) => r.url);
     const plan = await planFromSnapshot(state, urls, snapshot, this.o.masterKey, await this.fleet(run));
-    const watch = this.watch(run.id, budget);
+    const watch = this.watch(run.id, coordination, budget);
     const health = siteHealthRecorder(state, plan, run.dry_run, (err) =>
       log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
     );
@@ -114,11 +129,40 @@ export class SiteJobWorker {
         },
       },
     });
+    const stop = () => local.stop() || watch.stopped;
+    const claim = { coordination, claimant: randomUUID(), staleAfterMs: this.o.claimStaleMs };
+    let held: SiteTask[] = [];
+    // Each site start to finish (as runPush's workSites), once this job has claimed it.
+    const work = (tasks: readonly SiteTask[]) =>
+      runPool(
+        tasks,
+        local.o.workers,
+        async (task) => {
+          if (await state.claimSite(run.id, task.url, claim)) await local.settle(await local.workSite(task));
+          else held.push(task);
+        },
+        stop,
+      );
     try {
-      await workSites(local, plan.tasks, () => local.stop() || watch.stopped);
+      await work(plan.tasks);
+      while (held.length > 0 && !stop()) {
+        // Claimed by another job: wait for it to finish them, or for its claim to go stale.
+        const heldUrls = held.map((t) => t.url);
+        const pendingNow = new Set(
+          (await state.siteResults(run.id, { status: ['pending'], urls: heldUrls, before: false })).map(
+            (r) => r.url,
+          ),
+        );
+        const again = held.filter((t) => pendingNow.has(t.url));
+        held = [];
+        if (again.length === 0) break;
+        await sleep(this.o.claimRetryMs ?? 1000, undefined, { signal: job.signal }).catch(() => undefined);
+        if (job.signal.aborted) break;
+        await work(again);
+      }
     } finally {
       await health.settled();
-      this.unwatch(run.id);
+      this.unwatch(run.id, coordination);
     }
     if (job.signal.aborted && !watch.stopped && !local.halted()) {
       const left = await state.siteResults(run.id, { status: ['pending'], urls });
@@ -140,29 +184,32 @@ export class SiteJobWorker {
     return f.sites;
   }
 
-  /** One watch per run in this process, shared by its jobs. */
-  private watch(runId: string, budget: number): RunWatch {
-    let w = this.watches.get(runId);
+  /** One watch per run and coordination in this process, shared by its jobs. */
+  private watch(runId: string, coordination: string, budget: number): RunWatch {
+    const key = `${runId} ${coordination}`;
+    let w = this.watches.get(key);
     if (!w) {
-      w = { watch: new RunWatch(this.o.state, runId, budget, this.o.refreshMs ?? 1000), users: 0 };
-      this.watches.set(runId, w);
+      const watch = new RunWatch(this.o.state, runId, coordination, budget, this.o.refreshMs ?? 1000);
+      w = { watch, users: 0 };
+      this.watches.set(key, w);
     }
     w.users += 1;
     return w.watch;
   }
 
-  private unwatch(runId: string): void {
-    const w = this.watches.get(runId);
+  private unwatch(runId: string, coordination: string): void {
+    const key = `${runId} ${coordination}`;
+    const w = this.watches.get(key);
     if (w && --w.users === 0) {
       w.watch.close();
-      this.watches.delete(runId);
+      this.watches.delete(key);
     }
   }
 }
 
 /**
- * Whether a shared run still takes new sites, as the store says: it is `running` and its failed
- * sites, fleet-wide, have not crossed its budget. Re-read on a timer and on demand, one read at a time.
+ * Whether a shared run still takes new sites, as the store says: it is `running` under the same
+ * coordination (not resumed since) and its failed sites, fleet-wide, have not crossed its budget. Re-read on a timer and on demand, one read at a time.
  */
 class RunWatch {
   stopped = false;
@@ -172,6 +219,7 @@ class RunWatch {
   constructor(
     private readonly state: StateStore,
     private readonly runId: string,
+    private readonly coordination: string,
     private readonly budget: number,
     refreshMs: number,
   ) {
@@ -185,7 +233,12 @@ class RunWatch {
     this.state
       .getRun(this.runId)
       .then((run) => {
-        if (run?.state !== 'running' || run.summary.failed > this.budget) this.stopped = true;
+        if (
+          run?.state !== 'running' ||
+          run.coordination !== this.coordination ||
+          run.summary.failed > this.budget
+        )
+          this.stopped = true;
       })
       .catch(() => undefined) // a failed read changes nothing; the next one decides
       .finally(() => (this.reading = false));
