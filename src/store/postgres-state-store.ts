@@ -13,6 +13,7 @@ import {
   newRunId,
   onlyMasked,
   ownerMayBeAlive,
+  claimantIsDead,
   runFromRow,
   type RunRow,
 } from './run-records.js';
@@ -133,6 +134,19 @@ export class PostgresStateStore implements StateStore {
       if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
         throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
       }
+      // The claims of a process known dead would only make the resume's jobs wait out their expiry.
+      const claimants = await q.rows<{ claimed_by: string }>(
+        `SELECT DISTINCT claimed_by FROM run_sites WHERE run_id = $1 AND status = 'pending' AND claimed_by IS NOT NULL`,
+        [runId],
+      );
+      const owner = row.state === 'interrupted' ? row : null;
+      const dead = claimants.map((c) => c.claimed_by).filter((c) => claimantIsDead(c, this.host, owner));
+      if (dead.length > 0)
+        await q.run(
+          `UPDATE run_sites SET claimed_by = NULL, claimed_at = NULL
+           WHERE run_id = $1 AND status = 'pending' AND claimed_by = ANY($2::text[])`,
+          [runId, dead],
+        );
       await q.run(
         `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = $1, owner_host = $2, owner_heartbeat_at = NULL,
            coordination = $4

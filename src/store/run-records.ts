@@ -1,4 +1,5 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import { SETTINGS, type SettingName } from '../protocol/settings.js';
 import type { RunRecord, RunState, RunSummary, SiteError, SiteResult, SiteStatus } from './state-store.js';
@@ -185,5 +186,39 @@ export function ownerMayBeAlive(
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A new claimant of sites (migration 5): `<host> <pid> <random>`, unique per job execution, and
+ * naming its process so that a resume can release the claims of a process known dead.
+ */
+export function newClaimant(): string {
+  return `${hostname()} ${process.pid} ${randomUUID()}`;
+}
+
+/**
+ * Whether the process behind a site claim is known dead, so its claims need not wait out the job
+ * expiry: a pid on this host that no longer runs, or the run's previous owner when the run was
+ * `interrupted` (that owner was judged dead). Anything else, another host's worker included, may be
+ * alive: its claim goes stale with the job expiry.
+ */
+export function claimantIsDead(
+  claimant: string,
+  thisHost: string,
+  interruptedOwner: Pick<RunRow, 'owner_pid' | 'owner_host'> | null,
+): boolean {
+  const m = /^(.+) (\d+) [^ ]+$/.exec(claimant);
+  if (!m) return false;
+  const host = m[1] as string;
+  const pid = Number(m[2]);
+  if (interruptedOwner && host === interruptedOwner.owner_host && pid === interruptedOwner.owner_pid)
+    return true;
+  if (host !== thisHost || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -9,6 +9,7 @@ import {
   newRunId,
   onlyMasked,
   ownerMayBeAlive,
+  claimantIsDead,
   runFromRow,
   type RunRow,
 } from './run-records.js';
@@ -147,6 +148,18 @@ export class SqliteStateStore implements StateStore {
         if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
         if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
           throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
+        }
+        // The claims of a process known dead would only make the resume's jobs wait out their expiry.
+        const claimants = this.stmt(
+          `SELECT DISTINCT claimed_by FROM run_sites WHERE run_id = ? AND status = 'pending' AND claimed_by IS NOT NULL`,
+        ).all(runId) as Array<{ claimed_by: string }>;
+        const owner = row.state === 'interrupted' ? row : null;
+        for (const { claimed_by } of claimants) {
+          if (!claimantIsDead(claimed_by, this.host, owner)) continue;
+          this.stmt(
+            `UPDATE run_sites SET claimed_by = NULL, claimed_at = NULL
+             WHERE run_id = ? AND status = 'pending' AND claimed_by = ?`,
+          ).run(runId, claimed_by);
         }
         this.stmt(
           `UPDATE runs SET state = 'running', finished_at = NULL, owner_pid = ?, owner_host = ?, owner_heartbeat_at = NULL,

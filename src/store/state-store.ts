@@ -106,7 +106,10 @@ export type NewRun = Omit<
 export interface SiteClaim {
   /** The coordination the job was queued under (RunRecord.coordination). */
   coordination: string;
-  /** Who works the site: unique per job execution, so a job given out again does not inherit its claims. */
+  /**
+   * Who works the site: unique per job execution, so a job given out again does not inherit its
+   * claims (`newClaimant()`: it names its process, so a resume releases the claims of a dead one).
+   */
   claimant: string;
   /** A claim older than this is its worker's, dead: it can be taken over (the job expiry). */
   staleAfterMs: number;
@@ -142,7 +145,8 @@ export interface StateStore {
   finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord>;
   /**
    * Added: takes over an `interrupted`, `halted` or `cancelled` run (for `push --resume`): state back
-   * to `running`, owned by this process. Refuses a `done` run and one a live process still runs.
+   * to `running`, owned by this process, under a new `coordination`; the site claims of processes
+   * known dead are released (see `claimSite`). Refuses a `done` run and one a live process still runs.
    */
   reopenRun(runId: string): Promise<RunRecord>;
   getRun(id: string): Promise<RunRecord | undefined>;

@@ -1,26 +1,23 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SiteClaim, StateStore } from '../../src/store/state-store.js';
-import {
-  STATE_BACKENDS,
-  newRun,
-  siteResult,
-  siteUrl,
-  stateFixture,
-  type StateFixture,
-} from './state-store-fixture.js';
+import { ALL_STATE_BACKENDS, anyStateBackend, type AnyStateBackend } from './any-state-backend.js';
+import { newRun, siteResult, siteUrl } from './state-store-fixture.js';
 
 const sites = [siteUrl(1), siteUrl(2)];
 
 /**
  * claimSite (migration 5), on every backend: one claim per pending site at a time, taken over only
- * once stale, refused for a final site, and refused to a job of the run's previous coordination.
+ * once stale (or, at a reopen, once its process is known dead), refused for a final site, and
+ * refused to a job of the run's previous coordination.
  */
-describe.each(STATE_BACKENDS)('site claims on %s', (backend) => {
-  let fx: StateFixture;
+describe.each(ALL_STATE_BACKENDS)('site claims on %s', (backend) => {
+  let fx: AnyStateBackend;
   let store: StateStore;
 
   beforeEach(async () => {
-    fx = stateFixture(backend);
+    fx = anyStateBackend(backend);
     store = await fx.open();
   });
   afterEach(() => fx.cleanup());
@@ -56,5 +53,28 @@ describe.each(STATE_BACKENDS)('site claims on %s', (backend) => {
     expect(
       await store.claimSite(run.id, siteUrl(1), { ...old, coordination: reopened.coordination as string }),
     ).toBe(true);
+  });
+
+  it('releases on reopen the claims of a process known dead, not those of a live one', async () => {
+    const run = await store.createRun(newRun(sites));
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const claim = (claimant: string, url: string) =>
+      store.claimSite(run.id, url, {
+        coordination: run.coordination as string,
+        claimant,
+        staleAfterMs: 60_000,
+      });
+    expect(await claim(`${hostname()} ${deadPid} job-1`, siteUrl(1))).toBe(true);
+    expect(await claim(`${hostname()} ${process.pid} job-2`, siteUrl(2))).toBe(true);
+    await store.finishRun(run.id, 'cancelled');
+    const reopened = await store.reopenRun(run.id);
+    const again = (url: string) =>
+      store.claimSite(run.id, url, {
+        coordination: reopened.coordination as string,
+        claimant: 'resume',
+        staleAfterMs: 60_000,
+      });
+    expect(await again(siteUrl(1))).toBe(true);
+    expect(await again(siteUrl(2))).toBe(false);
   });
 });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseFailureBudget } from '../../engine/failure-budget.js';
 import { Run } from '../../engine/push-run.js';
@@ -7,6 +6,7 @@ import type { SiteClient } from '../../engine/site-client.js';
 import { runPool, workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import type { FleetSite } from '../../store/fleet-store.js';
+import { newClaimant } from '../../store/run-records.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { fleetSitesByUrl, planFromSnapshot, snapshotOfRun } from './run-plan.js';
 import type { SiteJob } from './run-queue.js';
@@ -130,7 +130,7 @@ export class SiteJobWorker {
       },
     });
     const stop = () => local.stop() || watch.stopped;
-    const claim = { coordination, claimant: randomUUID(), staleAfterMs: this.o.claimStaleMs };
+    const claim = { coordination, claimant: newClaimant(), staleAfterMs: this.o.claimStaleMs };
     let held: SiteTask[] = [];
     // Each site start to finish (as runPush's workSites), once this job has claimed it.
     const work = (tasks: readonly SiteTask[]) =>
