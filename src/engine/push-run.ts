@@ -112,7 +112,8 @@ async function canaryThenEachSite(run: Run): Promise<void> {
 /**
  * Works `tasks` under `run`, each start to finish (`workSite`, then `settle`), with at most
  * `run.o.workers` at once, until done or `stop()` (by default: the run halted or was cancelled).
- * runPush's own pool, and what a dashboard that shares a run calls for the sites of one job.
+ * runPush's own pool; a dashboard that shares a run works a job's sites the same way, each once it
+ * has claimed it (site-jobs.ts).
  *
  * @example await workSites(new Run({ ...options, canary: 0 }), tasks, () => run.stop() || fleetHalted());
  */
