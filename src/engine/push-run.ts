@@ -49,6 +49,12 @@ export interface PushRunOptions {
    * still change; sets `run.reason` to halt the run (its pending sites then end `skipped`).
    */
   distribute?: (tasks: SiteTask[], run: Run) => Promise<void>;
+  /**
+   * With `distribute`: asked before a canary site is worked here. False means another worker holds
+   * the site (a shared run's claim, see dashboard/runs/site-jobs.ts): it is not a canary, and goes
+   * to `distribute` with the rest, whose workers wait for it.
+   */
+  admit?: (task: SiteTask) => Promise<boolean>;
 }
 
 export interface PushRunResult {
@@ -95,15 +101,20 @@ async function canaryThenEachSite(run: Run): Promise<void> {
   const { o } = run;
   let next = 0;
   if (o.canary > 0) o.events?.phase?.('canary', Math.min(o.canary, o.tasks.length));
+  const held: SiteTask[] = [];
   for (let canaries = 0; canaries < o.canary && next < o.tasks.length && !run.stop();) {
     const task = o.tasks[next++] as SiteTask;
+    if (o.distribute && o.admit && !(await o.admit(task))) {
+      held.push(task);
+      continue;
+    }
     const outcome = await run.workSite(task);
     await run.settle(outcome);
     if (outcome.before === null) continue; // not reached: counts against the budget, proves nothing
     canaries += 1;
     if (outcome.status === 'failed') run.reason ??= `canary ${task.url} failed (${outcome.error?.code})`;
   }
-  const rest = o.tasks.slice(next);
+  const rest = held.length > 0 ? [...held, ...o.tasks.slice(next)] : o.tasks.slice(next);
   if (rest.length > 0 && !run.stop()) o.events?.phase?.('push', rest.length);
   if (o.distribute && rest.length > 0 && !run.stop()) await o.distribute(rest, run);
   else await workSites(run, rest);

@@ -57,6 +57,7 @@ export async function openSharedRuns(o: OpenSharedRunsOptions): Promise<SharedRu
     worker,
     connectionString,
     jobSites: o.config.jobSites,
+    claimStaleMs: o.config.jobExpireS * 1000,
     pollMs: o.config.pollMs,
     log: o.log,
   });

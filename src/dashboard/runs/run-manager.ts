@@ -6,6 +6,7 @@ import { buildReport } from '../../engine/run-report.js';
 import type { SiteClient } from '../../engine/site-client.js';
 import { workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
+import { newClaimant } from '../../store/run-records.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { DashboardError } from '../errors.js';
 import { LiveRun } from './live-run.js';
@@ -202,6 +203,7 @@ export class RunManager {
       health.record(o);
     };
     let result: PushRunResult | undefined;
+    const claimant = newClaimant();
     try {
       result = await runPush({
         runId: run.id,
@@ -215,6 +217,9 @@ export class RunManager {
         signal,
         events: { phase: (p, n) => live.emitPhase(p, n), site: onSite },
         // Sites worked by the queue's workers record their own health; here they are only shown.
+        admit: shared
+          ? (task) => shared.runs.admit(run.id, run.coordination ?? '', task.url, claimant)
+          : undefined,
         distribute: shared
           ? (tasks, r) =>
               // A new coordination for each create and reopen (migration 5): jobs queued before a resume are dropped.

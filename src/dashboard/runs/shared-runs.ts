@@ -15,6 +15,8 @@ export interface SharedRunsOptions {
   connectionString: string;
   /** Sites per job. */
   jobSites: number;
+  /** A site claim older than this is its worker's, dead (the job expiry; see SiteJobWorker). */
+  claimStaleMs: number;
   /** How often a coordinator reads its run's counts (the run ends when none is pending). */
   pollMs: number;
   /** How often a run followed from this dashboard, but coordinated by another, is read (1 s by default). */
@@ -98,6 +100,14 @@ export class SharedRuns {
     }
     await w.opened;
     return w.run;
+  }
+
+  /**
+   * runPush's `admit` for a run this dashboard coordinates: claims a canary site as a job's worker
+   * does (a worker of the run's previous coordination may still be finishing it after a resume).
+   */
+  admit(runId: string, coordination: string, url: string, claimant: string): Promise<boolean> {
+    return this.o.state.claimSite(runId, url, { coordination, claimant, staleAfterMs: this.o.claimStaleMs });
   }
 
   /**
