@@ -1,5 +1,4 @@
 import { buildReport } from '../engine/run-report.js';
-import type { SettingName } from '../protocol/settings.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import type { RunState, StateStore } from '../store/state-store.js';
 import type { Reporter } from './output/reporter.js';
@@ -12,10 +11,10 @@ export async function finishRun(
   state: StateStore,
   reporter: Reporter,
   runId: string,
-  end: { state: Exclude<RunState, 'running'>; reason?: string | null; changes?: ReadonlyMap<string, SettingName[]>; lines?: string[] },
+  end: { state: Exclude<RunState, 'running'>; reason?: string | null; lines?: string[] },
 ): Promise<number> {
   const finished = await state.finishRun(runId, end.state);
-  reporter.finish(buildReport(finished, await state.siteResults(runId, { before: false }), end.changes ?? new Map()), { reason: end.reason ?? null, lines: end.lines });
+  reporter.finish(buildReport(finished, await state.siteResults(runId, { before: false })), { reason: end.reason ?? null, lines: end.lines });
   if (end.state === 'cancelled') return EXIT.cancelled;
   if (end.state === 'halted') return EXIT.halted;
   return finished.summary.failed > 0 ? EXIT.someFailed : EXIT.ok;

@@ -1,4 +1,3 @@
-import type { SettingName } from '../protocol/settings.js';
 import type { RunState, SiteSnapshot, StateStore } from '../store/state-store.js';
 import {
   failedOutcome,
@@ -61,8 +60,6 @@ export interface PushRunResult {
   state: Exclude<RunState, 'running' | 'interrupted'>;
   /** Why a halted run stopped, for the operator. */
   reason: string | null;
-  /** Settings written (or, dry-run, to be written) per site, for the report. */
-  changes: Map<string, SettingName[]>;
 }
 
 /**
@@ -92,7 +89,6 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
   return {
     state: run.halted() ? 'halted' : run.cancelled() ? 'cancelled' : 'done',
     reason: run.reason,
-    changes: run.changes,
   };
 }
 
@@ -200,7 +196,6 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
  */
 export class Run {
   readonly records: RecordBatcher;
-  readonly changes = new Map<string, SettingName[]>();
   reason: string | null = null;
   private failed = 0;
 
@@ -214,7 +209,6 @@ export class Run {
 
   /** Persists a final result, then reports it and counts it against the failure budget. */
   async settle(outcome: SiteOutcome): Promise<void> {
-    if (outcome.changes.length > 0) this.changes.set(outcome.url, outcome.changes);
     await this.records.add(outcome);
     this.o.events?.site?.(outcome);
     if (outcome.status === 'failed' && ++this.failed > this.o.failureBudget && this.reason === null) {

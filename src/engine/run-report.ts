@@ -33,7 +33,8 @@ export const REPORT_KEY_NAMES: Readonly<Record<string, string>> = {
   stripe_price_id: 'price_id',
 };
 
-export function buildReport(run: RunRecord, results: SiteResult[], changes: ReadonlyMap<string, SettingName[]>): RunReport {
+/** `results` as the store reads them: each carries the settings it wrote (or, dry run, would write). */
+export function buildReport(run: RunRecord, results: SiteResult[]): RunReport {
   const keys: RunReport['keys'] = {};
   for (const [name, k] of Object.entries(run.keys) as Array<[string, MaskedKey]>) {
     keys[REPORT_KEY_NAMES[name] ?? name] = { last4: k.last4, fingerprint: k.fingerprint };
@@ -53,7 +54,7 @@ export function buildReport(run: RunRecord, results: SiteResult[], changes: Read
       verified: r.verified,
       attempts: r.attempts,
       duration_ms: r.duration_ms,
-      changes: changes.get(r.url) ?? [],
+      changes: r.changes ?? [],
       error: r.error,
     })),
   };

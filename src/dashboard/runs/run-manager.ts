@@ -11,7 +11,6 @@ import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { DashboardError } from '../errors.js';
 import { LiveRun } from './live-run.js';
 import { planFromSnapshot, snapshotOfRun, type FleetRunPlan } from './run-plan.js';
-import { storedChanges } from './run-views.js';
 import type { SharedRuns } from './shared-runs.js';
 import { siteHealthRecorder } from './site-health-recorder.js';
 
@@ -243,7 +242,7 @@ export class RunManager {
           log.error({ run: run.id, err: maskSecrets(err.message) }, 'after-run check failed'),
         );
       const results = await state.siteResults(run.id);
-      live.end({ ...buildReport(finished, results, storedChanges(results)), reason: live.reason });
+      live.end({ ...buildReport(finished, results), reason: live.reason });
     } catch (err) {
       log.error({ run: run.id, err: maskSecrets((err as Error).message) }, 'could not finish the run');
     }

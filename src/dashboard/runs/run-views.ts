@@ -1,7 +1,6 @@
 import { buildReport } from '../../engine/run-report.js';
-import type { SettingName } from '../../protocol/settings.js';
 import type { FleetSite } from '../../store/fleet-store.js';
-import type { RunRecord, SiteResult, StateStore } from '../../store/state-store.js';
+import type { RunRecord, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { siteView } from '../fleet/site-views.js';
@@ -27,14 +26,6 @@ export function runSummaryView(run: RunRecord, active: boolean) {
 }
 
 /**
- * The settings each site's result says were written (a dry run: would be), as stored with the
- * result: a preview is as complete after a restart, or on another dashboard, as where it ran.
- */
-export function storedChanges(results: readonly SiteResult[]): Map<string, SettingName[]> {
-  return new Map(results.map((r) => [r.url, r.changes ?? []]));
-}
-
-/**
  * GET /api/admin/runs/:id: DESIGN §2's report (with each site's `changes` from the store) plus the
  * live phase, why a halted run stopped, and what can be done with it next.
  */
@@ -44,7 +35,7 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
   // Live also where another dashboard coordinates it (Postgres): the web view then follows its events.
   const followable = ctx.runs.followsLive(run);
   const results = await ctx.state.siteResults(run.id);
-  const report = buildReport(run, results, storedChanges(results));
+  const report = buildReport(run, results);
   return {
     ...report,
     // What each site held before the run (public pk and price, fingerprints of secrets): the preview's "from".
@@ -76,7 +67,7 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
       data: { url, status, verified, attempts, duration_ms, error, changes: r.changes ?? [] },
     });
   }
-  const end: EndEventData = { ...buildReport(run, results, storedChanges(results)), reason: null };
+  const end: EndEventData = { ...buildReport(run, results), reason: null };
   events.push({ id: events.length + 1, type: 'end', data: end });
   return events;
 }

@@ -2,7 +2,6 @@ import { buildReport } from '../../engine/run-report.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import type { SiteResult, StateStore } from '../../store/state-store.js';
 import { LiveRun, type RunEvent } from './live-run.js';
-import { storedChanges } from './run-views.js';
 
 export interface WatchedRunOptions {
   state: StateStore;
@@ -103,7 +102,7 @@ export class WatchedRun {
       if (run.state !== 'running') {
         const results = await this.o.state.siteResults(run.id, { before: false });
         this.emitSites(results);
-        this.live.end({ ...buildReport(run, results, storedChanges(results)), reason: null });
+        this.live.end({ ...buildReport(run, results), reason: null });
         return this.close();
       }
       // First poll (the replay), or sites the previous poll counted final still not emitted.
