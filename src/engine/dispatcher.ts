@@ -2,12 +2,13 @@ import { rootCertificates } from 'node:tls';
 import { Agent, Client, Dispatcher, EnvHttpProxyAgent } from 'undici';
 
 /**
- * The one undici dispatcher a site client sends through. A single Agent is enough: it keeps one
- * dispatcher per origin and drops it once its last connection closes. `connections: 1` makes that a
- * single Client rather than a Pool: keyfleet's requests to one site are sequential, and a Pool's
- * request queue costs ~16 KB per site (165 MB of heap at 10,000 sites, measured by bench/push).
- * When HTTP(S)_PROXY is set, undici's EnvHttpProxyAgent wraps the same options (NO_PROXY honoured);
- * without proxy variables the plain Agent skips its per-request NO_PROXY check.
+ * The undici dispatchers keyfleet sends through: one Client per origin, never a Pool (keyfleet's
+ * requests to one site are sequential, and a Pool's request queue costs ~16 KB per site: 165 MB of
+ * heap at 10,000 sites, measured by bench/push). A site client uses `createSiteDispatcher` (it can
+ * close a site's connection when the site's work ends); `createDispatcher` is undici's Agent with
+ * `connections: 1`, which drops a Client once its connection closes. When HTTP(S)_PROXY is set,
+ * undici's EnvHttpProxyAgent wraps the same options (NO_PROXY honoured); without proxy variables
+ * nothing pays for a per-request NO_PROXY check.
  */
 export interface TransportOptions {
   /** Bounds connect (DNS and TLS handshake included), waiting for headers, and each body read. */

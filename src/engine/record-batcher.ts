@@ -7,10 +7,10 @@ interface Waiting {
 }
 
 /**
- * Group commit for a run's per-site records. `add` resolves once the record is durable, so a site
- * never moves on (writes to the site, reports its result) before its record is on disk; the records
- * that arrive while one transaction is written, or in the same turn of the event loop, share the
- * next one. A push of 10,000 sites then costs tens of transactions instead of 20,000.
+ * Group commit for a run's per-site records. `add` resolves once the record is stored, so a site
+ * never moves on (writes to the site, reports its result) before its record is in the database; the
+ * records that arrive in the same turn of the event loop, or while one transaction is written, share
+ * the next one: one transaction per batch instead of one per record.
  */
 export class RecordBatcher {
   private queue: Waiting[] = [];
