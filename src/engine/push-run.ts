@@ -124,7 +124,11 @@ async function canaryThenEachSite(run: Run): Promise<void> {
  *
  * @example await workSites(new Run({ ...options, canary: 0 }), tasks, () => run.stop() || fleetHalted());
  */
-export async function workSites(run: Run, tasks: readonly SiteTask[], stop: () => boolean = run.stop): Promise<void> {
+export async function workSites(
+  run: Run,
+  tasks: readonly SiteTask[],
+  stop: () => boolean = run.stop,
+): Promise<void> {
   await runPool(tasks, run.o.workers, async (task) => run.settle(await run.workSite(task)), stop);
 }
 
@@ -142,15 +146,7 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
         // Sites wait between preflight and push: their connections are not kept open meanwhile.
         const before = await preflightSite(o.client, task, tally, { close: true });
         const prior = { attempts: tally.attempts, ms: tally.ms };
-        await run.records.add({
-          url: task.url,
-          status: 'pending',
-          verified: false,
-          attempts: prior.attempts,
-          duration_ms: prior.ms,
-          error: null,
-          before,
-        });
+        await run.recordBefore(task, before, tally);
         ready.push({ task, before, prior });
         o.events?.preflighted?.(task.url);
       } catch (err) {
@@ -207,6 +203,19 @@ export class Run {
   cancelled = (): boolean => this.o.signal?.aborted === true;
   stop = (): boolean => this.halted() || this.cancelled();
 
+  /** What a site holds before anything is written to it (still `pending`): a rollback restores it. */
+  recordBefore(task: SiteTask, before: SiteSnapshot, tally: Tally): Promise<void> {
+    return this.records.add({
+      url: task.url,
+      status: 'pending',
+      verified: false,
+      attempts: tally.attempts,
+      duration_ms: tally.ms,
+      error: null,
+      before,
+    });
+  }
+
   /** Persists a final result, then reports it and counts it against the failure budget. */
   async settle(outcome: SiteOutcome): Promise<void> {
     await this.records.add(outcome);
@@ -230,17 +239,8 @@ export class Run {
       } catch (err) {
         return failedOutcome(task.url, err, tally, null);
       }
-      if (!dryRun && changesNeeded(task.desired, before).length > 0) {
-        await this.records.add({
-          url: task.url,
-          status: 'pending',
-          verified: false,
-          attempts: tally.attempts,
-          duration_ms: tally.ms,
-          error: null,
-          before,
-        });
-      }
+      if (!dryRun && changesNeeded(task.desired, before).length > 0)
+        await this.recordBefore(task, before, tally);
       return await pushSite(client, task, before, dryRun, tally);
     } finally {
       client.release(task.url);
