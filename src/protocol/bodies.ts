@@ -15,6 +15,17 @@ const MAX_VALUE = 4096;
 export const SettingPutBody = z.object({ value: z.string() });
 export type SettingPutBody = z.infer<typeof SettingPutBody>;
 
+/**
+ * `PUT /api/export/settings`: several settings written in one transaction (the atomic write). Every
+ * value is validated before any is written; the answer is the authenticated key view as committed.
+ */
+export const SettingsPutBody = z.object({ values: z.record(z.string(), z.string()) });
+export type SettingsPutBody = z.infer<typeof SettingsPutBody>;
+
+/** What a site's authenticated key view lists in `capabilities`, so a client knows before it writes. */
+export const CAPABILITIES = { atomicWrite: 'atomic_write' } as const;
+export type Capability = (typeof CAPABILITIES)[keyof typeof CAPABILITIES];
+
 export const LaunchBody = z.object({
   domain: z
     .string()
@@ -41,7 +52,8 @@ export type ConfirmBody = z.infer<typeof ConfirmBody>;
 // --- responses ---------------------------------------------------------------------------------
 
 export const ErrorBody = z.object({ success: z.literal(false), error: z.string(), message: z.string() });
-export type ErrorBody = { success: false; error: ErrorCode; message: string };
+/** `setting`: which setting a 400 of the atomic write refused. */
+export type ErrorBody = { success: false; error: ErrorCode; message: string; setting?: SettingName };
 
 export const PkBody = z.object({ success: z.literal(true), publishable_key: z.string() });
 export type PkBody = z.infer<typeof PkBody>;
@@ -68,6 +80,8 @@ export const HealthStripeBody = z.object({
   publishable_key_configured: z.boolean(),
   environment: z.enum(['test', 'live']).nullable(),
   authenticated: z.boolean().optional(),
+  /** Authenticated view only: what the site supports beyond the per-setting PUTs (e.g. `atomic_write`). */
+  capabilities: z.array(z.string()).optional(),
   keys: z.record(z.string(), KeyInfo.nullable()).optional(),
 });
 export type HealthStripeBody = {
@@ -76,6 +90,7 @@ export type HealthStripeBody = {
   publishable_key_configured: boolean;
   environment: KeyMode | null;
   authenticated?: true;
+  capabilities?: string[];
   keys?: Record<SettingName, KeyInfo | null>;
 };
 

@@ -7,6 +7,8 @@ import type { SettingName } from './settings.js';
 export const ROUTES = {
   stripePk: '/api/stripe-pk',
   settingPattern: '/api/export/settings/:name',
+  /** PUT: every value of a key pair in one transaction (atomic write); the answer is the key view as committed. */
+  settings: '/api/export/settings',
   health: '/api/health',
   healthStripe: '/api/health/stripe',
   testStripe: '/api/test-stripe',
