@@ -33,7 +33,8 @@ function fleetOptions(cmd: Command): Command {
     .option('--retries <n>', 'retries of a safe-to-retry failure (timeouts, resets, 429, 502-504)', '2')
     .option('--allow-http', 'allow plain http:// to non-loopback hosts')
     .option('--json', 'one JSON document on stdout (progress goes to stderr)')
-    .option('--verbose', 'per-request detail (secrets masked)');
+    .option('--verbose', 'per-request detail (secrets masked)')
+    .option('--protocol <protocol>', 'seed (the original template), keyfleet, or auto: detect per site (default)');
 }
 
 /** Options that say where the keys come from. */
@@ -64,11 +65,13 @@ function buildProgram(): Command {
     .option('--check-stripe', 'one read-only Stripe call with the secret before pushing')
     .option('--resume <run-id>', 'finish an interrupted run')
     .option('--retry-failed <run-id>', 'push only the sites that failed in that run')
+    .option('--read-back', 'after an atomic write, read the key view again instead of trusting its answer')
     .action(lazy(async () => (await import('./commands/push.js')).push as Run));
 
   keyOptions(fleetOptions(program.command('verify')))
     .description('check every site holds the expected keys (pk by value, sk by fingerprint)')
     .option('--expect-pk <pk>', 'the publishable key every site must serve')
+    .option('--wait <seconds>', 'seed sites: read again until every worker serves the value, up to this long')
     .action(lazy(async () => (await import('./commands/verify.js')).verify as Run));
 
   fleetOptions(program.command('backup'))

@@ -10,6 +10,9 @@ export const BackupSite = z.object({
   publishable_key: z.string().nullable(),
   price_id: z.string().nullable(),
   secrets: z.record(z.string(), z.object({ fingerprint: z.string(), last4: z.string(), mode: z.enum(['test', 'live']).nullable() }).nullable()),
+  /** Issue 9: a seed site; `unknown` lists the settings it cannot reveal (its secrets). */
+  protocol: z.enum(['seed', 'keyfleet']).optional(),
+  unknown: z.array(z.string()).optional(),
 });
 export type BackupSite = z.infer<typeof BackupSite>;
 

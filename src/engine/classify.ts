@@ -1,5 +1,3 @@
-import type { ZodType } from 'zod';
-import { ErrorBody } from '../protocol/bodies.js';
 import { ERROR_CATALOG, isErrorCode, type ErrorCode } from '../protocol/error-catalog.js';
 
 /**
@@ -12,6 +10,29 @@ export interface Failure {
   /** What the socket or the site said: a system error code, the JSON error's message, … */
   readonly detail: string | null;
 }
+
+/**
+ * What a 2xx body must be: zod schemas satisfy it, and so do the cheap hand-written shape checks of
+ * the push's hot path (body-checks.ts), where the body is ours and a full schema walk costs CPU.
+ */
+export interface BodyCheck<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false };
+}
+
+/**
+ * How a site spells its errors. `keyfleet`: the catalog's codes with the catalog's statuses. `seed`:
+ * the original template's (SEED_TEMPLATE.md) — 401 and 403 with any body are a refused key, a 400's
+ * `error` is a format code, a 500 keeps the exception text.
+ */
+export type ErrorDialect = 'keyfleet' | 'seed';
+
+/** Codes the original template answers with, as the catalog names them. */
+const SEED_ALIASES: Readonly<Record<string, ErrorCode>> = {
+  invalid_publishable_format: 'invalid_publishable_key_format',
+  invalid_price_format: 'invalid_price_id_format',
+  'Valeur manquante': 'invalid_request',
+  'Missing value': 'invalid_request',
+};
 
 export type Verdict<T> = { readonly ok: true; readonly value: T } | ({ readonly ok: false } & Failure);
 
@@ -88,8 +109,9 @@ export function classifyError(err: unknown): Failure | null {
 export function classifyResponse<T>(
   status: number,
   body: string,
-  schema: ZodType<T>,
+  schema: BodyCheck<T>,
   location?: string,
+  dialect: ErrorDialect = 'keyfleet',
 ): Verdict<T> {
   const json = parseJsonObject(body);
   if (status >= 200 && status < 300) {
@@ -103,15 +125,31 @@ export function classifyResponse<T>(
       detail: json === undefined ? 'body is not JSON' : 'JSON is not the documented body',
     };
   }
-  const documented = json === undefined ? null : ErrorBody.safeParse(json);
-  if (documented?.success) {
-    const { error, message } = documented.data;
-    if (isErrorCode(error) && ERROR_CATALOG[error].status === status)
-      return { ok: false, code: error, detail: message };
-    return { ok: false, code: classifyStatus(status), detail: `${error}: ${message}` };
+  // Liberal in what we accept: `error` or `message` alone is an error body; other fields are ignored.
+  const said = errorCodeOf(json);
+  if (dialect === 'seed') {
+    if (status === 401 || status === 403) return { ok: false, code: 'invalid_api_key', detail: said.text };
+    if (status >= 500 && status !== 502 && status !== 503 && status !== 504)
+      return { ok: false, code: 'server_error', detail: said.text };
+  }
+  if (said.code !== null) {
+    const code = isErrorCode(said.code) ? said.code : SEED_ALIASES[said.code];
+    if (code !== undefined && ERROR_CATALOG[code].status === status)
+      return { ok: false, code, detail: said.message ?? said.code };
+    return { ok: false, code: classifyStatus(status), detail: said.text };
   }
   const detail = status >= 300 && status < 400 && location ? `redirects to ${location}` : null;
   return { ok: false, code: classifyStatus(status), detail };
+}
+
+/** `error` (else `message`) of a JSON error body, and the text worth keeping for the operator. */
+function errorCodeOf(json: unknown): { code: string | null; message: string | null; text: string | null } {
+  if (!isObject(json)) return { code: null, message: null, text: null };
+  const error = typeof json.error === 'string' ? json.error : null;
+  const message = typeof json.message === 'string' ? json.message : null;
+  const code = error ?? message;
+  const text = error !== null && message !== null && message !== error ? `${error}: ${message}` : code;
+  return { code, message, text };
 }
 
 /** The code of a non-2xx status whose body says nothing documented. */

@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice } from './site-protocol.js';
 
 /**
  * The YAML inventory: the seed format plus tags and a per-site API key variable.
@@ -20,6 +21,8 @@ export interface RawEntry {
   readonly name: string | null;
   readonly tags: string[];
   readonly apiKeyEnv: string | null;
+  /** `protocol: seed|keyfleet|auto` (issue 9); absent = auto. */
+  readonly protocol?: ProtocolChoice;
   /** `sites.yml:12: entry 3`, the prefix of every message about this entry. */
   readonly where: string;
 }
@@ -29,7 +32,7 @@ export interface ParsedEntries {
   errors: string[];
 }
 
-const FIELDS = ['url', 'name', 'tags', 'api_key_env'];
+const FIELDS = ['url', 'name', 'tags', 'api_key_env', 'protocol'];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function parseYamlInventory(text: string, file: string): ParsedEntries {
@@ -96,7 +99,10 @@ function readEntry(value: unknown, where: string): RawEntry | string {
     }
     return `unknown field '${key}' (allowed: ${FIELDS.join(', ')})`;
   }
-  const { url, name, tags, api_key_env: apiKeyEnv } = fields;
+  const { url, name, tags, api_key_env: apiKeyEnv, protocol } = fields;
+  if (protocol !== undefined && protocol !== null && !isProtocolChoice(protocol)) {
+    return `protocol must be one of ${PROTOCOL_CHOICES.join(', ')} (seed: the original template; keyfleet: this package's template)`;
+  }
   if (typeof url !== 'string' || url.trim() === '') return 'has no url: add url: https://…';
   if (name !== undefined && name !== null && (typeof name !== 'string' || name.trim() === '')) {
     return 'name must be a non-empty string';
@@ -120,6 +126,7 @@ function readEntry(value: unknown, where: string): RawEntry | string {
     name: typeof name === 'string' ? name.trim() : null,
     tags: tagList.map((t) => String(t).trim()),
     apiKeyEnv: typeof apiKeyEnv === 'string' ? apiKeyEnv : null,
+    ...(isProtocolChoice(protocol) ? { protocol } : {}),
     where,
   };
 }

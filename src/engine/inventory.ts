@@ -3,6 +3,7 @@ import { CliError } from '../cli/cli-error.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import type { ParsedEntries, RawEntry } from './inventory-yaml.js';
 import { normaliseSiteUrl } from './site-url.js';
+import type { ProtocolChoice } from './site-protocol.js';
 
 export { isLoopbackHost, normaliseSiteUrl } from './site-url.js';
 
@@ -25,6 +26,8 @@ export interface Site {
   tags: string[];
   /** Environment variable holding this site's API key; null means TEMPLATE_MASTER_API_KEY. */
   apiKeyEnv: string | null;
+  /** YAML `protocol` (issue 9): forces how the site is spoken to; absent = detected (auto). */
+  protocol?: ProtocolChoice;
 }
 
 export interface Inventory {
@@ -177,7 +180,7 @@ function toSite(entry: RawEntry, errors: string[]): Site | null {
     return null;
   }
   const name = entry.name ?? result.url.replace(/^https?:\/\//, '');
-  return { url: result.url, name, tags: entry.tags, apiKeyEnv: entry.apiKeyEnv };
+  return { url: result.url, name, tags: entry.tags, apiKeyEnv: entry.apiKeyEnv, ...(entry.protocol ? { protocol: entry.protocol } : {}) };
 }
 
 function filterByTag(sites: Site[], tag: string, file: string, yaml: boolean): Site[] {

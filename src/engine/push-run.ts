@@ -106,7 +106,10 @@ async function canaryThenEachSite(run: Run): Promise<void> {
     }
     const outcome = await run.workSite(task);
     await run.settle(outcome);
-    if (outcome.before === null) continue; // not reached: counts against the budget, proves nothing
+    // Not reached at all: counts against the budget, proves nothing; the next site becomes the canary.
+    if (outcome.before === null && unreachable(outcome)) continue;
+    // A rollback that could not put back a seed site's secret restored the rest: not a canary verdict.
+    if (outcome.error?.code === 'seed_secret_not_restorable') continue;
     canaries += 1;
     if (outcome.status === 'failed') run.reason ??= `canary ${task.url} failed (${outcome.error?.code})`;
   }
@@ -158,6 +161,12 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
     run.stop,
   );
   if (run.stop()) return;
+  // A canary candidate refused (key, protocol, …) — not merely unreachable — halts like a canary.
+  const refused = await firstRefusedCandidate(run, new Set(ready.map((r) => r.task.url)));
+  if (refused !== null) {
+    run.reason ??= `canary ${refused.url} failed (${refused.error?.code})`;
+    return;
+  }
 
   // Keep the inventory's order (the pool finishes out of order): the canary is the first site listed.
   const order = new Map(o.tasks.map((t, i) => [t.url, i]));
@@ -246,6 +255,34 @@ export class Run {
       client.release(task.url);
     }
   }
+}
+
+/**
+ * Issue 11: only a site that cannot be reached at all is stepped over for the next canary. A key
+ * refused, a protocol or value not understood, a verify mismatch can be fleet-wide: they halt.
+ */
+const UNREACHABLE = new Set(['timeout', 'connection_refused', 'connection_reset', 'dns_not_found', 'tls_error', 'bad_gateway', 'service_unavailable', 'gateway_timeout', 'too_many_open_files']);
+
+export function unreachable(outcome: SiteOutcome): boolean {
+  return outcome.status === 'failed' && outcome.error !== null && UNREACHABLE.has(outcome.error.code);
+}
+
+/** `preflightAll`: the first site, in inventory order, whose preflight failed for a reason that can be fleet-wide, among those before the canaries. */
+async function firstRefusedCandidate(run: Run, ready: ReadonlySet<string>): Promise<SiteOutcome | null> {
+  const { o } = run;
+  if (o.canary <= 0) return null;
+  const failed = new Map((await o.state.siteResults(o.runId, { status: ['failed'], before: false })).map((r) => [r.url, r]));
+  let canaries = 0;
+  for (const task of o.tasks) {
+    if (canaries >= o.canary) break;
+    if (ready.has(task.url)) {
+      canaries += 1;
+      continue;
+    }
+    const r = failed.get(task.url);
+    if (r && !unreachable({ ...r, changes: [] })) return { ...r, changes: [] };
+  }
+  return null;
 }
 
 interface Prior {

@@ -1,5 +1,7 @@
+import { refuseRestrictedKey, SEED_CACHE_REASON, seedProve, seedWrite, seedWriteOrder } from './seed-protocol.js';
 import type { ReadOptions, SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
+import { preflightSite as preflightInProtocol, type PreflightOptions, type ProtocolChoice } from './site-protocol.js';
 import { changesNeeded, describeSettings, mismatches, snapshotOf, type DesiredKeys } from './site-state.js';
 import type { HealthStripeBody } from '../protocol/bodies.js';
 import type { SettingName } from '../protocol/settings.js';
@@ -11,6 +13,15 @@ export interface SiteTask {
   /** The site's own key (inventory `api_key_env`) or the shared TEMPLATE_MASTER_API_KEY. */
   apiKey: string | null;
   desired: DesiredKeys;
+  /** Inventory `protocol`, `--protocol`, or remembered from an earlier run; default `auto` (issue 9). */
+  protocol?: ProtocolChoice;
+  /** `--read-back`: after an atomic write, read the key view again instead of trusting its answer. */
+  readBack?: boolean;
+  /**
+   * A rollback's secrets that cannot be put back (a seed site never revealed them and keyfleet never
+   * pushed them): the rest is restored, then the site ends `seed_secret_not_restorable`.
+   */
+  unrestorable?: SettingName[];
 }
 
 /** A site's result plus the settings that were (or, in a dry run, would be) written. */
@@ -42,17 +53,29 @@ export async function readSite(client: SiteClient, task: SiteTask, tally: Tally,
 }
 
 /**
- * Preflight: the authenticated /api/health/stripe proves the site is reachable, accepts the key,
- * and tells what it holds now (the `before` snapshot a rollback restores).
+ * Preflight (site-protocol.ts): proves the site is reachable and accepts the key, detects its
+ * protocol, and tells what it holds now (the `before` snapshot a rollback restores).
  */
-export async function preflightSite(client: SiteClient, task: SiteTask, tally = new Tally(), opts?: ReadOptions): Promise<SiteSnapshot> {
-  return snapshotOf(await readSite(client, task, tally, opts));
+export async function preflightSite(client: SiteClient, task: SiteTask, tally = new Tally(), opts?: PreflightOptions): Promise<SiteSnapshot> {
+  return preflightInProtocol(client, task, tally, opts);
+}
+
+/** The settings to write to a site, in its protocol's order. */
+export function changesFor(task: SiteTask, before: SiteSnapshot): SettingName[] {
+  const changes = changesNeeded(task.desired, before);
+  return before.protocol === 'seed' ? seedWriteOrder(changes) : changes;
 }
 
 /**
- * Writes what differs from `before`, then reads the site back and proves every pushed setting landed
- * (pk by value, secrets by fingerprint). A site that answered OK but holds something else is
- * `verify_mismatch`. Never throws: every failure is a classified outcome.
+ * Writes what differs from `before` and proves it landed, in the site's protocol:
+ * - keyfleet with `atomic_write`: one `PUT /api/export/settings` whose answer (the key view as
+ *   committed) is the proof; `readBack` adds a separate read;
+ * - keyfleet: one PUT per setting (secrets first), then the key view read back (pk by value,
+ *   secrets by fingerprint);
+ * - seed: rk_ refused before sending, the secret first (a refusal stops the site), public values
+ *   read several times, secrets `unverifiable`.
+ * A site that answered OK but holds something else is `verify_mismatch`. Never throws: every failure
+ * is a classified outcome.
  */
 export async function pushSite(
   client: SiteClient,
@@ -61,24 +84,51 @@ export async function pushSite(
   dryRun: boolean,
   tally = new Tally(),
 ): Promise<SiteOutcome> {
-  const changes = changesNeeded(task.desired, before);
-  const done = (status: SiteOutcome['status'], verified: boolean): SiteOutcome => ({
-    url: task.url, status, verified, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes,
+  const changes = changesFor(task, before);
+  const protocol = before.protocol ?? 'keyfleet';
+  const done = (status: SiteOutcome['status'], verified: boolean, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
+    url: task.url, status, verified, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes, protocol, ...extra,
   });
-  if (changes.length === 0) return done('unchanged', true);
-  if (dryRun) return done('ok', false);
+  try {
+    if (protocol === 'seed' && changes.includes('stripe_secret_key')) refuseRestrictedKey(task.url, task.desired);
+  } catch (err) {
+    return failedOutcome(task.url, err, tally, before, changes, protocol);
+  }
+  const refused = task.unrestorable?.length
+    ? new SiteError({ code: 'seed_secret_not_restorable', url: task.url, detail: `${describeSettings(task.unrestorable)} left as they are${changes.length ? `; ${describeSettings(changes)} restored` : ''}`, attempts: 0 })
+    : null;
+  if (changes.length === 0) return refused ? failedOutcome(task.url, refused, tally, before, changes, protocol) : done('unchanged', true);
+  if (dryRun) return refused ? failedOutcome(task.url, refused, tally, before, changes, protocol) : done('ok', false);
   try {
     const apiKey = task.apiKey ?? '';
-    for (const name of changes) tally.add(await client.putSetting(task.url, name, task.desired[name] ?? '', apiKey));
-    // The read-back is this site's last request of the run: its connection is closed after it.
-    const after = await preflightSite(client, task, tally, { close: true });
+    if (protocol === 'seed') {
+      await seedWrite(client, task, apiKey, changes, tally);
+      const proof = await seedProve(client, task, changes, tally);
+      const pending = proof.stale.length + proof.wrong.length > 0;
+      if (refused) return failedOutcome(task.url, refused, tally, before, changes, protocol);
+      return done('ok', !pending, {
+        ...(proof.unverifiable.length > 0 ? { unverifiable: proof.unverifiable } : {}),
+        ...(pending ? { pending_proof: `${describeSettings([...proof.stale, ...proof.wrong])}: ${SEED_CACHE_REASON}` } : {}),
+      });
+    }
+    let after: SiteSnapshot;
+    if (before.atomic_write === true) {
+      const values: DesiredKeys = {};
+      for (const name of changes) values[name] = task.desired[name];
+      const committed = tally.add(await client.putSettings(task.url, values, apiKey, { close: task.readBack !== true }));
+      after = task.readBack === true ? await preflightSite(client, task, tally, { close: true }) : snapshotOf(committed);
+    } else {
+      for (const name of changes) tally.add(await client.putSetting(task.url, name, task.desired[name] ?? '', apiKey));
+      // The read-back is this site's last request of the run: its connection is closed after it.
+      after = snapshotOf(await readSite(client, task, tally, { close: true }));
+    }
     const wrong = mismatches(task.desired, after);
     if (wrong.length > 0) {
       throw new SiteError({ code: 'verify_mismatch', url: task.url, detail: `still holds other ${describeSettings(wrong)} after the push`, attempts: 0 });
     }
     return done('ok', true);
   } catch (err) {
-    return failedOutcome(task.url, err, tally, before, changes);
+    return failedOutcome(task.url, err, tally, before, changes, protocol);
   }
 }
 
@@ -88,6 +138,7 @@ export function failedOutcome(
   tally: { attempts: number; ms: number },
   before: SiteSnapshot | null,
   changes: SettingName[] = [],
+  protocol: SiteOutcome['protocol'] = before?.protocol,
 ): SiteOutcome {
   if (!(err instanceof SiteError)) throw err;
   // A SiteError's attempts are those of its own call; earlier calls of this site were tallied already.
@@ -100,6 +151,7 @@ export function failedOutcome(
     error: err.toJSON(),
     before,
     changes,
+    ...(protocol === undefined ? {} : { protocol }),
   };
 }
 

@@ -22,6 +22,10 @@ export interface RunReport {
     duration_ms: number;
     changes: SettingName[];
     error: SiteResult['error'];
+    /** Issue 9: how the site was spoken to, what it cannot prove, and why it is not yet verified. */
+    protocol?: SiteResult['protocol'];
+    unverifiable?: SiteResult['unverifiable'];
+    pending_proof?: string;
   }>;
 }
 
@@ -56,6 +60,9 @@ export function buildReport(run: RunRecord, results: SiteResult[]): RunReport {
       duration_ms: r.duration_ms,
       changes: r.changes ?? [],
       error: r.error,
+      ...(r.protocol === undefined ? {} : { protocol: r.protocol }),
+      ...(r.unverifiable === undefined ? {} : { unverifiable: r.unverifiable }),
+      ...(r.pending_proof === undefined ? {} : { pending_proof: r.pending_proof }),
     })),
   };
 }

@@ -1,12 +1,12 @@
-import { z } from 'zod';
 import {
   HealthBody,
-  HealthStripeBody,
-  PkBody,
-  SavedBody,
   TestStripeBody,
   type ConfirmBody,
+  type HealthStripeBody,
+  type PkBody,
 } from '../protocol/bodies.js';
+import { anyObject, healthStripeBody, pkBody, priceBody, savedBody, successBody } from './body-checks.js';
+import type { ErrorDialect } from './classify.js';
 import { API_KEY_HEADER, ROUTES, settingPath } from '../protocol/routes.js';
 import type { SettingName } from '../protocol/settings.js';
 import { createSiteDispatcher } from './dispatcher.js';
@@ -74,7 +74,21 @@ export interface SiteClient {
     apiKey?: string,
     opts?: ReadOptions,
   ): Promise<SiteResult<HealthStripeBody>>;
-  putSetting(siteUrl: string, setting: SettingName, value: string, apiKey: string): Promise<SiteResult<void>>;
+  /** `dialect: 'seed'` reads the original template's answers (SEED_TEMPLATE.md) as they are. */
+  putSetting(siteUrl: string, setting: SettingName, value: string, apiKey: string, dialect?: ErrorDialect): Promise<SiteResult<void>>;
+  /**
+   * The atomic write (`PUT /api/export/settings`, issue 10): every value in one transaction; the
+   * answer is the authenticated key view as committed, which is the proof.
+   */
+  putSettings(siteUrl: string, values: Partial<Record<SettingName, string>>, apiKey: string, opts?: ReadOptions): Promise<SiteResult<HealthStripeBody>>;
+  /** Seed sites: `GET /api/export/stats`, the one request that proves a key with no side effect. */
+  getExportStats(siteUrl: string, apiKey: string): Promise<SiteResult<void>>;
+  /** Seed sites: the public price id, or null when none is set (404 not_found). */
+  getPriceId(siteUrl: string, opts?: ReadOptions): Promise<SiteResult<string | null>>;
+  /** Seed sites: the publishable key read with the seed's error conventions. */
+  getSeedPublishableKey(siteUrl: string, opts?: ReadOptions): Promise<SiteResult<string | null>>;
+  /** Seed sites: the public `GET /api/export/settings` (the doctor looks for what it exposes). */
+  getPublicSettings(siteUrl: string): Promise<SiteResult<Record<string, unknown>>>;
   testStripe(siteUrl: string, apiKey: string): Promise<SiteResult<TestStripeBody>>;
   rotateCredentials(siteUrl: string, apiKey: string, newKey: string): Promise<SiteResult<void>>;
   confirmCredentials(siteUrl: string, newKey: string, body?: ConfirmBody): Promise<SiteResult<void>>;
@@ -86,7 +100,7 @@ export interface SiteClient {
 }
 
 /** rotate/confirm answer 200 with a success body whose other fields the contract leaves open. */
-const OkBody = z.object({ success: z.literal(true) });
+const OkBody = successBody;
 
 const JSON_TYPE = 'application/json';
 const toVoid = (): void => undefined;
@@ -114,11 +128,25 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
     path: ROUTES.stripePk,
     headers: publicHeaders,
     body: null,
-    schema: PkBody,
-    map: (b) => b.publishable_key,
+    schema: pkBody,
+    map: (b: PkBody) => b.publishable_key,
     absent: { code: 'no_publishable_key', value: null },
     secrets: [],
   };
+  const getSeedPk: Call<PkBody, string | null> = { ...getPk, dialect: 'seed' };
+  const getSeedPkClosing: Call<PkBody, string | null> = { ...getSeedPk, close: true };
+  const getPrice: Call<{ price_id: string }, string | null> = {
+    method: 'GET',
+    path: settingPath('stripe_price_id'),
+    headers: publicHeaders,
+    body: null,
+    schema: priceBody,
+    map: (b) => b.price_id,
+    absent: { code: 'not_found', value: null },
+    secrets: [],
+    dialect: 'seed',
+  };
+  const getPriceClosing = { ...getPrice, close: true };
   const getHealth: Call<HealthBody, HealthBody> = {
     method: 'GET',
     path: ROUTES.health,
@@ -136,7 +164,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
     headers: Record<string, string>,
     secrets: string[],
     close: boolean,
-  ): Call<unknown, HealthStripeBody> {
+  ): Call<HealthStripeBody, HealthStripeBody> {
     // The zod schema is looser than the exported type (keys by string, authenticated boolean); the
     // exported type is what the contract promises, so the parsed body is narrowed here once.
     return {
@@ -144,8 +172,8 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
       path: ROUTES.healthStripe,
       headers,
       body: null,
-      schema: HealthStripeBody,
-      map: (b) => b as HealthStripeBody,
+      schema: healthStripeBody,
+      map: identity,
       secrets,
       close,
     };
@@ -174,15 +202,51 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
             : getStripeHealthPublic
           : stripeHealthCall(authed(apiKey, false), [apiKey], opts?.close === true),
       ),
-    putSetting: (siteUrl, setting, value, apiKey) =>
+    putSetting: (siteUrl, setting, value, apiKey, dialect) =>
       send(siteUrl, {
         method: 'PUT',
         path: settingPath(setting),
         headers: authed(apiKey, true),
         body: JSON.stringify({ value }),
-        schema: SavedBody,
+        schema: savedBody,
         map: toVoid,
         secrets: [apiKey, value],
+        dialect,
+      }),
+    putSettings: (siteUrl, values, apiKey, opts) =>
+      send(siteUrl, {
+        method: 'PUT',
+        path: ROUTES.settings,
+        headers: authed(apiKey, true),
+        body: JSON.stringify({ values }),
+        schema: healthStripeBody,
+        map: identity,
+        secrets: [apiKey, ...(Object.values(values) as string[])],
+        close: opts?.close === true,
+      }),
+    getExportStats: (siteUrl, apiKey) =>
+      send(siteUrl, {
+        method: 'GET',
+        path: ROUTES.exportStats,
+        headers: authed(apiKey, false),
+        body: null,
+        schema: successBody,
+        map: toVoid,
+        secrets: [apiKey],
+        dialect: 'seed',
+      }),
+    getPriceId: (siteUrl, opts) => send(siteUrl, opts?.close ? getPriceClosing : getPrice),
+    getSeedPublishableKey: (siteUrl, opts) => send(siteUrl, opts?.close ? getSeedPkClosing : getSeedPk),
+    getPublicSettings: (siteUrl) =>
+      send(siteUrl, {
+        method: 'GET',
+        path: ROUTES.settings,
+        headers: publicHeaders,
+        body: null,
+        schema: anyObject,
+        map: identity,
+        secrets: [],
+        dialect: 'seed',
       }),
     testStripe: (siteUrl, apiKey) =>
       send(siteUrl, {

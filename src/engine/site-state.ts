@@ -1,4 +1,4 @@
-import type { HealthStripeBody, KeyInfo } from '../protocol/bodies.js';
+import { CAPABILITIES, type HealthStripeBody, type KeyInfo } from '../protocol/bodies.js';
 import { fingerprint } from '../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../protocol/settings.js';
 import type { SiteSnapshot } from '../store/state-store.js';
@@ -11,11 +11,13 @@ export function snapshotOf(health: HealthStripeBody): SiteSnapshot {
   const keys = health.keys ?? ({} as Record<SettingName, KeyInfo | null>);
   const fingerprints: Record<string, string | null> = {};
   for (const name of SETTING_NAMES) fingerprints[name] = keys[name]?.fingerprint ?? null;
-  return {
+  const snapshot: SiteSnapshot = {
     publishable_key: keys.stripe_publishable_key?.value ?? null,
     price_id: keys.stripe_price_id?.value ?? null,
     fingerprints,
   };
+  if (health.capabilities?.includes(CAPABILITIES.atomicWrite)) snapshot.atomic_write = true;
+  return snapshot;
 }
 
 // Every site of a push shares one DesiredKeys object: hash its keys once, not once per site.

@@ -1,7 +1,6 @@
-import type { ZodType } from 'zod';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../protocol/error-catalog.js';
-import { classifyError, classifyResponse, type Failure } from './classify.js';
+import { classifyError, classifyResponse, type BodyCheck, type ErrorDialect, type Failure } from './classify.js';
 import type { InFlightLimit } from './in-flight-limit.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { SiteError } from './site-error.js';
@@ -20,7 +19,9 @@ export interface Call<B, R> {
   /** Compact JSON, or null for no body. */
   readonly body: string | null;
   /** The documented 2xx body; anything else is `unexpected_response`. */
-  readonly schema: ZodType<B>;
+  readonly schema: BodyCheck<B>;
+  /** How the site spells its errors (default `keyfleet`); `seed` for the original template. */
+  readonly dialect?: ErrorDialect;
   readonly map: (body: B) => R;
   /** A documented error that is an answer on this route (404 no_publishable_key → null). */
   readonly absent?: { readonly code: ErrorCode; readonly value: R };
@@ -87,7 +88,7 @@ export function createTransport(
       status = res.statusCode;
       // Always read to the end (bounded by maxResponseSize): an unread body pins the connection.
       const text = await res.body.text();
-      const verdict = classifyResponse(status, text, call.schema, header(res.headers.location));
+      const verdict = classifyResponse(status, text, call.schema, header(res.headers.location), call.dialect);
       if (verdict.ok) outcome = { ok: true, value: call.map(verdict.value) };
       else if (call.absent !== undefined && verdict.code === call.absent.code)
         outcome = { ok: true, value: call.absent.value };

@@ -334,6 +334,31 @@ const entries = {
     message: 'The site answers, but close to the --timeout.',
     hint: "Raise --timeout (e.g. 30) and check the site's resources: time curl -I <site>.",
   },
+  // --- issue 9 (seed protocol), issue 10 (atomic write), issue 11 (CLI canary) — helper `seed` ------
+  restricted_key_unsupported: {
+    message: 'This site runs the original template, which refuses restricted keys (rk_…): nothing was sent to it.',
+    hint: 'Push a standard secret key (sk_…) to seed sites, or upgrade the site to the keyfleet template, which accepts rk_ keys.',
+  },
+  seed_secret_not_restorable: {
+    message: "This site's previous secret key is unknown: the original template never reveals it, and keyfleet did not push it.",
+    hint: 'Push the previous secret again from its source (keyfleet push --only sk with STRIPE_SECRET_KEY set to it); the publishable key and price were restored.',
+  },
+  settings_exposed: {
+    message: 'GET /api/export/settings shows export_api_key or a secret-looking value to anyone: whoever reads it can write this site\'s settings.',
+    hint: "Delete the export_api_key row from the site's settings table (and any secret stored under a non-stripe name), rotate TEMPLATE_MASTER_API_KEY, and block GET /api/export/settings at the proxy, or upgrade to the keyfleet template.",
+  },
+  stale_cache: {
+    message: "Repeated reads of /api/stripe-pk disagree: some of the site's workers still serve a cached value.",
+    hint: 'The original template caches settings per worker for up to 5 minutes (SETTINGS_CACHE_TTL): wait, then run keyfleet verify --wait 300, or restart the site.',
+  },
+  not_yet_verified: {
+    message: 'Written, but not every read returned the new value yet.',
+    hint: "The site's workers cache settings for up to 5 minutes: run keyfleet verify --wait 300 to see every worker serve it.",
+  },
+  seed_template: {
+    message: 'This site runs the original template: it has no /api/health or authenticated /api/health/stripe, so secrets cannot be proven by fingerprint.',
+    hint: 'keyfleet works with it as it is (the seed protocol); upgrade to the keyfleet template for fingerprint proof and atomic writes.',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof entries;

@@ -10,6 +10,8 @@ export const ROUTES = {
   /** PUT: every value of a key pair in one transaction (atomic write); the answer is the key view as committed. */
   settings: '/api/export/settings',
   health: '/api/health',
+  /** Seed sites only (SEED_TEMPLATE.md): the authenticated stats, the one safe way to prove a key there. */
+  exportStats: '/api/export/stats',
   healthStripe: '/api/health/stripe',
   testStripe: '/api/test-stripe',
   launch: '/saas_launch_site',

@@ -102,8 +102,17 @@ export function siteFromRow(row: SiteRow): SiteResult {
     duration_ms: row.duration_ms,
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
     before: row.before_json === null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
-    ...(row.changes_json === null ? {} : { changes: JSON.parse(row.changes_json) as SettingName[] }),
+    ...(row.changes_json === null ? {} : proofFromJson(row.changes_json)),
   };
+}
+
+/**
+ * `changes_json` holds the settings written, and (issue 9) how the site was spoken to and what could
+ * not be proven: an array when there is nothing else (every row written before), else an object.
+ */
+function proofFromJson(text: string): Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'> {
+  const parsed = JSON.parse(text) as SettingName[] | Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'>;
+  return Array.isArray(parsed) ? { changes: parsed } : parsed;
 }
 
 /**
@@ -111,13 +120,18 @@ export function siteFromRow(row: SiteRow): SiteResult {
  * mistake gets an error instead of a secret in the database (the error does not quote it).
  */
 export function changesJson(result: SiteResult): string | null {
-  if (result.changes === undefined) return null;
-  if (!Array.isArray(result.changes) || !result.changes.every((n) => Object.hasOwn(SETTINGS, n))) {
+  const extra = result.protocol !== undefined || result.unverifiable !== undefined || result.pending_proof !== undefined;
+  if (result.changes === undefined && !extra) return null;
+  const changes = result.changes ?? [];
+  const names = (list: unknown) => Array.isArray(list) && list.every((n) => Object.hasOwn(SETTINGS, n as string));
+  if (!names(changes) || (result.unverifiable !== undefined && !names(result.unverifiable.map((u) => u.setting)))) {
     throw new Error(
       `The changes of ${result.url}'s result must be setting names (${Object.keys(SETTINGS).join(', ')}).`,
     );
   }
-  return JSON.stringify(result.changes);
+  if (!extra) return JSON.stringify(changes);
+  // Reasons are ours (fixed sentences), never a site's text: no value can reach them.
+  return JSON.stringify({ changes, protocol: result.protocol, unverifiable: result.unverifiable, pending_proof: result.pending_proof });
 }
 
 /** Counts per status (from a GROUP BY) → summary; `pending` rows count in the total only. */

@@ -79,6 +79,22 @@ export interface SiteSnapshot {
   price_id: string | null;
   /** Per setting name. */
   fingerprints: Record<string, string | null>;
+  /** Added (issue 9): the protocol the site was spoken to in; absent = `keyfleet`. */
+  protocol?: 'keyfleet' | 'seed';
+  /**
+   * Added (issue 9): settings whose current value the site cannot tell (a seed site never reveals a
+   * secret): their null fingerprint means "unknown", not "none". A rollback cannot restore them from
+   * the snapshot alone.
+   */
+  unknown?: SettingName[];
+  /** Added (issue 10): the site's authenticated view lists `atomic_write`. */
+  atomic_write?: boolean;
+}
+
+/** A setting written but not provable on this site's protocol, and why (issue 9). */
+export interface Unverifiable {
+  setting: SettingName;
+  reason: string;
 }
 
 export interface SiteResult {
@@ -94,6 +110,12 @@ export interface SiteResult {
    * value. Each write replaces the previous one's; absent when the writer did not say.
    */
   changes?: SettingName[];
+  /** Added (issue 9): the protocol the site was spoken to in. */
+  protocol?: 'keyfleet' | 'seed';
+  /** Added (issue 9): settings written that the protocol cannot prove (a seed site's secret). */
+  unverifiable?: Unverifiable[];
+  /** Added (issue 9): why an `ok` site is not yet verified (e.g. workers still caching the old value). */
+  pending_proof?: string;
 }
 
 export type NewRun = Omit<

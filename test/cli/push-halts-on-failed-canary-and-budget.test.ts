@@ -48,13 +48,37 @@ describe('push halts on a failed canary and on a crossed failure budget', () => 
 
   it('site by site (the default): crossing --max-failures stops new sites; the rest are skipped, unwritten', async () => {
     // Unreachable sites first: none of them can be the canary, each counts against the budget.
-    writeFileSync(tmp.path('bad-first.txt'), [faults.urls.unauthorized, faults.urls.refused, faults.urls.notFoundHtml, ...good.urls].join('\n'));
+    writeFileSync(tmp.path('bad-first.txt'), [faults.urls.refused, faults.urls.reset, faults.urls.badGatewayHtml, ...good.urls].join('\n'));
     const r = await push('bad-first.txt', '--max-failures', '2');
     expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout);
     expect(report.state).toBe('halted');
     expect(report.summary).toMatchObject({ total: 7, failed: 3, skipped: 4, ok: 0 });
-    expect(report.sites.slice(0, 3).map((s: { error: { code: string } }) => s.error.code)).toEqual(['invalid_api_key', 'connection_refused', 'endpoint_not_found']);
+    expect(report.sites.slice(0, 3).map((s: { error: { code: string } }) => s.error.code)).toEqual(['connection_refused', 'connection_reset', 'bad_gateway']);
+    for (let i = 0; i < 4; i++) expect(await good.pkOf(i)).toBeNull();
+  });
+
+  // Issue 11: a canary refused for a reason that can be fleet-wide halts; only an unreachable one is stepped over.
+  for (const [fault, code] of [['unauthorized', 'invalid_api_key'], ['notFoundHtml', 'endpoint_not_found']] as const) {
+    it(`a canary whose preflight is refused (${code}) halts with exit 3 before any other site is written`, async () => {
+      writeFileSync(tmp.path(`refused-${fault}.txt`), [faults.urls.refused, faults.urls[fault], ...good.urls].join('\n'));
+      const r = await push(`refused-${fault}.txt`, '--max-failures', '100%');
+      expect(r.code).toBe(3);
+      const report = JSON.parse(r.stdout);
+      expect(report.state).toBe('halted');
+      expect(report.sites.slice(0, 2).map((s: { error: { code: string } }) => s.error.code)).toEqual(['connection_refused', code]);
+      expect(report.summary).toMatchObject({ total: 6, failed: 2, skipped: 4, ok: 0 });
+      for (let i = 0; i < 4; i++) expect(await good.pkOf(i)).toBeNull();
+    });
+  }
+
+  it('--preflight-all: a canary candidate refusing the key halts before any write', async () => {
+    writeFileSync(tmp.path('refused-all.txt'), [faults.urls.unauthorized, ...good.urls].join('\n'));
+    const r = await push('refused-all.txt', '--max-failures', '100%', '--preflight-all');
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout);
+    expect(report.sites[0]).toMatchObject({ status: 'failed', error: { code: 'invalid_api_key' } });
+    expect(report.summary).toMatchObject({ failed: 1, skipped: 4, ok: 0 });
     for (let i = 0; i < 4; i++) expect(await good.pkOf(i)).toBeNull();
   });
 

@@ -63,7 +63,7 @@ describe('YAML inventory', () => {
   it('refuses unknown fields, naming the allowed ones', async () => {
     const path = tmp.file('typo.yml', 'sites:\n  - url: https://a.example.fr\n    tag: production\n');
     expect((await failure(path)).message).toBe(
-      `${path}:2: entry 1: unknown field 'tag' (allowed: url, name, tags, api_key_env)`,
+      `${path}:2: entry 1: unknown field 'tag' (allowed: url, name, tags, api_key_env, protocol)`,
     );
   });
 

@@ -1,12 +1,12 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
-import { failedOutcome, readSite, Tally } from '../../engine/push-site.js';
-import { snapshotOf } from '../../engine/site-state.js';
+import { failedOutcome, Tally } from '../../engine/push-site.js';
+import { readSiteView } from '../../engine/site-protocol.js';
 import type { BackupFile } from '../../engine/backup-file.js';
 import { runPool } from '../../engine/worker-pool.js';
 import { SETTINGS, SETTING_NAMES } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import { usageError } from '../cli-error.js';
-import { actor, apiKeyFor, clientFor, loadSites, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { actor, apiKeyFor, clientFor, loadSites, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter } from '../output/reporter.js';
@@ -32,18 +32,18 @@ export async function backup(opts: BackupOptions): Promise<number> {
     const run = await state.createRun({ command: 'backup', dry_run: false, actor: actor(), sites_source: opts.sitesFile ?? null, keys: {}, options: { output }, key_version_id: null, sites: sites.map((s) => s.url) });
     reporter.phase('backup', sites.length);
     await runPool(sites, workersFor(parseCount(opts.concurrency, '--concurrency', 16)), async (site) => {
-      const task = { url: site.url, apiKey: apiKeyFor(site, shared), desired: {} };
+      const task = { url: site.url, apiKey: apiKeyFor(site, shared), desired: {}, protocol: protocolFor(site, opts) };
       const tally = new Tally();
       let outcome;
       try {
         if (task.apiKey) {
-          const health = await readSite(client, task, tally, { close: true });
-          const before = snapshotOf(health);
-          const keys = health.keys;
+          const { snapshot: before, health } = await readSiteView(client, task, tally, { close: true, full: true });
+          const keys = health?.keys;
           const secrets: BackupFile['sites'][string]['secrets'] = {};
-          for (const n of SETTING_NAMES) if (SETTINGS[n].secret) secrets[n] = keys?.[n] ? { fingerprint: keys[n].fingerprint, last4: keys[n].last4, mode: keys[n].mode } : null;
-          file.sites[site.url] = { publishable_key: keys?.stripe_publishable_key?.value ?? null, price_id: keys?.stripe_price_id?.value ?? null, secrets };
-          outcome = { url: site.url, status: 'ok' as const, verified: true, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes: [] };
+          // A seed site never reveals a secret: the backup lists it in `unknown`, not as "none".
+          if (keys) for (const n of SETTING_NAMES) if (SETTINGS[n].secret) secrets[n] = keys[n] ? { fingerprint: keys[n].fingerprint, last4: keys[n].last4, mode: keys[n].mode } : null;
+          file.sites[site.url] = { publishable_key: before.publishable_key, price_id: before.price_id, secrets, ...(before.protocol === 'seed' ? { protocol: 'seed' as const, unknown: before.unknown } : {}) };
+          outcome = { url: site.url, status: 'ok' as const, verified: true, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes: [], protocol: before.protocol ?? ('keyfleet' as const) };
         } else {
           const pk = tally.add(await client.getPublishableKey(site.url, { close: true }));
           file.sites[site.url] = { publishable_key: pk, price_id: null, secrets: {} };

@@ -9,7 +9,7 @@ import { maskKey } from '../../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../../protocol/settings.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { usageError } from '../cli-error.js';
-import { apiKeyFor, loadSites } from '../fleet-options.js';
+import { apiKeyFor, loadSites, protocolFor } from '../fleet-options.js';
 import type { Reporter } from '../output/reporter.js';
 import type { PushOptions } from './push.js';
 
@@ -31,7 +31,7 @@ function summaryOf(keys: DesiredKeys): string {
     .join(', ');
 }
 
-function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, lookup?: LoadedKeys['apiKeyFor']): SiteTask[] {
+function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, opts: PushOptions, lookup?: LoadedKeys['apiKeyFor']): SiteTask[] {
   const missing = sites.filter((s) => !apiKeyFor(s, sharedKey, lookup));
   if (missing.length > 0) {
     const env = missing[0]?.apiKeyEnv;
@@ -40,7 +40,8 @@ function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, lo
       env ? `Set ${env} (the site's api_key_env in the inventory).` : 'Set TEMPLATE_MASTER_API_KEY.',
     );
   }
-  return sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, sharedKey, lookup), desired: keys }));
+  const readBack = opts.readBack === true;
+  return sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, sharedKey, lookup), desired: keys, protocol: protocolFor(s, opts), ...(readBack ? { readBack } : {}) }));
 }
 
 /** A new push: keys validated locally (nothing is sent on a problem), then the fleet. */
@@ -70,9 +71,12 @@ export async function planPush(opts: PushOptions, state: StateStore, reporter: R
     sites = sites.filter((s) => failed.has(s.url));
     if (sites.length === 0) throw usageError(`run ${run.id} has no failed site in ${opts.sitesFile}.`);
   }
+  if (keys.stripe_secret_key?.startsWith('rk_')) {
+    reporter.warn('a restricted key (rk_…) is refused by seed sites (the original template): they are reported restricted_key_unsupported and nothing is sent to them.');
+  }
   if (verdict.live) reporter.warn(`LIVE keys: ${summaryOf(keys)} — real customers' payments will use them.`);
   if (opts.checkStripe && keys.stripe_secret_key) await checkStripe(keys.stripe_secret_key, verdict.mode, reporter);
-  return { keys, tasks: tasksFor(sites, keys, loaded.apiKey, loaded.apiKeyFor), summary: summaryOf(keys) };
+  return { keys, tasks: tasksFor(sites, keys, loaded.apiKey, opts, loaded.apiKeyFor), summary: summaryOf(keys) };
 }
 
 async function checkStripe(secret: string, mode: 'test' | 'live' | null, reporter: Reporter): Promise<void> {
@@ -116,5 +120,5 @@ export async function planResume(opts: PushOptions, state: StateStore, reporter:
   const shared = process.env.TEMPLATE_MASTER_API_KEY || null;
   const sites: Site[] = pending.map((r) => bySite.get(r.url) ?? { url: r.url, name: r.url, tags: [], apiKeyEnv: null });
   await state.reopenRun(run.id);
-  return { keys, tasks: tasksFor(sites, keys, shared), summary: `${describeSettings(Object.keys(keys) as SettingName[])} (resumed)`, resumeOf: run };
+  return { keys, tasks: tasksFor(sites, keys, shared, opts), summary: `${describeSettings(Object.keys(keys) as SettingName[])} (resumed)`, resumeOf: run };
 }

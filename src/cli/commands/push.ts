@@ -1,4 +1,5 @@
 import { runPush } from '../../engine/push-run.js';
+import { SEED_RESTART_HINT } from '../../engine/seed-protocol.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
@@ -26,6 +27,7 @@ export interface PushOptions extends FleetOptions {
   secretKeyFile?: string;
   secretKey?: string;
   publishableKey?: string;
+  readBack?: boolean;
 }
 
 /** `keyfleet push`: validate → preflight → canary → the rest → verify, persisted per site. */
@@ -67,6 +69,7 @@ async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, rep
   }
   const client = clientFor(opts, reporter);
   const stop = interruptible((m) => reporter.note(m));
+  let seedSecretWritten = false;
   try {
     reporter.note(`run ${run.id}${opts.dryRun ? ' (dry run)' : ''}: ${tasks.length} sites`);
     const result = await runPush({
@@ -80,9 +83,18 @@ async function execute(run: RunRecord, tasks: SiteTask[], state: StateStore, rep
       preflightAll: opts.preflightAll === true,
       workers: workersFor(parseCount(opts.concurrency, '--concurrency', 16)),
       signal: stop.signal,
-      events: { phase: (p, n) => reporter.phase(p, n), site: (o) => reporter.site(o), preflighted: () => reporter.tick() },
+      events: {
+        phase: (p, n) => reporter.phase(p, n),
+        site: (o) => {
+          if (o.protocol === 'seed' && o.status === 'ok' && o.changes.includes('stripe_secret_key')) seedSecretWritten = true;
+          reporter.site(o);
+        },
+        preflighted: () => reporter.tick(),
+      },
     });
-    return await finishRun(state, reporter, run.id, result);
+    // SEED_TEMPLATE.md point 5, once per run.
+    const lines = seedSecretWritten && !opts.dryRun ? [SEED_RESTART_HINT] : [];
+    return await finishRun(state, reporter, run.id, { ...result, lines });
   } finally {
     stop.dispose();
     await client.close();

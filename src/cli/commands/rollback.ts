@@ -4,12 +4,12 @@ import { parseFailureBudget } from '../../engine/failure-budget.js';
 import { runPush } from '../../engine/push-run.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
-import { SETTINGS } from '../../protocol/settings.js';
+import { SETTINGS, type SettingName } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { StateStore } from '../../store/state-store.js';
 import { usageError } from '../cli-error.js';
 import { confirmWrite } from '../confirm.js';
-import { actor, apiKeyFor, clientFor, loadSites, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { actor, apiKeyFor, clientFor, loadSites, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter, type Reporter } from '../output/reporter.js';
@@ -39,9 +39,10 @@ export async function rollback(opts: RollbackOptions): Promise<number> {
     for (const [url, site] of wanted) {
       if (inventory && !inventory.has(url)) continue;
       const desired = await restorable(state, url, site, reporter);
-      if (Object.keys(desired).length === 0) continue;
+      const unrestorable = await restoreSeedSecret(state, url, site, desired);
+      if (Object.keys(desired).length === 0 && unrestorable.length === 0) continue;
       const known = inventory?.get(url);
-      tasks.push({ url, apiKey: known ? apiKeyFor(known, shared) : shared, desired });
+      tasks.push({ url, apiKey: known ? apiKeyFor(known, shared) : shared, desired, protocol: known ? protocolFor(known, opts) : (opts.protocol as SiteTask['protocol']) ?? (site.protocol === 'seed' ? 'seed' : 'auto'), ...(unrestorable.length ? { unrestorable } : {}) });
     }
     if (tasks.length === 0) throw usageError('nothing to restore: no site in the backup has a value keyfleet can put back.');
     if (tasks.some((t) => !t.apiKey)) throw usageError('no API key for some sites: nothing was sent.', 'Set TEMPLATE_MASTER_API_KEY.');
@@ -82,19 +83,54 @@ function fromBackup(path: string): Map<string, BackupSite> {
   }
 }
 
-async function fromRun(state: StateStore, id: string): Promise<Map<string, BackupSite>> {
+async function fromRun(state: StateStore, id: string): Promise<Map<string, BackupSite & { before?: string }>> {
   const run = await state.getRun(id);
   if (!run) throw usageError(`no run ${id}.`, 'See keyfleet history for run ids.');
-  const out = new Map<string, BackupSite>();
+  const out = new Map<string, BackupSite & { before?: string }>();
   for (const r of await state.siteResults(id)) {
     if (!r.before) continue; // never reached: nothing was recorded, nothing was changed
     const secrets: BackupSite['secrets'] = {};
     for (const [name, fp] of Object.entries(r.before.fingerprints)) {
       if (fp && SETTINGS[name as keyof typeof SETTINGS]?.secret) secrets[name] = { fingerprint: fp, last4: '', mode: null };
     }
-    out.set(r.url, { publishable_key: r.before.publishable_key, price_id: r.before.price_id, secrets });
+    const seed = r.before.protocol === 'seed';
+    out.set(r.url, {
+      publishable_key: r.before.publishable_key,
+      price_id: r.before.price_id,
+      secrets,
+      ...(seed ? { protocol: 'seed' as const, unknown: (r.before.unknown ?? []).filter((n) => r.changes?.includes(n)), before: run.started_at } : {}),
+    });
   }
   return out;
+}
+
+/**
+ * Issue 9: a seed site never revealed its secret, so the snapshot cannot restore it. The secret it
+ * held is the one keyfleet last pushed to it before then (its vault has a copy); without one, the
+ * site's result is `seed_secret_not_restorable` (its public values are still restored).
+ */
+async function restoreSeedSecret(state: StateStore, url: string, site: BackupSite & { before?: string }, desired: DesiredKeys): Promise<SettingName[]> {
+  if (site.protocol !== 'seed') return [];
+  const unknown = (site.unknown ?? []).filter((n): n is SettingName => n === 'stripe_secret_key' || n === 'stripe_webhook_secret');
+  const missing: SettingName[] = [];
+  for (const name of unknown) {
+    const value = await lastPushedSecret(state, url, name, site.before);
+    if (value) desired[name] = value;
+    else missing.push(name);
+  }
+  return missing;
+}
+
+async function lastPushedSecret(state: StateStore, url: string, name: SettingName, before: string | undefined): Promise<string | undefined> {
+  for (const run of await state.listRuns({ limit: 500 })) {
+    if (run.command === 'verify' || run.command === 'backup' || run.dry_run) continue;
+    if (before !== undefined && run.started_at >= before) continue;
+    const fp = run.keys[name]?.fingerprint;
+    if (!fp) continue;
+    const [r] = await state.siteResults(run.id, { urls: [url], before: false });
+    if (r?.status === 'ok' && r.changes?.includes(name)) return state.secretByFingerprint(name, fp);
+  }
+  return undefined;
 }
 
 /** Public values as recorded; each secret only if the vault holds the value with that fingerprint. */

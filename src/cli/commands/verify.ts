@@ -6,7 +6,7 @@ import { isValidKey } from '../../protocol/key-formats.js';
 import { SETTINGS, SETTING_NAMES } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import { usageError } from '../cli-error.js';
-import { actor, apiKeyFor, clientFor, loadSites, maskedKeys, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { actor, apiKeyFor, clientFor, loadSites, maskedKeys, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
 import { createReporter } from '../output/reporter.js';
@@ -17,6 +17,8 @@ export interface VerifyOptions extends FleetOptions {
   secretKeyFile?: string;
   secretKey?: string;
   publishableKey?: string;
+  /** `--wait <seconds>`: seed sites are read again until every worker agrees, up to this long. */
+  wait?: string;
 }
 
 /** `keyfleet verify`: every site against the expected keys; exit 1 on any drift or failure. */
@@ -32,7 +34,8 @@ export async function verify(opts: VerifyOptions): Promise<number> {
   }
   if (Object.keys(expected).length === 0) throw usageError('nothing to verify against.', 'Pass --expect-pk pk_…, or set STRIPE_PUBLISHABLE_KEY / STRIPE_SECRET_KEY.');
   const sites = await loadSites(opts, reporter);
-  const tasks = sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, loaded.apiKey, loaded.apiKeyFor), desired: expected }));
+  const waitMs = opts.wait === undefined ? 0 : parseWaitMs(opts.wait);
+  const tasks = sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, loaded.apiKey, loaded.apiKeyFor), desired: expected, protocol: protocolFor(s, opts) }));
   if (expected.stripe_secret_key && tasks.some((t) => !t.apiKey)) {
     reporter.warn('secret keys can only be verified with an API key (TEMPLATE_MASTER_API_KEY); sites without one are checked for their publishable key only.');
   }
@@ -45,7 +48,7 @@ export async function verify(opts: VerifyOptions): Promise<number> {
     reporter.phase('verify', tasks.length);
     const workers = workersFor(parseCount(opts.concurrency, '--concurrency', 16));
     await runPool(tasks, workers, async (task) => {
-      const outcome = await verifySite(client, task);
+      const outcome = await verifySite(client, task, { waitMs });
       await state.recordSite(run.id, outcome);
       reporter.site(outcome);
     }, () => stop.signal.aborted);
@@ -55,4 +58,10 @@ export async function verify(opts: VerifyOptions): Promise<number> {
     await client.close();
     await state.close();
   }
+}
+
+function parseWaitMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 3600) throw usageError(`--wait is in seconds, 0 to 3600 (got "${value}").`, 'Seed sites cache settings for up to 300 s: --wait 300.');
+  return Math.round(n * 1000);
 }

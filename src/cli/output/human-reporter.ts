@@ -70,7 +70,8 @@ export class HumanReporter implements Reporter {
     if (o.status !== 'pending') this.counts[o.status] += 1;
     const changes = o.changes.length ? ` [${describeSettings(o.changes)}]` : '';
     const status = this.paint(STATUS_COLOR[o.status], o.status.padEnd(9));
-    const text = `${status} ${o.url}${changes} (${o.duration_ms} ms, ${o.attempts} request${o.attempts === 1 ? "" : "s"})`;
+    const proto = o.protocol === 'seed' ? ' (seed)' : '';
+    const text = `${status} ${o.url}${proto}${changes} (${o.duration_ms} ms, ${o.attempts} request${o.attempts === 1 ? "" : "s"})${proofText(o)}`;
     if (this.bar) {
       this.bar.increment(1, this.counts);
       // On a terminal only failures get a line of their own; the bar carries the rest.
@@ -96,6 +97,14 @@ export class HumanReporter implements Reporter {
     this.bars = null;
     this.bar = null;
   }
+}
+
+/** What could not be proven on the site, said on its line (issue 9: never more proof than there is). */
+function proofText(o: SiteOutcome): string {
+  const parts: string[] = [];
+  if (o.pending_proof) parts.push(`not yet verified: ${o.pending_proof}`);
+  if (o.unverifiable?.length) parts.push(`written, unverifiable: ${describeSettings(o.unverifiable.map((u) => u.setting))}`);
+  return parts.length ? `\n          ${parts.join('\n          ')}` : '';
 }
 
 function errorText(o: SiteOutcome): string {

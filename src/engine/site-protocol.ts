@@ -1,0 +1,88 @@
+import type { SettingName } from '../protocol/settings.js';
+import type { SiteSnapshot } from '../store/state-store.js';
+import type { ReadOptions, SiteClient } from './site-client.js';
+import { SiteError } from './site-error.js';
+import { snapshotOf } from './site-state.js';
+import { seedPreflight } from './seed-protocol.js';
+import type { HealthStripeBody } from '../protocol/bodies.js';
+
+/**
+ * The two site protocols of DESIGN.md, one pipeline (issue 9). `keyfleet`: the template this package
+ * serves (authenticated `/api/health/stripe` with `keys`, fingerprints, maybe `atomic_write`).
+ * `seed`: the original gallery template (SEED_TEMPLATE.md). `auto` detects it at preflight: a 404 on
+ * the authenticated health view, or a public-only view where a key was sent, means `seed`. Push,
+ * verify, backup, rollback and doctor all preflight through `preflightSite`, so the protocol decides
+ * which requests prove what, never which pipeline runs.
+ *
+ * @example
+ *   const before = await preflightSite(client, { url, apiKey, desired, protocol: 'auto' }, tally);
+ *   before.protocol; // 'seed' | 'keyfleet'
+ */
+export type ProtocolName = 'keyfleet' | 'seed';
+export type ProtocolChoice = ProtocolName | 'auto';
+export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = ['auto', 'keyfleet', 'seed'];
+
+export function isProtocolChoice(value: unknown): value is ProtocolChoice {
+  return typeof value === 'string' && (PROTOCOL_CHOICES as readonly string[]).includes(value);
+}
+
+/** What a preflight needs of a site task. */
+export interface ProtocolTask {
+  url: string;
+  apiKey: string | null;
+  desired: Partial<Record<SettingName, string>>;
+  /** Forced by the inventory or `--protocol`, or remembered from an earlier run; default `auto`. */
+  protocol?: ProtocolChoice;
+}
+
+export interface Tallying {
+  add<T>(r: { value: T; attempts: number }): T;
+}
+
+export interface PreflightOptions extends ReadOptions {
+  /** Read every public value the protocol can (backup), not only those being pushed. */
+  full?: boolean;
+}
+
+/**
+ * Preflight of one site in its protocol: proves the key before anything is written, and returns
+ * what the site holds (the snapshot a rollback restores), tagged with the protocol.
+ */
+export async function preflightSite(
+  client: SiteClient,
+  task: ProtocolTask,
+  tally: Tallying,
+  opts: PreflightOptions = {},
+): Promise<SiteSnapshot> {
+  return (await readSiteView(client, task, tally, opts)).snapshot;
+}
+
+/** The preflight's snapshot and, on a keyfleet site, the authenticated key view it came from (last4, mode, source). */
+export async function readSiteView(
+  client: SiteClient,
+  task: ProtocolTask,
+  tally: Tallying,
+  opts: PreflightOptions = {},
+): Promise<{ snapshot: SiteSnapshot; health: HealthStripeBody | null }> {
+  const seed = async () => ({ snapshot: await seedPreflight(client, task, task.apiKey ?? '', tally, opts), health: null });
+  if (!task.apiKey) throw new SiteError({ code: 'no_api_key', url: task.url, attempts: 0 });
+  const choice = task.protocol ?? 'auto';
+  if (choice === 'seed') return seed();
+  let health: HealthStripeBody;
+  try {
+    health = tally.add(await client.getStripeHealth(task.url, task.apiKey, choice === 'auto' ? {} : opts));
+  } catch (err) {
+    // No health view at all: the original template (Flask's HTML 404).
+    if (choice === 'auto' && err instanceof SiteError && err.code === 'endpoint_not_found') {
+      tally.add({ value: null, attempts: err.attempts });
+      return seed();
+    }
+    throw err;
+  }
+  if (health.authenticated !== true || !health.keys) {
+    // A public-only view although a key was sent: a seed site that followed the guide's step 8.
+    if (choice === 'auto') return seed();
+    throw new SiteError({ code: 'unexpected_response', url: task.url, detail: 'the site did not return its authenticated key view (a seed site? try --protocol seed)', attempts: 0 });
+  }
+  return { snapshot: snapshotOf(health), health };
+}
