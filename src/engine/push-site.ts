@@ -1,7 +1,7 @@
 import { refuseRestrictedKey, SEED_CACHE_REASON, seedProve, seedWrite, seedWriteOrder } from './seed-protocol.js';
 import type { ReadOptions, SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
-import { preflightSite as preflightInProtocol, type PreflightOptions, type ProtocolChoice } from './site-protocol.js';
+import { preflightSite as preflightInProtocol, protocolOfFailure, type PreflightOptions, type ProtocolChoice } from './site-protocol.js';
 import { changesNeeded, describeSettings, mismatches, snapshotOf, type DesiredKeys } from './site-state.js';
 import type { HealthStripeBody } from '../protocol/bodies.js';
 import type { SettingName } from '../protocol/settings.js';
@@ -138,7 +138,7 @@ export function failedOutcome(
   tally: { attempts: number; ms: number },
   before: SiteSnapshot | null,
   changes: SettingName[] = [],
-  protocol: SiteOutcome['protocol'] = before?.protocol,
+  protocol: SiteOutcome['protocol'] = before?.protocol ?? protocolOfFailure(err),
 ): SiteOutcome {
   if (!(err instanceof SiteError)) throw err;
   // A SiteError's attempts are those of its own call; earlier calls of this site were tallied already.

@@ -26,6 +26,13 @@ export function isProtocolChoice(value: unknown): value is ProtocolChoice {
   return typeof value === 'string' && (PROTOCOL_CHOICES as readonly string[]).includes(value);
 }
 
+/** Preflight failures that happened once the site was known to be `seed` (its result says so). */
+const SEED_FAILURES = new WeakSet<SiteError>();
+
+export function protocolOfFailure(err: unknown): ProtocolName | undefined {
+  return err instanceof SiteError && SEED_FAILURES.has(err) ? 'seed' : undefined;
+}
+
 /** What a preflight needs of a site task. */
 export interface ProtocolTask {
   url: string;
@@ -64,7 +71,14 @@ export async function readSiteView(
   tally: Tallying,
   opts: PreflightOptions = {},
 ): Promise<{ snapshot: SiteSnapshot; health: HealthStripeBody | null }> {
-  const seed = async () => ({ snapshot: await seedPreflight(client, task, task.apiKey ?? '', tally, opts), health: null });
+  const seed = async () => {
+    try {
+      return { snapshot: await seedPreflight(client, task, task.apiKey ?? '', tally, opts), health: null };
+    } catch (err) {
+      if (err instanceof SiteError) SEED_FAILURES.add(err);
+      throw err;
+    }
+  };
   if (!task.apiKey) throw new SiteError({ code: 'no_api_key', url: task.url, attempts: 0 });
   const choice = task.protocol ?? 'auto';
   if (choice === 'seed') return seed();

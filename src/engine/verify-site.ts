@@ -4,6 +4,7 @@ import type { SiteSnapshot } from '../store/state-store.js';
 import { SEED_CACHE_REASON, seedProve, type SeedProof } from './seed-protocol.js';
 import type { SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
+import { protocolOfFailure } from './site-protocol.js';
 import { failedOutcome, preflightSite, Tally, type SiteOutcome, type SiteTask } from './push-site.js';
 import { describeSettings, mismatches } from './site-state.js';
 
@@ -39,7 +40,7 @@ export async function verifySite(client: SiteClient, task: SiteTask, opts: Verif
     if (wrong.length > 0) throw drift(task, wrong, before);
     return { url: task.url, status: 'ok', verified: true, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes: [], ...(before ? { protocol: before.protocol ?? 'keyfleet' } : {}) };
   } catch (err) {
-    return failedOutcome(task.url, err, tally, null, [], before?.protocol);
+    return failedOutcome(task.url, err, tally, null, [], before?.protocol ?? protocolOfFailure(err));
   }
 }
 

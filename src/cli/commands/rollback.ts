@@ -33,13 +33,14 @@ export async function rollback(opts: RollbackOptions): Promise<number> {
   const state = await openStateStore({ log: (m: string) => reporter.warn(m) });
   try {
     const wanted = opts.from ? fromBackup(opts.from) : await fromRun(state, opts.run ?? '');
+    const createdAt = opts.from ? backupCreatedAt(opts.from) : undefined;
     const shared = process.env.TEMPLATE_MASTER_API_KEY || null;
     const inventory = opts.sitesFile ? new Map((await loadSites(opts, reporter)).map((s) => [s.url, s])) : null;
     const tasks: SiteTask[] = [];
     for (const [url, site] of wanted) {
       if (inventory && !inventory.has(url)) continue;
       const desired = await restorable(state, url, site, reporter);
-      const unrestorable = await restoreSeedSecret(state, url, site, desired);
+      const unrestorable = await restoreSeedSecret(state, url, site, desired, createdAt);
       if (Object.keys(desired).length === 0 && unrestorable.length === 0) continue;
       const known = inventory?.get(url);
       tasks.push({ url, apiKey: known ? apiKeyFor(known, shared) : shared, desired, protocol: known ? protocolFor(known, opts) : (opts.protocol as SiteTask['protocol']) ?? (site.protocol === 'seed' ? 'seed' : 'auto'), ...(unrestorable.length ? { unrestorable } : {}) });
@@ -66,6 +67,14 @@ export async function rollback(opts: RollbackOptions): Promise<number> {
     }
   } finally {
     await state.close();
+  }
+}
+
+function backupCreatedAt(path: string): string | undefined {
+  try {
+    return parseBackup(readFileSync(path, 'utf8')).created_at || undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -106,31 +115,41 @@ async function fromRun(state: StateStore, id: string): Promise<Map<string, Backu
 
 /**
  * Issue 9: a seed site never revealed its secret, so the snapshot cannot restore it. The secret it
- * held is the one keyfleet last pushed to it before then (its vault has a copy); without one, the
- * site's result is `seed_secret_not_restorable` (its public values are still restored).
+ * held then is the one keyfleet last pushed to it before that moment (its vault has a copy); without
+ * one, the site's result is `seed_secret_not_restorable` (its public values are still restored). A
+ * secret keyfleet has not written to the site since then is left alone.
  */
-async function restoreSeedSecret(state: StateStore, url: string, site: BackupSite & { before?: string }, desired: DesiredKeys): Promise<SettingName[]> {
+async function restoreSeedSecret(state: StateStore, url: string, site: BackupSite & { before?: string }, desired: DesiredKeys, createdAt: string | undefined): Promise<SettingName[]> {
   if (site.protocol !== 'seed') return [];
-  const unknown = (site.unknown ?? []).filter((n): n is SettingName => n === 'stripe_secret_key' || n === 'stripe_webhook_secret');
+  const at = site.before ?? createdAt;
+  const history = await secretWrites(state, url);
   const missing: SettingName[] = [];
-  for (const name of unknown) {
-    const value = await lastPushedSecret(state, url, name, site.before);
+  for (const name of site.unknown ?? []) {
+    if (name !== 'stripe_secret_key' && name !== 'stripe_webhook_secret') continue;
+    const writes = history.filter((w) => w.name === name);
+    // --from: only what keyfleet changed since the backup; --run: `unknown` already lists what the run wrote.
+    if (site.before === undefined && !writes.some((w) => at === undefined || w.at >= at)) continue;
+    const previous = writes.find((w) => at !== undefined && w.at < at);
+    const value = previous ? await state.secretByFingerprint(name, previous.fingerprint) : undefined;
     if (value) desired[name] = value;
     else missing.push(name);
   }
   return missing;
 }
 
-async function lastPushedSecret(state: StateStore, url: string, name: SettingName, before: string | undefined): Promise<string | undefined> {
+/** Secrets keyfleet wrote to this site, newest first (a push or rollback that ended `ok` on it). */
+async function secretWrites(state: StateStore, url: string): Promise<Array<{ name: SettingName; fingerprint: string; at: string }>> {
+  const out: Array<{ name: SettingName; fingerprint: string; at: string }> = [];
   for (const run of await state.listRuns({ limit: 500 })) {
-    if (run.command === 'verify' || run.command === 'backup' || run.dry_run) continue;
-    if (before !== undefined && run.started_at >= before) continue;
-    const fp = run.keys[name]?.fingerprint;
-    if (!fp) continue;
+    if (run.command !== 'push' || run.dry_run) continue;
     const [r] = await state.siteResults(run.id, { urls: [url], before: false });
-    if (r?.status === 'ok' && r.changes?.includes(name)) return state.secretByFingerprint(name, fp);
+    if (r?.status !== 'ok') continue;
+    for (const name of r.changes ?? []) {
+      const fp = run.keys[name]?.fingerprint;
+      if (fp && SETTINGS[name].secret) out.push({ name, fingerprint: fp, at: run.started_at });
+    }
   }
-  return undefined;
+  return out;
 }
 
 /** Public values as recorded; each secret only if the vault holds the value with that fingerprint. */
