@@ -84,7 +84,7 @@ export async function readSiteView(
   if (choice === 'seed') return seed();
   let health: HealthStripeBody;
   try {
-    health = tally.add(await client.getStripeHealth(task.url, task.apiKey, choice === 'auto' ? {} : opts));
+    health = tally.add(await client.getStripeHealth(task.url, task.apiKey, opts));
   } catch (err) {
     // No health view at all: the original template (Flask's HTML 404).
     if (choice === 'auto' && err instanceof SiteError && err.code === 'endpoint_not_found') {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CAPABILITIES } from '../../src/protocol/bodies.js';
 import { ERROR_CATALOG, type ErrorCode } from '../../src/protocol/error-catalog.js';
 import { fingerprint, last4 } from '../../src/protocol/fingerprint.js';
 import { KEY_PATTERNS } from '../../src/protocol/key-formats.js';
@@ -27,6 +28,8 @@ export interface FakeSiteOptions {
   publishableKey?: string | null;
   /** Accept writes, change nothing. */
   stale?: boolean;
+  /** Issue 10: list `atomic_write` and serve `PUT /api/export/settings` (all values or none). */
+  atomic?: boolean;
 }
 
 /** A unique, well-formed fake key built at run time (no key-shaped literal in the repository). */
@@ -59,6 +62,28 @@ export function createFakeSite(options: FakeSiteOptions = {}): {
     return typeof v === 'string' ? v : '';
   };
 
+  /** The authenticated key view (and the atomic write's answer). */
+  function keyView() {
+    const sk = state.settings.get('stripe_secret_key');
+    const pk = state.settings.get('stripe_publishable_key');
+    const pub = { success: true, secret_key_configured: !!sk, publishable_key_configured: !!pk, environment: sk || pk ? 'test' : null };
+    // Like the template: public settings carry their value, secrets only a fingerprint.
+    const info = (n: string, v: string | undefined) =>
+      v
+        ? {
+            ...(SETTINGS[n as keyof typeof SETTINGS].secret ? {} : { value: v }),
+            fingerprint: fingerprint(v),
+            last4: last4(v),
+            mode: 'test',
+            source: 'settings',
+            shadows_env: false,
+            updated_at: null,
+          }
+        : null;
+    const keys = Object.fromEntries(Object.keys(SETTINGS).map((n) => [n, info(n, state.settings.get(n))]));
+    return { ...pub, authenticated: true, ...(options.atomic ? { capabilities: [CAPABILITIES.atomicWrite] } : {}), keys };
+  }
+
   const handler: FaultHandler = (req, res, { body }) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
@@ -87,21 +112,21 @@ export function createFakeSite(options: FakeSiteOptions = {}): {
       };
       // Like the template: no key → the public view; a wrong key → 401.
       if (!authed) return key ? fail(res, 'invalid_api_key') : send(res, 200, JSON.stringify(pub));
-      // Like the template: public settings carry their value, secrets only a fingerprint.
-      const info = (n: string, v: string | undefined) =>
-        v
-          ? {
-              ...(SETTINGS[n as keyof typeof SETTINGS].secret ? {} : { value: v }),
-              fingerprint: fingerprint(v),
-              last4: last4(v),
-              mode: 'test',
-              source: 'settings',
-              shadows_env: false,
-              updated_at: null,
-            }
-          : null;
-      const keys = Object.fromEntries(Object.keys(SETTINGS).map((n) => [n, info(n, state.settings.get(n))]));
-      return send(res, 200, JSON.stringify({ ...pub, authenticated: true, keys }));
+      return send(res, 200, JSON.stringify(keyView()));
+    }
+    if (method === 'PUT' && path === ROUTES.settings && options.atomic) {
+      if (!authed) return fail(res, 'invalid_api_key');
+      const values = (JSON.parse(body || '{}') as { values?: Record<string, unknown> }).values ?? {};
+      // Every value validated first: one bad value, nothing written.
+      for (const [name, value] of Object.entries(values)) {
+        if (!isSettingName(name)) return send(res, 404, JSON.stringify({ success: false, error: 'unknown_setting', message: ERROR_CATALOG.unknown_setting.message, setting: name }));
+        const spec = SETTINGS[name];
+        if (typeof value !== 'string' || !KEY_PATTERNS[spec.kind].test(value)) {
+          return send(res, 400, JSON.stringify({ success: false, error: spec.formatError, message: ERROR_CATALOG[spec.formatError as ErrorCode].message, setting: name }));
+        }
+      }
+      if (!options.stale) for (const [name, value] of Object.entries(values)) state.settings.set(name, value as string);
+      return send(res, 200, JSON.stringify(keyView()));
     }
     const settingName = path.startsWith('/api/export/settings/') ? decodeURIComponent(path.slice(21)) : null;
     if (method === 'PUT' && settingName !== null) {
