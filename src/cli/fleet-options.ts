@@ -6,7 +6,7 @@ import type { SettingName } from '../protocol/settings.js';
 import type { MaskedKey } from '../store/state-store.js';
 import { usageError } from './cli-error.js';
 import type { Reporter } from './output/reporter.js';
-import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice, type ProtocolName } from '../engine/site-protocol.js';
+import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice } from '../engine/site-protocol.js';
 
 /** The options every fleet command shares (main.ts declares them); commander gives strings. */
 export interface FleetOptions {
@@ -24,15 +24,15 @@ export interface FleetOptions {
 }
 
 /**
- * How a site is spoken to: `--protocol` when given, else the inventory's `protocol`, else what an
- * earlier run detected (`remembered`), else detected at preflight.
+ * How a site is spoken to: `--protocol` when given, else the inventory's `protocol`, else `auto`
+ * (detected at preflight; what an earlier run detected is only a hint, see ProtocolTask).
  */
-export function protocolFor(site: Site, opts: FleetOptions, remembered?: ReadonlyMap<string, ProtocolName>): ProtocolChoice {
+export function protocolFor(site: Site, opts: FleetOptions): ProtocolChoice {
   if (opts.protocol !== undefined) {
     if (!isProtocolChoice(opts.protocol)) throw usageError(`--protocol must be one of ${PROTOCOL_CHOICES.join(', ')} (got "${opts.protocol}").`, 'seed: the original template sites; keyfleet: this package\'s template; auto: detect per site.');
     if (opts.protocol !== 'auto') return opts.protocol;
   }
-  return site.protocol ?? remembered?.get(site.url) ?? 'auto';
+  return site.protocol ?? 'auto';
 }
 
 export function parseCount(value: string | undefined, flag: string, fallback: number, min = 1): number {

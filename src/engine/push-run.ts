@@ -86,6 +86,7 @@ export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
   }
   // Sites never started because the run halted are skipped; after a cancel they stay pending (resumable).
   if (run.halted()) await skipPending(o);
+  await o.state.rememberProtocols(run.detected);
   return {
     state: run.halted() ? 'halted' : run.cancelled() ? 'cancelled' : 'done',
     reason: run.reason,
@@ -202,6 +203,8 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
 export class Run {
   readonly records: RecordBatcher;
   reason: string | null = null;
+  /** Protocols detected on the sites worked (state migration 6 remembers them for the next run). */
+  readonly detected: Array<{ url: string; protocol: 'keyfleet' | 'seed' }> = [];
   private failed = 0;
 
   constructor(readonly o: PushRunOptions) {
@@ -228,6 +231,7 @@ export class Run {
   /** Persists a final result, then reports it and counts it against the failure budget. */
   async settle(outcome: SiteOutcome): Promise<void> {
     await this.records.add(outcome);
+    if (outcome.protocol !== undefined) this.detected.push({ url: outcome.url, protocol: outcome.protocol });
     this.o.events?.site?.(outcome);
     // A rollback that could not put back a seed site's unknown secret sent nothing wrong: not a failure of the wire.
     const counts = outcome.status === 'failed' && outcome.error?.code !== 'seed_secret_not_restorable';

@@ -1,7 +1,7 @@
 import { refuseRestrictedKey, SEED_CACHE_REASON, seedProve, seedWrite, seedWriteOrder } from './seed-protocol.js';
 import type { ReadOptions, SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
-import { preflightSite as preflightInProtocol, protocolOfFailure, type PreflightOptions, type ProtocolChoice } from './site-protocol.js';
+import { preflightSite as preflightInProtocol, protocolOfFailure, type PreflightOptions, type ProtocolChoice, type ProtocolName } from './site-protocol.js';
 import { changesNeeded, describeSettings, mismatches, snapshotOf, type DesiredKeys } from './site-state.js';
 import type { HealthStripeBody } from '../protocol/bodies.js';
 import type { SettingName } from '../protocol/settings.js';
@@ -13,8 +13,10 @@ export interface SiteTask {
   /** The site's own key (inventory `api_key_env`) or the shared TEMPLATE_MASTER_API_KEY. */
   apiKey: string | null;
   desired: DesiredKeys;
-  /** Inventory `protocol`, `--protocol`, or remembered from an earlier run; default `auto` (issue 9). */
+  /** Inventory `protocol` or `--protocol`; default `auto`: detected at preflight (issue 9). */
   protocol?: ProtocolChoice;
+  /** What an earlier run detected (state migration 6): tried first when `auto`. */
+  protocolHint?: ProtocolName;
   /** `--read-back`: after an atomic write, read the key view again instead of trusting its answer. */
   readBack?: boolean;
   /**

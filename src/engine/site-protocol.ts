@@ -38,8 +38,14 @@ export interface ProtocolTask {
   url: string;
   apiKey: string | null;
   desired: Partial<Record<SettingName, string>>;
-  /** Forced by the inventory or `--protocol`, or remembered from an earlier run; default `auto`. */
+  /** Forced by the inventory or `--protocol`; default `auto` (detected). */
   protocol?: ProtocolChoice;
+  /**
+   * What an earlier run detected (state migration 6). With `auto`, a site remembered as `seed` is
+   * preflighted the seed way first (no probe of its missing health view); if it was upgraded since,
+   * the 404 sends it to the keyfleet view.
+   */
+  protocolHint?: ProtocolName;
 }
 
 export interface Tallying {
@@ -82,6 +88,14 @@ export async function readSiteView(
   if (!task.apiKey) throw new SiteError({ code: 'no_api_key', url: task.url, attempts: 0 });
   const choice = task.protocol ?? 'auto';
   if (choice === 'seed') return seed();
+  if (choice === 'auto' && task.protocolHint === 'seed') {
+    try {
+      return await seed();
+    } catch (err) {
+      if (!(err instanceof SiteError && (err.code === 'endpoint_not_found' || err.code === 'not_found'))) throw err;
+      tally.add({ value: null, attempts: err.attempts });
+    }
+  }
   let health: HealthStripeBody;
   try {
     health = tally.add(await client.getStripeHealth(task.url, task.apiKey, opts));

@@ -23,6 +23,7 @@ import type {
   RunRecord,
   RunState,
   SiteClaim,
+  SiteProtocol,
   SiteResult,
   SiteStatus,
   StateStore,
@@ -197,6 +198,27 @@ export class PostgresStateStore implements StateStore {
       if (ended) marked.push(row.id);
     }
     return marked;
+  }
+
+  async siteProtocols(urls: readonly string[]): Promise<Map<string, SiteProtocol>> {
+    if (urls.length === 0) return new Map();
+    const rows = await this.db.rows<{ url: string; protocol: SiteProtocol }>(
+      'SELECT url, protocol FROM site_protocols WHERE url = ANY($1::text[])',
+      [[...urls]],
+    );
+    return new Map(rows.map((r) => [r.url, r.protocol]));
+  }
+
+  async rememberProtocols(entries: ReadonlyArray<{ url: string; protocol: SiteProtocol }>): Promise<void> {
+    if (entries.length === 0) return;
+    // One statement for the batch; the last entry for a URL wins within it.
+    const last = new Map(entries.map((e) => [e.url, e.protocol]));
+    await this.db.run(
+      `INSERT INTO site_protocols (url, protocol, detected_at)
+       SELECT u, p, $3 FROM unnest($1::text[], $2::text[]) AS t(u, p)
+       ON CONFLICT (url) DO UPDATE SET protocol = excluded.protocol, detected_at = excluded.detected_at`,
+      [[...last.keys()], [...last.values()], new Date().toISOString()],
+    );
   }
 
   async heartbeat(runIds: readonly string[]): Promise<void> {

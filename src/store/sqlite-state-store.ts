@@ -25,6 +25,7 @@ import type {
   RunRecord,
   RunState,
   SiteClaim,
+  SiteProtocol,
   SiteResult,
   SiteStatus,
   StateStore,
@@ -208,6 +209,26 @@ export class SqliteStateStore implements StateStore {
       if (ended) marked.push(row.id);
     }
     return marked;
+  }
+
+  async siteProtocols(urls: readonly string[]): Promise<Map<string, SiteProtocol>> {
+    if (urls.length === 0) return new Map();
+    const rows = this.stmt(
+      'SELECT url, protocol FROM site_protocols WHERE url IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(urls)) as Array<{ url: string; protocol: SiteProtocol }>;
+    return new Map(rows.map((r) => [r.url, r.protocol]));
+  }
+
+  async rememberProtocols(entries: ReadonlyArray<{ url: string; protocol: SiteProtocol }>): Promise<void> {
+    if (entries.length === 0) return;
+    const at = new Date().toISOString();
+    const upsert = this.stmt(
+      `INSERT INTO site_protocols (url, protocol, detected_at) VALUES (?, ?, ?)
+       ON CONFLICT (url) DO UPDATE SET protocol = excluded.protocol, detected_at = excluded.detected_at`,
+    );
+    this.db.transaction(() => {
+      for (const e of entries) upsert.run(e.url, e.protocol, at);
+    })();
   }
 
   async heartbeat(runIds: readonly string[]): Promise<void> {

@@ -91,6 +91,8 @@ export interface SiteSnapshot {
   atomic_write?: boolean;
 }
 
+export type SiteProtocol = 'keyfleet' | 'seed';
+
 /** A setting written but not provable on this site's protocol, and why (issue 9). */
 export interface Unverifiable {
   setting: SettingName;
@@ -203,6 +205,10 @@ export interface StateStore {
    * @example if (await store.claimSite(run.id, url, { coordination, claimant: jobRunId, staleAfterMs: 60_000 })) work(url);
    */
   claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean>;
+  /** Added (migration 6, issue 9): the protocol each of these sites was last detected to speak. */
+  siteProtocols(urls: readonly string[]): Promise<Map<string, SiteProtocol>>;
+  /** Added (migration 6): remembers what a run detected, one transaction; the newest detection wins. */
+  rememberProtocols(entries: ReadonlyArray<{ url: string; protocol: SiteProtocol }>): Promise<void>;
   /** Seals every value; the same set of fingerprints as an existing version returns that version. */
   saveKeyVersion(
     values: Partial<Record<VaultSetting, string>>,

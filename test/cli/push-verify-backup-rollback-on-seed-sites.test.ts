@@ -32,7 +32,7 @@ describe('push, verify, backup and rollback on a fleet of seed and keyfleet site
   };
 
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) seeds.push(await startSeedSite({ masterKey: MASTER_KEY, workers: 3, cacheTtlMs: 1500, settings: { stripe_publishable_key: oldPk } }));
+    for (let i = 0; i < 2; i++) seeds.push(await startSeedSite({ masterKey: MASTER_KEY, workers: 3, cacheTtlMs: 600_000, settings: { stripe_publishable_key: oldPk } }));
     fleet = await startTemplateFleet(2);
     writeFileSync(tmp.path('sites.txt'), [...seeds.map((s) => s.url), ...fleet.urls].join('\n'));
     writeFileSync(tmp.path('seeds.txt'), seeds.map((s) => s.url).join('\n'));
@@ -101,6 +101,7 @@ describe('push, verify, backup and rollback on a fleet of seed and keyfleet site
   });
 
   it('verify --wait reaches verified once every worker serves the new key', async () => {
+    for (const s of seeds) s.expireCachesIn(1500);
     const r = await cli(['verify', '--sites-file', tmp.path('seeds.txt'), '--wait', '30', '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -123,6 +124,8 @@ describe('push, verify, backup and rollback on a fleet of seed and keyfleet site
     // A second push (new secret) over the first: its rollback restores the first push's secret from the vault.
     const sk2 = makeKey('sk');
     const pk2 = makeKey('pk');
+    // The caches' five minutes have passed since the rollback above: every worker serves what it wrote.
+    for (const s of seeds) s.expireCaches();
     const pushed = await cli(['push', '--sites-file', tmp.path('seeds.txt'), '--yes', '--json'], { STRIPE_SECRET_KEY: sk2, STRIPE_PUBLISHABLE_KEY: pk2 });
     expect(pushed.code).toBe(0);
     const runId = JSON.parse(pushed.stdout).run_id;

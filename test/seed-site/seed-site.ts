@@ -56,6 +56,8 @@ export interface SeedSite {
   restart(): void;
   /** Expires every worker's cache now (the TTL elapsed). */
   expireCaches(): void;
+  /** Every cached entry expires `ms` from now (the TTL runs out then, whenever it was cached). */
+  expireCachesIn(ms: number): void;
   /** Logged lines (the publishable route prints a generated export_api_key, as the real app does). */
   readonly log: string[];
   close(): Promise<void>;
@@ -267,6 +269,10 @@ export async function startSeedSite(options: SeedSiteOptions): Promise<SeedSite>
     },
     expireCaches() {
       for (const c of caches) c.clear();
+    },
+    expireCachesIn(ms: number) {
+      const at = Date.now() + ms - ttl;
+      for (const c of caches) for (const entry of c.values()) entry.at = at;
     },
     close: () =>
       new Promise<void>((resolve) => {

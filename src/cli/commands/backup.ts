@@ -30,9 +30,12 @@ export async function backup(opts: BackupOptions): Promise<number> {
   const stop = interruptible((m) => reporter.note(m));
   try {
     const run = await state.createRun({ command: 'backup', dry_run: false, actor: actor(), sites_source: opts.sitesFile ?? null, keys: {}, options: { output }, key_version_id: null, sites: sites.map((s) => s.url) });
+    const remembered = await state.siteProtocols(sites.map((s) => s.url));
+    const detected: Array<{ url: string; protocol: 'keyfleet' | 'seed' }> = [];
     reporter.phase('backup', sites.length);
     await runPool(sites, workersFor(parseCount(opts.concurrency, '--concurrency', 16)), async (site) => {
-      const task = { url: site.url, apiKey: apiKeyFor(site, shared), desired: {}, protocol: protocolFor(site, opts) };
+      const hint = remembered.get(site.url);
+      const task = { url: site.url, apiKey: apiKeyFor(site, shared), desired: {}, protocol: protocolFor(site, opts), ...(hint ? { protocolHint: hint } : {}) };
       const tally = new Tally();
       let outcome;
       try {
@@ -53,8 +56,10 @@ export async function backup(opts: BackupOptions): Promise<number> {
         outcome = failedOutcome(site.url, err, tally, null);
       }
       await state.recordSite(run.id, outcome);
+      if (outcome.protocol) detected.push({ url: outcome.url, protocol: outcome.protocol });
       reporter.site(outcome);
     }, () => stop.signal.aborted);
+    await state.rememberProtocols(detected);
     // Written atomically, readable by the operator only: it maps every site of the fleet.
     writeFileSync(`${output}.tmp`, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${output}.tmp`, output);

@@ -1,5 +1,6 @@
 import type { Site } from '../../engine/inventory.js';
 import type { SiteTask } from '../../engine/push-site.js';
+import type { ProtocolName } from '../../engine/site-protocol.js';
 import { keysFromVault, KeyNotInVaultError } from '../../engine/run-keys.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { describeSettings } from '../../engine/site-state.js';
@@ -31,7 +32,7 @@ function summaryOf(keys: DesiredKeys): string {
     .join(', ');
 }
 
-function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, opts: PushOptions, lookup?: LoadedKeys['apiKeyFor']): SiteTask[] {
+function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, opts: PushOptions, remembered: ReadonlyMap<string, ProtocolName>, lookup?: LoadedKeys['apiKeyFor']): SiteTask[] {
   const missing = sites.filter((s) => !apiKeyFor(s, sharedKey, lookup));
   if (missing.length > 0) {
     const env = missing[0]?.apiKeyEnv;
@@ -41,7 +42,10 @@ function tasksFor(sites: Site[], keys: DesiredKeys, sharedKey: string | null, op
     );
   }
   const readBack = opts.readBack === true;
-  return sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, sharedKey, lookup), desired: keys, protocol: protocolFor(s, opts), ...(readBack ? { readBack } : {}) }));
+  return sites.map((s) => {
+    const hint = remembered.get(s.url);
+    return { url: s.url, apiKey: apiKeyFor(s, sharedKey, lookup), desired: keys, protocol: protocolFor(s, opts), ...(hint ? { protocolHint: hint } : {}), ...(readBack ? { readBack } : {}) };
+  });
 }
 
 /** A new push: keys validated locally (nothing is sent on a problem), then the fleet. */
@@ -76,7 +80,7 @@ export async function planPush(opts: PushOptions, state: StateStore, reporter: R
   }
   if (verdict.live) reporter.warn(`LIVE keys: ${summaryOf(keys)} — real customers' payments will use them.`);
   if (opts.checkStripe && keys.stripe_secret_key) await checkStripe(keys.stripe_secret_key, verdict.mode, reporter);
-  return { keys, tasks: tasksFor(sites, keys, loaded.apiKey, opts, loaded.apiKeyFor), summary: summaryOf(keys) };
+  return { keys, tasks: tasksFor(sites, keys, loaded.apiKey, opts, await state.siteProtocols(sites.map((s) => s.url)), loaded.apiKeyFor), summary: summaryOf(keys) };
 }
 
 async function checkStripe(secret: string, mode: 'test' | 'live' | null, reporter: Reporter): Promise<void> {
@@ -120,5 +124,5 @@ export async function planResume(opts: PushOptions, state: StateStore, reporter:
   const shared = process.env.TEMPLATE_MASTER_API_KEY || null;
   const sites: Site[] = pending.map((r) => bySite.get(r.url) ?? { url: r.url, name: r.url, tags: [], apiKeyEnv: null });
   await state.reopenRun(run.id);
-  return { keys, tasks: tasksFor(sites, keys, shared, opts), summary: `${describeSettings(Object.keys(keys) as SettingName[])} (resumed)`, resumeOf: run };
+  return { keys, tasks: tasksFor(sites, keys, shared, opts, await state.siteProtocols(sites.map((s) => s.url))), summary: `${describeSettings(Object.keys(keys) as SettingName[])} (resumed)`, resumeOf: run };
 }

@@ -1,3 +1,4 @@
+import type { SiteTask } from '../../engine/push-site.js';
 import { verifySite } from '../../engine/verify-site.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { runPool } from '../../engine/worker-pool.js';
@@ -35,7 +36,7 @@ export async function verify(opts: VerifyOptions): Promise<number> {
   if (Object.keys(expected).length === 0) throw usageError('nothing to verify against.', 'Pass --expect-pk pk_…, or set STRIPE_PUBLISHABLE_KEY / STRIPE_SECRET_KEY.');
   const sites = await loadSites(opts, reporter);
   const waitMs = opts.wait === undefined ? 0 : parseWaitMs(opts.wait);
-  const tasks = sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, loaded.apiKey, loaded.apiKeyFor), desired: expected, protocol: protocolFor(s, opts) }));
+  const tasks = sites.map((s) => ({ url: s.url, apiKey: apiKeyFor(s, loaded.apiKey, loaded.apiKeyFor), desired: expected, protocol: protocolFor(s, opts) }) as SiteTask);
   if (expected.stripe_secret_key && tasks.some((t) => !t.apiKey)) {
     reporter.warn('secret keys can only be verified with an API key (TEMPLATE_MASTER_API_KEY); sites without one are checked for their publishable key only.');
   }
@@ -45,13 +46,21 @@ export async function verify(opts: VerifyOptions): Promise<number> {
   const stop = interruptible((m) => reporter.note(m));
   try {
     const run = await state.createRun({ command: 'verify', dry_run: false, actor: actor(), sites_source: opts.sitesFile ?? null, keys: maskedKeys(expected), options: { tag: opts.tag ?? null }, key_version_id: null, sites: tasks.map((t) => t.url) });
+    const remembered = await state.siteProtocols(tasks.map((t) => t.url));
+    for (const t of tasks) {
+      const hint = remembered.get(t.url);
+      if (hint) t.protocolHint = hint;
+    }
+    const detected: Array<{ url: string; protocol: 'keyfleet' | 'seed' }> = [];
     reporter.phase('verify', tasks.length);
     const workers = workersFor(parseCount(opts.concurrency, '--concurrency', 16));
     await runPool(tasks, workers, async (task) => {
       const outcome = await verifySite(client, task, { waitMs });
       await state.recordSite(run.id, outcome);
+      if (outcome.protocol) detected.push({ url: outcome.url, protocol: outcome.protocol });
       reporter.site(outcome);
     }, () => stop.signal.aborted);
+    await state.rememberProtocols(detected);
     return await finishRun(state, reporter, run.id, { state: stop.signal.aborted ? 'cancelled' : 'done' });
   } finally {
     stop.dispose();
