@@ -92,6 +92,8 @@ export interface SiteRun {
   /** What GET /api/stripe-pk served, for the authenticated comparison. */
   servedPk: string | null;
   stripeHealth: HealthStripeBody | null;
+  /** Issue 9: set when the site is the original template — its public GET /api/export/settings. */
+  seedSettings?: Record<string, unknown>;
   /** Every HTTP attempt made for this site (retries included). */
   events: HttpEvent[];
   /** This site's view of the doctor's HTTP, made once the URL is known. */

@@ -12,13 +12,20 @@ import type { CheckName, Diagnosis, DoctorContext, SiteRun, StepOutcome } from '
  *   // { code: 'invalid_api_key', hint: "Check TEMPLATE_MASTER_API_KEY on both sides…",
  *   //   reproduce: `curl -sS -i --max-time 8 -H "X-API-Key: $TEMPLATE_MASTER_API_KEY" 'https://shop.example.fr/api/health/stripe'` }
  */
+const FIRST: readonly ErrorCode[] = ['settings_exposed', 'invalid_api_key'];
+
 export function diagnose(
   outcomes: ReadonlyArray<{ name: CheckName; outcome: StepOutcome }>,
   site: SiteRun,
   ctx: DoctorContext,
 ): Diagnosis | null {
+  // The most actionable failure first (issue 9): an exposed credential or a refused key outranks
+  // whatever else failed; then the ladder's order.
+  const failed = outcomes.filter((o) => o.outcome.status === 'fail');
   const first =
-    outcomes.find((o) => o.outcome.status === 'fail') ?? outcomes.find((o) => o.outcome.status === 'warn');
+    failed.find((o) => 'code' in o.outcome && FIRST.includes(o.outcome.code)) ??
+    failed[0] ??
+    outcomes.find((o) => o.outcome.status === 'warn');
   if (first === undefined || !('code' in first.outcome)) return null;
   const code: ErrorCode = first.outcome.code;
   return {
@@ -58,6 +65,11 @@ export function reproduce(name: CheckName, code: ErrorCode, site: SiteRun, ctx: 
     case 'stripe-pk':
       return `curl -sS -i ${flags}${at(ROUTES.stripePk)}`;
     case 'stripe-health':
+      if (site.seedSettings !== undefined) {
+        if (code === 'settings_exposed') return `curl -sS -i ${flags}${at(ROUTES.settings)}`;
+        if (code === 'stale_cache') return `for i in 1 2 3 4; do curl -sS ${flags}${at(ROUTES.stripePk)}; echo; done`;
+        return `curl -sS -i ${flags}${key} ${at(ROUTES.exportStats)}`;
+      }
       return `curl -sS -i ${flags}${key} ${at(ROUTES.healthStripe)}`;
     case 'test-stripe':
       return `curl -sS -i -X POST ${flags}${key} ${at(ROUTES.testStripe)}`;

@@ -5,6 +5,7 @@ import { API_KEY_HEADER, ROUTES } from '../protocol/routes.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../protocol/settings.js';
 import { fail, pass, skip, warn, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
 import { failFrom, httpFor } from './http-checks.js';
+import { checkSeedSite, skipTestStripeOnSeed } from './seed-checks.js';
 
 /**
  * Checks 8 and 9, what only the site's key can show: the guide's "Master API Key Mismatch" and its
@@ -18,6 +19,7 @@ const USER_AGENT = { 'user-agent': 'keyfleet-doctor' };
 
 /** Check 8: the authenticated Stripe health view. */
 export async function checkStripeHealth(site: SiteRun, ctx: DoctorContext): Promise<StepOutcome> {
+  if (site.seedSettings !== undefined) return checkSeedSite(site, ctx);
   if (site.apiKey === null) {
     return warn(
       'no_api_key',
@@ -108,6 +110,7 @@ export async function checkStripeHealth(site: SiteRun, ctx: DoctorContext): Prom
 /** Check 9 (`--stripe`): the site makes one read-only Stripe call with its stored secret. */
 export async function checkTestStripe(site: SiteRun, ctx: DoctorContext): Promise<StepOutcome> {
   if (!ctx.stripe) return skip('not requested (--stripe)');
+  if (site.seedSettings !== undefined) return skipTestStripeOnSeed();
   if (site.apiKey === null) return skip(`needs ${site.apiKeyVariable}`);
   try {
     const { value, durationMs } = await httpFor(site, ctx).call({

@@ -149,6 +149,8 @@ export async function startSeedSite(options: SeedSiteOptions): Promise<SeedSite>
     };
     const valueOf = (body: unknown): unknown => (body && typeof body === 'object' ? (body as Record<string, unknown>).value : undefined);
 
+    // Not in the page's table: the gallery's own home page, which loads the key from /api/stripe-pk.
+    if (path === '/' && method === 'GET') return [200, '<!doctype html>\n<html><title>Gallery</title><script src="/static/checkout.js"></script></html>\n'];
     if (path === '/api/stripe-pk') {
       if (method !== 'GET') return [405, flaskHtml(405)];
       const pk = read(worker, 'stripe_publishable_key') ?? env.STRIPE_PUBLISHABLE_KEY ?? (await askDashboard());
@@ -245,7 +247,7 @@ export async function startSeedSite(options: SeedSiteOptions): Promise<SeedSite>
         .then(([status, body, extra]) => {
           requests.push({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] ?? '/', withKey: header(req, 'x-api-key') !== undefined, status, worker });
           const type = body.startsWith('<') ? 'text/html; charset=utf-8' : 'application/json';
-          res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
+          res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), server: 'gunicorn', ...extra });
           res.end(body);
         })
         .catch((err: unknown) => {
