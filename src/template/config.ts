@@ -23,6 +23,12 @@ export interface TemplateConfig {
   metricsToken: string | undefined;
   /** Fallback values for each setting (STRIPE_PUBLISHABLE_KEY, …); a pushed value always wins. */
   env: Record<string, string | undefined>;
+  /**
+   * TEMPLATE_READ_AFTER_WRITE (on/off): check the database's change counter before serving a read
+   * from the cache, so a read through any instance after a committed write returns it. Default: on
+   * with Postgres (instances share it), off with SQLite (one process sees its own writes at once).
+   */
+  readAfterWrite: boolean | undefined;
   /** Failed authentications per address per minute before 429. */
   authFailureLimit: number;
   version: string;
@@ -42,6 +48,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min} (got "${raw}").`);
   return n;
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return undefined;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be on or off (got "${env[name]}").`);
 }
 
 export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TemplateConfig {
@@ -71,6 +85,7 @@ export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Tem
       STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET,
       STRIPE_PRICE_ID: env.STRIPE_PRICE_ID,
     },
+    readAfterWrite: onOff(env, 'TEMPLATE_READ_AFTER_WRITE'),
     authFailureLimit: int(env, 'TEMPLATE_AUTH_FAILURES_PER_MINUTE', 10, 1),
     version: PACKAGE_VERSION,
   };

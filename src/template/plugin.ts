@@ -38,7 +38,9 @@ const BODY_LIMIT = 1024 * 1024;
 export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (app, opts) => {
   const { config, store } = opts;
   const box = config.encryptionKey ? SecretBox.fromBase64(config.encryptionKey, 'TEMPLATE_ENCRYPTION_KEY') : null;
-  const settings = new SettingsService(store, config.env, box);
+  const settings = new SettingsService(store, config.env, box, {
+    readAfterWrite: config.readAfterWrite ?? store.backend === 'postgres',
+  });
   await settings.start();
   const ctx: TemplateContext = {
     config,
@@ -48,7 +50,10 @@ export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (
     metrics: opts.metrics ?? createTemplateMetrics({ fastPathCount: opts.fastPath?.takeCount }),
     sharedKeyHashes: config.masterKeys.map(hashApiKey),
   };
-  opts.fastPath?.setSource(() => settings.publishableKeyBody());
+  opts.fastPath?.setSource(
+    () => settings.publishableKeyBody(),
+    settings.readAfterWrite ? () => settings.forRead().then((s) => s.pkBody) : undefined,
+  );
   app.addHook('onClose', async () => {
     await settings.stop();
     if (opts.ownsStore) await store.close();

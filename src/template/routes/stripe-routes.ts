@@ -29,7 +29,7 @@ export function registerStripeRoutes(app: FastifyInstance, ctx: TemplateContext)
       },
     },
     async (req, reply) => {
-      const secret = ctx.settings.get('stripe_secret_key');
+      const secret = (await ctx.settings.forRead()).get('stripe_secret_key');
       if (!secret) return sendError(reply, 'stripe_not_configured');
       try {
         const { livemode } = await ctx.gateway.testKey(secret.value);
@@ -45,10 +45,12 @@ export function registerStripeRoutes(app: FastifyInstance, ctx: TemplateContext)
     ROUTES.launch,
     { schema: { body: LaunchBody, summary: 'Create a Stripe Checkout Session for a new site' } },
     async (req, reply) => {
-      const secret = ctx.settings.get('stripe_secret_key');
+      // One snapshot: the secret key and the price id come from the same committed state.
+      const snap = await ctx.settings.forRead();
+      const secret = snap.get('stripe_secret_key');
       if (!secret) return sendError(reply, 'stripe_not_configured');
       const base = (ctx.config.publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
-      const priceId = ctx.settings.get('stripe_price_id')?.value;
+      const priceId = snap.get('stripe_price_id')?.value;
       try {
         const session = await ctx.gateway.createCheckoutSession(secret.value, {
           ...req.body,
