@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { auditLimit } from './audit-limit.js';
@@ -43,7 +43,15 @@ export class SqliteSettingsStore implements SettingsStore {
   ) {
     this.log = options.log ?? (() => undefined);
     const inMemory = path === ':memory:' || path === '';
-    if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (!inMemory) {
+      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+      try {
+        closeSync(openSync(path, 'wx', 0o600));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
     // `timeout` is better-sqlite3's name for SQLite's busy_timeout.
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {

@@ -27,6 +27,10 @@ export type AuthResult = { ok: true; keyHash: Buffer } | { ok: false };
  */
 export function checkApiKey(ctx: TemplateContext, request: FastifyRequest, reply: FastifyReply): AuthResult {
   const address = request.ip;
+  // Checked before the body is read (onRequest): a refused client's body is not waited for.
+  if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) {
+    reply.header('connection', 'close');
+  }
   const wait = ctx.limiter.retryAfter(address);
   if (wait > 0) {
     reply.header('retry-after', String(wait));
@@ -35,7 +39,10 @@ export function checkApiKey(ctx: TemplateContext, request: FastifyRequest, reply
   }
   const presented = request.headers[API_KEY_HEADER];
   const match = typeof presented === 'string' && presented.length > 0 ? keyMatches(presented, acceptedKeyHashes(ctx)) : null;
-  if (match) return { ok: true, keyHash: match };
+  if (match) {
+    reply.removeHeader('connection');
+    return { ok: true, keyHash: match };
+  }
   ctx.metrics.authFailures.inc();
   ctx.limiter.recordFailure(address);
   const after = ctx.limiter.retryAfter(address);

@@ -34,6 +34,8 @@ export interface SettingsServiceOptions {
    * change notification refreshes within milliseconds.
    */
   readAfterWrite?: boolean;
+  /** Where the encryption key came from, named when it does not decrypt (default TEMPLATE_ENCRYPTION_KEY). */
+  keySource?: string;
 }
 
 /**
@@ -48,6 +50,7 @@ export class SettingsService {
   private readonly refresher: FreshRead<SettingsSnapshot>;
   private unsubscribe: (() => Promise<void>) | null = null;
   readonly readAfterWrite: boolean;
+  private readonly keySource: string;
 
   constructor(
     readonly store: SettingsStore,
@@ -58,6 +61,7 @@ export class SettingsService {
     this.snap = new SettingsSnapshot(-1, new Map(), env);
     this.refresher = new FreshRead(() => this.sync());
     this.readAfterWrite = options.readAfterWrite ?? false;
+    this.keySource = options.keySource ?? 'TEMPLATE_ENCRYPTION_KEY';
   }
 
   /** Loads every row; refuses to start on secrets it cannot decrypt, seals plaintext secrets when it can. */
@@ -77,8 +81,8 @@ export class SettingsService {
         value = sealed && this.box ? this.box.open(row.value) : row.value;
       } catch {
         throw new StartupError(
-          `TEMPLATE_ENCRYPTION_KEY does not decrypt the stored ${row.key} (wrong key?). ` +
-            'Set the key used when it was written; the stored values were left untouched.',
+          `${this.keySource} does not decrypt the stored ${row.key} (wrong key?). ` +
+            'Set TEMPLATE_ENCRYPTION_KEY to the key used when it was written; the stored values were left untouched.',
         );
       }
       if (!sealed && this.box && isSettingName(row.key) && SETTINGS[row.key].secret) {

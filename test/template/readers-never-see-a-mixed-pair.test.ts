@@ -97,7 +97,7 @@ describe.each(BACKENDS)('readers during atomic writes of alternating pairs (%s, 
   const pairs = makePairs(WRITES);
   beforeAll(async () => {
     stripe = await startFakeStripe({ prices: Object.fromEntries(pairs.map((p) => [p.price, { unit_amount: 4900, currency: 'eur' }])) });
-    site = await startTestSite({ backend, config: { stripeApiBase: stripe.url, publicUrl: 'https://site.example.fr' } });
+    site = await startTestSite({ backend, config: { stripeApiBase: stripe.url, publicUrl: 'https://site.example.fr', checkoutPerMinute: 1_000_000 } });
     await site.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
@@ -123,7 +123,7 @@ describe('readers during atomic writes of alternating pairs (two instances on on
     stripe = await startFakeStripe({
       prices: Object.fromEntries([...pairs, ...pairs2].map((p) => [p.price, { unit_amount: 4900, currency: 'eur' }])),
     });
-    const config = { stripeApiBase: stripe.url, publicUrl: 'https://site.example.fr' };
+    const config = { stripeApiBase: stripe.url, publicUrl: 'https://site.example.fr', checkoutPerMinute: 1_000_000 };
     a = await startTestSite({ db, config });
     b = await startTestSite({ db, config });
     await a.app.listen({ port: 0, host: '127.0.0.1' });

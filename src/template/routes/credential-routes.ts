@@ -24,7 +24,7 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: TemplateCont
 
   typed.post(
     ROUTES.rotateCredentials,
-    { schema: { body: RotateBody, summary: 'Add a new API key for this site (X-API-Key)' }, preValidation: guard },
+    { schema: { body: RotateBody, summary: 'Add a new API key for this site (X-API-Key)' }, onRequest: guard },
     async (req, reply) => {
       const key = req.body.new_key;
       if (/[\s\p{C}]/u.test(key)) return sendError(reply, 'invalid_request', 'new_key must not contain whitespace or control characters.');
@@ -37,7 +37,7 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: TemplateCont
 
   typed.post(
     ROUTES.confirmCredentials,
-    { schema: { body: ConfirmBody, summary: 'Confirm the rotated key, calling with it (X-API-Key)' }, preValidation: guard },
+    { schema: { body: ConfirmBody, summary: 'Confirm the rotated key, calling with it (X-API-Key)' }, onRequest: guard },
     async (req, reply) => {
       const presented = storedHash(String(req.headers['x-api-key']));
       const pending = ctx.settings.getRaw(CREDENTIAL_SETTINGS.pending);

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { hashApiKey } from '../auth.js';
 import { ROUTES } from '../../protocol/routes.js';
 import { SETTINGS } from '../../protocol/settings.js';
 import type { TemplateContext } from '../context.js';
@@ -43,8 +45,17 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: TemplateContext)
 
   app.get(ROUTES.metrics, { logLevel: 'warn' }, async (req, reply) => {
     const token = ctx.config.metricsToken;
-    if (token && req.headers.authorization !== `Bearer ${token}`) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send('metrics token required\n');
+    if (token) {
+      const wait = ctx.metricsLimiter.retryAfter(req.ip);
+      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send('too many wrong metrics tokens: wait and retry\n');
+      const presented = req.headers.authorization ?? '';
+      // Both sides hashed to 32 bytes and compared in constant time: neither length nor prefix leaks.
+      if (!timingSafeEqual(hashApiKey(presented), hashApiKey(`Bearer ${token}`))) {
+        ctx.metricsLimiter.recordFailure(req.ip);
+        const after = ctx.metricsLimiter.retryAfter(req.ip);
+        if (after > 0) return reply.code(429).header('retry-after', String(after)).send('too many wrong metrics tokens: wait and retry\n');
+        return reply.code(401).header('www-authenticate', 'Bearer').send('metrics token required\n');
+      }
     }
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });

@@ -24,8 +24,9 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: TemplateContex
     ROUTES.settingPattern,
     {
       schema: { params: z.object({ name: z.string() }), body: SettingPutBody, summary: 'Set one Stripe setting (X-API-Key)' },
-      // Auth and the allowlist come before body validation: a stranger learns nothing from a 400.
-      preValidation: async (req, reply) => {
+      // Auth and the allowlist come before the body is even read: a stranger learns nothing from a 400,
+      // and a slow body from an unauthenticated client is not waited for.
+      onRequest: async (req, reply) => {
         if (!checkApiKey(ctx, req, reply).ok) return reply;
         if (!isSettingName(req.params.name)) return sendError(reply, 'unknown_setting');
       },
@@ -56,7 +57,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: TemplateContex
           'authenticated GET /api/health/stripe view as committed. Supported when that view lists capability atomic_write.',
         security: [{ apiKey: [] }],
       },
-      preValidation: async (req, reply) => {
+      onRequest: async (req, reply) => {
         if (!checkApiKey(ctx, req, reply).ok) return reply;
       },
     },
