@@ -38,6 +38,17 @@ describe.each(BACKENDS)('the atomic write PUT /api/export/settings (%s)', (backe
     expect(anonymous).not.toHaveProperty('capabilities');
   });
 
+  it('is documented in the OpenAPI document the site serves', async () => {
+    const doc = (await site.app.inject({ url: ROUTES.openapi })).json();
+    const op = doc.paths[ROUTES.settings]?.put;
+    expect(op).toBeDefined();
+    expect(op.requestBody.content['application/json'].schema.properties).toHaveProperty('values');
+    expect(op.description).toMatch(/one transaction/);
+    expect(op.description).toMatch(/mixed_key_modes/);
+    expect(op.description).toMatch(/atomic_write/);
+    expect(op.security).toEqual([{ apiKey: [] }]);
+  });
+
   it('writes every value in one request and answers the key view as committed', async () => {
     const pk = makeKey('pk', 'live');
     const sk = makeKey('sk', 'live');
