@@ -60,6 +60,21 @@ describe('read-after-write across two instances on one Postgres', () => {
     expect(stale).toEqual([]);
   });
 
+  it('accepts on B a key rotated through A the moment the rotation answered, and confirms it there', async () => {
+    for (let i = 0; i < 20; i++) {
+      const key = `rotated-${i}-${makeKey('pk').slice(8)}`;
+      const rotate = await fetch(`${baseA}${ROUTES.rotateCredentials}`, { method: 'POST', headers, body: JSON.stringify({ new_key: key }) });
+      expect(rotate.status).toBe(200);
+      const confirm = await fetch(`${baseB}${ROUTES.confirmCredentials}`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(confirm.status, `rotation ${i}`).toBe(200);
+      // The master key keeps working (not retired), for the next round.
+    }
+  });
+
   it('is on by default on Postgres only, and TEMPLATE_READ_AFTER_WRITE=off turns it off', async () => {
     expect(b.app.hasRoute({ method: 'GET', url: ROUTES.stripePk })).toBe(true);
     const { templateConfigFromEnv, ConfigError } = await import('../../src/template/config.js');

@@ -19,7 +19,7 @@ const MIN_KEY_LENGTH = 32;
 export function registerCredentialRoutes(app: FastifyInstance, ctx: TemplateContext): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const guard = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-    if (!checkApiKey(ctx, req, reply).ok) return reply;
+    if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
   };
 
   typed.post(
@@ -40,8 +40,9 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: TemplateCont
     { schema: { body: ConfirmBody, summary: 'Confirm the rotated key, calling with it (X-API-Key)' }, onRequest: guard },
     async (req, reply) => {
       const presented = storedHash(String(req.headers['x-api-key']));
-      const pending = ctx.settings.getRaw(CREDENTIAL_SETTINGS.pending);
-      const current = ctx.settings.getRaw(CREDENTIAL_SETTINGS.current);
+      const snap = await ctx.settings.forRead();
+      const pending = snap.getRaw(CREDENTIAL_SETTINGS.pending);
+      const current = snap.getRaw(CREDENTIAL_SETTINGS.current);
       if (pending !== undefined && parseStoredHash(pending) && pending === presented) {
         await ctx.settings.putRaw(CREDENTIAL_SETTINGS.current, pending, null, req.ip);
         await ctx.settings.deleteRaw(CREDENTIAL_SETTINGS.pending, req.ip);

@@ -38,7 +38,7 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: TemplateContext)
 
   app.get(ROUTES.healthStripe, async (req, reply) => {
     if (req.headers['x-api-key'] === undefined) return reply.send(publicKeyView(await ctx.settings.forRead()));
-    if (!checkApiKey(ctx, req, reply).ok) return reply;
+    if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
     // One snapshot for the whole view: the pair it shows was held together.
     return reply.send(authenticatedKeyView(await ctx.settings.forRead()));
   });

@@ -27,7 +27,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: TemplateContex
       // Auth and the allowlist come before the body is even read: a stranger learns nothing from a 400,
       // and a slow body from an unauthenticated client is not waited for.
       onRequest: async (req, reply) => {
-        if (!checkApiKey(ctx, req, reply).ok) return reply;
+        if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
         if (!isSettingName(req.params.name)) return sendError(reply, 'unknown_setting');
       },
     },
@@ -58,7 +58,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: TemplateContex
         security: [{ apiKey: [] }],
       },
       onRequest: async (req, reply) => {
-        if (!checkApiKey(ctx, req, reply).ok) return reply;
+        if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
       },
     },
     async (req, reply) => {

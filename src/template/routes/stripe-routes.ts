@@ -25,7 +25,7 @@ export function registerStripeRoutes(app: FastifyInstance, ctx: TemplateContext)
     {
       schema: { summary: 'One read-only Stripe call with the stored secret (X-API-Key)' },
       onRequest: async (req, reply) => {
-        if (!checkApiKey(ctx, req, reply).ok) return reply;
+        if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
       },
     },
     async (req, reply) => {
