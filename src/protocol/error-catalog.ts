@@ -122,6 +122,24 @@ const entries = {
     hint: "Check the site's logs.",
   },
 
+  // --- template site: issue 10 (atomic write) and issue 12 (template hardening) --------------------
+  mixed_key_modes: {
+    status: 400,
+    message: 'The write would leave a publishable key and a secret key of different modes (test/live).',
+    hint: 'Send a matching pair in one PUT /api/export/settings: pk_test_ with sk_test_, or pk_live_ with sk_live_.',
+  },
+  checkout_host_not_allowed: {
+    status: 400,
+    message: "Checkout's return URLs cannot be built: PUBLIC_URL is not set and this Host is not allowed.",
+    hint: "Set PUBLIC_URL to the site's public base URL (https://shop.example.fr), or list the host in TEMPLATE_ALLOWED_HOSTS.",
+  },
+  rate_limited: {
+    status: 429,
+    message: 'Too many requests from this address.',
+    hint: 'Wait for Retry-After seconds before trying again.',
+    retryable: true,
+  },
+
   // --- dashboard answers (keyfleet dashboard: /api/admin/*, /api/sites/*) ------------------------
   unauthorized: {
     status: 401,

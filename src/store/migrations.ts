@@ -61,6 +61,26 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION settings_audit_append_only();
     `,
   },
+  {
+    version: 2,
+    description: 'settings_generation: one counter bumped by every write, in the write\'s transaction',
+    // Issue 10/14.4: instances compare it with their cache's generation (read-after-write, whole
+    // snapshots). Writers lock this row first, so it increases in commit order.
+    sqlite: `
+      CREATE TABLE IF NOT EXISTS settings_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        n INTEGER NOT NULL
+      );
+      INSERT OR IGNORE INTO settings_generation (id, n) VALUES (1, 0);
+    `,
+    postgres: `
+      CREATE TABLE IF NOT EXISTS settings_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        n BIGINT NOT NULL
+      );
+      INSERT INTO settings_generation (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+    `,
+  },
 ];
 
 const SETTINGS_MIGRATIONS: MigrationSet = {

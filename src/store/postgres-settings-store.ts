@@ -3,7 +3,7 @@ import pg from 'pg';
 import { auditLimit } from './audit-limit.js';
 import { migratePostgres, quoteIdent } from './migrations.js';
 import { DEFAULT_RECONNECT, PgChannelListener, type ReconnectPolicy } from './postgres-channel-listener.js';
-import type { AuditEntry, AuditRow, SettingRow, SettingsStore } from './settings-store.js';
+import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
 
 export interface PostgresSettingsStoreOptions {
   /** Schema holding the tables (created if missing); separate schemas never see each other's changes. */
@@ -51,7 +51,7 @@ export class PostgresSettingsStore implements SettingsStore {
   private readonly log: (msg: string) => void;
   private readonly reconnect: ReconnectPolicy;
   private readonly timeoutMs: number;
-  private readonly table: { settings: string; audit: string };
+  private readonly table: { settings: string; audit: string; generation: string };
   private listener: PgChannelListener | null = null;
   private listening: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
@@ -65,7 +65,7 @@ export class PostgresSettingsStore implements SettingsStore {
     this.log = options.log ?? (() => undefined);
     this.reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
     const q = quoteIdent(this.schema);
-    this.table = { settings: `${q}.admin_settings`, audit: `${q}.settings_audit` };
+    this.table = { settings: `${q}.admin_settings`, audit: `${q}.settings_audit`, generation: `${q}.settings_generation` };
     this.timeoutMs = options.connectTimeoutMs ?? 10_000;
     this.clientConfig = {
       connectionString,
@@ -103,11 +103,15 @@ export class PostgresSettingsStore implements SettingsStore {
   }
 
   async put(key: string, value: string, audit: AuditEntry): Promise<SettingRow> {
-    // One statement is one transaction: upsert, audit row and NOTIFY commit (or fail) together.
-    // clock_timestamp() in SET is read after the row lock is won, so the last writer has the latest time.
+    // One statement is one transaction: generation bump, upsert, audit row and NOTIFY commit (or fail)
+    // together. The upsert reads from g, so the generation row is locked first — the same order as
+    // writeAtomically, so the two never deadlock — and clock_timestamp() is read after that lock is
+    // won: the last writer has the latest time.
     const res = await this.query<SettingRow>(
-      `WITH s AS (
-         INSERT INTO ${this.table.settings} AS t (key, value, updated_at) VALUES ($1, $2, clock_timestamp())
+      `WITH g AS (
+         UPDATE ${this.table.generation} SET n = n + 1 WHERE id = 1 RETURNING n
+       ), s AS (
+         INSERT INTO ${this.table.settings} AS t (key, value, updated_at) SELECT $1, $2, clock_timestamp() FROM g
          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = clock_timestamp()
          RETURNING t.key, t.value, t.updated_at
        ), a AS (
@@ -125,12 +129,78 @@ export class PostgresSettingsStore implements SettingsStore {
   async delete(key: string, audit: AuditEntry): Promise<void> {
     // A deletion has no value to fingerprint, whatever the caller passed.
     await this.query(
-      `WITH d AS (DELETE FROM ${this.table.settings} WHERE key = $1), a AS (
-         INSERT INTO ${this.table.audit} (key, fingerprint, actor_ip, at) VALUES ($1, NULL, $2, clock_timestamp())
+      `WITH g AS (
+         UPDATE ${this.table.generation} SET n = n + 1 WHERE id = 1 RETURNING n
+       ), d AS (
+         DELETE FROM ${this.table.settings} WHERE key = $1 AND EXISTS (SELECT 1 FROM g)
+       ), a AS (
+         INSERT INTO ${this.table.audit} (key, fingerprint, actor_ip, at) SELECT $1, NULL, $2, clock_timestamp() FROM g
        )
-       SELECT pg_notify($3, $1)`,
+       SELECT pg_notify($3, $1) FROM g`,
       [key, audit.actorIp, this.channel],
     );
+  }
+
+  async writeAtomically(prepare: (base: SettingsSnapshotRows) => AtomicEntry[], actorIp: string | null): Promise<AtomicCommit> {
+    const client = await this.connect();
+    let began = false;
+    try {
+      await client.query('BEGIN');
+      began = true;
+      // The generation row is the write lock: every writer takes it first, so the rows read next are
+      // exactly the committed state the check runs against, and nothing changes them before COMMIT.
+      const g = await client.query<{ n: string; at: string }>(
+        `UPDATE ${this.table.generation} SET n = n + 1 WHERE id = 1 RETURNING n, ${iso('clock_timestamp()')} AS at`,
+      );
+      const bumped = g.rows[0];
+      if (!bumped) throw new Error('settings_generation has no row (the migration did not run)');
+      const rows = await client.query<SettingRow>(
+        `SELECT key, value, ${iso('updated_at')} AS updated_at FROM ${this.table.settings} ORDER BY key`,
+      );
+      const generation = Number(bumped.n);
+      const base = { generation: generation - 1, rows: rows.rows };
+      const entries = prepare(base);
+      if (entries.length > 0) {
+        const keys = entries.map((e) => e.key);
+        await client.query(
+          `WITH s AS (
+             INSERT INTO ${this.table.settings} AS t (key, value, updated_at)
+             SELECT k, v, $3::timestamptz FROM unnest($1::text[], $2::text[]) AS u(k, v)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+             RETURNING t.key
+           )
+           INSERT INTO ${this.table.audit} (key, fingerprint, actor_ip, at)
+           SELECT k, f, $5, $3::timestamptz FROM unnest($1::text[], $4::text[]) AS u(k, f)`,
+          [keys, entries.map((e) => e.value), bumped.at, entries.map((e) => e.fingerprint), actorIp],
+        );
+        await client.query('SELECT pg_notify($1, k) FROM unnest($2::text[]) AS u(k)', [this.channel, keys]);
+      }
+      await client.query('COMMIT');
+      began = false;
+      return { base, generation, updatedAt: bumped.at };
+    } catch (err) {
+      if (began) await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async generation(): Promise<number> {
+    const res = await this.query<{ n: string }>(`SELECT n FROM ${this.table.generation} WHERE id = 1`);
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  async snapshot(): Promise<SettingsSnapshotRows> {
+    // One statement sees one committed state: the generation and the rows agree.
+    const res = await this.query<{ n: string; key: string | null; value: string | null; updated_at: string | null }>(
+      `SELECT g.n, s.key, s.value, ${iso('s.updated_at')} AS updated_at
+         FROM ${this.table.generation} g LEFT JOIN ${this.table.settings} s ON true
+        WHERE g.id = 1 ORDER BY s.key`,
+    );
+    const rows: SettingRow[] = [];
+    for (const r of res.rows) if (r.key !== null) rows.push({ key: r.key, value: r.value ?? '', updated_at: r.updated_at ?? '' });
+    return { generation: Number(res.rows[0]?.n ?? 0), rows };
   }
 
   async listAudit(limit?: number): Promise<AuditRow[]> {

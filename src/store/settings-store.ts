@@ -26,16 +26,47 @@ export interface AuditRow {
   at: string;
 }
 
+/** Every row as of one committed state, and that state's generation (bumped by every write). */
+export interface SettingsSnapshotRows {
+  generation: number;
+  rows: SettingRow[];
+}
+
+/** One value of an atomic write: stored as given (already sealed when secret), audited with its fingerprint. */
+export interface AtomicEntry {
+  key: string;
+  value: string;
+  fingerprint: string;
+}
+
+/** What an atomic write committed: the state it was checked against, and the new generation and time. */
+export interface AtomicCommit {
+  base: SettingsSnapshotRows;
+  generation: number;
+  /** ISO-8601 UTC, the `updated_at` of every written row. */
+  updatedAt: string;
+}
+
 export interface SettingsStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
   get(key: string): Promise<SettingRow | undefined>;
   getAll(): Promise<SettingRow[]>;
-  /** Upserts the value and appends the audit row in one transaction; last writer wins. */
+  /** Upserts the value and appends the audit row in one transaction (bumping the generation); last writer wins. */
   put(key: string, value: string, audit: AuditEntry): Promise<SettingRow>;
   /** Deletes the row (if any) and appends an audit row with a null fingerprint. */
   delete(key: string, audit: AuditEntry): Promise<void>;
+  /**
+   * The atomic write (issue 10): takes the write lock, reads the committed state, asks `prepare`
+   * for the rows to write (it may throw to refuse: nothing is written), then writes them with their
+   * audit rows and the generation bump in one transaction, notifying subscribers once committed.
+   */
+  writeAtomically(prepare: (base: SettingsSnapshotRows) => AtomicEntry[], actorIp: string | null): Promise<AtomicCommit>;
+  /** The current generation: one cheap read, compared with a cache's before serving from it. */
+  generation(): Promise<number>;
+  /** Every row and the generation, read in one consistent snapshot. */
+  snapshot(): Promise<SettingsSnapshotRows>;
   /** Newest first. */
   listAudit(limit?: number): Promise<AuditRow[]>;
   /** Throws when the database cannot be reached. */

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { auditLimit } from './audit-limit.js';
 import { migrateSqlite } from './migrations.js';
-import type { AuditEntry, AuditRow, SettingRow, SettingsStore } from './settings-store.js';
+import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
 
 export interface SqliteSettingsStoreOptions {
   /** How long a write waits for another process's write lock before failing (SQLITE_BUSY). */
@@ -43,7 +43,15 @@ export class SqliteSettingsStore implements SettingsStore {
   ) {
     this.log = options.log ?? (() => undefined);
     const inMemory = path === ':memory:' || path === '';
-    if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    if (!inMemory) {
+      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+      try {
+        closeSync(openSync(path, 'wx', 0o600));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
     // `timeout` is better-sqlite3's name for SQLite's busy_timeout.
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
@@ -71,15 +79,13 @@ export class SqliteSettingsStore implements SettingsStore {
 
   async put(key: string, value: string, audit: AuditEntry): Promise<SettingRow> {
     const at = new Date().toISOString();
-    const upsert = this.stmt(
-      `INSERT INTO admin_settings (key, value, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-    );
+    const upsert = this.upsertStmt();
     const record = this.auditStmt();
     // IMMEDIATE takes the write lock up front: a deferred transaction that upgrades later can fail
     // with SQLITE_BUSY without waiting for busy_timeout.
     this.db
       .transaction(() => {
+        this.bump();
         upsert.run(key, value, at);
         record.run(key, audit.fingerprint, audit.actorIp, at);
       })
@@ -88,12 +94,62 @@ export class SqliteSettingsStore implements SettingsStore {
     return { key, value, updated_at: at };
   }
 
+  async writeAtomically(prepare: (base: SettingsSnapshotRows) => AtomicEntry[], actorIp: string | null): Promise<AtomicCommit> {
+    const upsert = this.upsertStmt();
+    const record = this.auditStmt();
+    const at = new Date().toISOString();
+    // IMMEDIATE: the write lock is held from the read of the base to the commit, so nothing the
+    // check saw can change before the write lands. prepare() throwing rolls everything back.
+    const commit = this.db
+      .transaction((): { commit: AtomicCommit; keys: string[] } => {
+        const base = this.readSnapshot();
+        const entries = prepare(base);
+        const generation = this.bump();
+        for (const e of entries) {
+          upsert.run(e.key, e.value, at);
+          record.run(e.key, e.fingerprint, actorIp, at);
+        }
+        return { commit: { base, generation, updatedAt: at }, keys: entries.map((e) => e.key) };
+      })
+      .immediate();
+    for (const key of commit.keys) this.notify(key);
+    return commit.commit;
+  }
+
+  async generation(): Promise<number> {
+    return (this.stmt('SELECT n FROM settings_generation WHERE id = 1').get() as { n: number } | undefined)?.n ?? 0;
+  }
+
+  async snapshot(): Promise<SettingsSnapshotRows> {
+    // A read transaction: the rows and the generation come from one committed state.
+    return this.db.transaction(() => this.readSnapshot())();
+  }
+
+  private readSnapshot(): SettingsSnapshotRows {
+    const g = this.stmt('SELECT n FROM settings_generation WHERE id = 1').get() as { n: number } | undefined;
+    const rows = this.stmt('SELECT key, value, updated_at FROM admin_settings ORDER BY key').all() as SettingRow[];
+    return { generation: g?.n ?? 0, rows };
+  }
+
+  /** Inside a write transaction: the new generation. */
+  private bump(): number {
+    return (this.stmt('UPDATE settings_generation SET n = n + 1 WHERE id = 1 RETURNING n').get() as { n: number }).n;
+  }
+
+  private upsertStmt(): Database.Statement {
+    return this.stmt(
+      `INSERT INTO admin_settings (key, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    );
+  }
+
   async delete(key: string, audit: AuditEntry): Promise<void> {
     const remove = this.stmt('DELETE FROM admin_settings WHERE key = ?');
     const record = this.auditStmt();
     const at = new Date().toISOString();
     this.db
       .transaction(() => {
+        this.bump();
         remove.run(key);
         // A deletion has no value to fingerprint, whatever the caller passed.
         record.run(key, null, audit.actorIp, at);

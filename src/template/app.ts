@@ -38,7 +38,20 @@ export async function buildTemplateApp(options: BuildTemplateAppOptions = {}): P
     logger,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
-    serverFactory: (handler) => createServer(fastPath.listener(handler)),
+    // Slow clients are bounded before any route runs: headers and the whole request must arrive in
+    // time (checked every second, not Node's default 30 s), and connections past the cap are refused.
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs),
+          connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+        },
+        fastPath.listener(handler),
+      );
+      server.maxConnections = config.maxConnections;
+      return server;
+    },
   });
   const store =
     options.store ?? (await openSettingsStore(config.databaseUrl, { log: (message) => app.log.warn({ store: true }, message) }));

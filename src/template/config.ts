@@ -23,8 +23,27 @@ export interface TemplateConfig {
   metricsToken: string | undefined;
   /** Fallback values for each setting (STRIPE_PUBLISHABLE_KEY, …); a pushed value always wins. */
   env: Record<string, string | undefined>;
+  /**
+   * TEMPLATE_READ_AFTER_WRITE (on/off): check the database's change counter before serving a read
+   * from the cache, so a read through any instance after a committed write returns it. Default: on
+   * with Postgres (instances share it), off with SQLite (one process sees its own writes at once).
+   */
+  readAfterWrite: boolean | undefined;
   /** Failed authentications per address per minute before 429. */
   authFailureLimit: number;
+  /**
+   * TEMPLATE_ALLOWED_HOSTS: when PUBLIC_URL is unset, the Host names checkout may build its return
+   * URLs from (exact names, `*.example.com` suffixes). Loopback names are always allowed.
+   */
+  allowedHosts: string[];
+  /** TEMPLATE_CHECKOUT_PER_MINUTE: checkout sessions one address may create per minute. */
+  checkoutPerMinute: number;
+  /** TEMPLATE_REQUEST_TIMEOUT_MS: a whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** TEMPLATE_HEADERS_TIMEOUT_MS: the request headers must arrive within this. */
+  headersTimeoutMs: number;
+  /** TEMPLATE_MAX_CONNECTIONS: open connections beyond this are refused. */
+  maxConnections: number;
   version: string;
 }
 
@@ -42,6 +61,44 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min} (got "${raw}").`);
   return n;
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return undefined;
+  if (['on', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['off', 'false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be on or off (got "${env[name]}").`);
+}
+
+/**
+ * The shortest TEMPLATE_MASTER_API_KEY accepted. 32 is what `openssl rand -base64 32` gives and what
+ * a rotated per-site key needs; the floor is 15 so that every key the troubleshooting guide tells
+ * operators to set (`new-master-key-2025`, `your-master-key`, `YOUR_MASTER_KEY`) keeps working, with
+ * a warning, while `abc` and other guessable stubs are refused.
+ */
+export const MASTER_KEY_MIN_LENGTH = 15;
+export const MASTER_KEY_RECOMMENDED_LENGTH = 32;
+
+/** Refuses master keys too short to resist guessing; returns a warning for short-but-accepted ones. */
+export function checkMasterKeys(keys: readonly string[]): string | null {
+  for (const [i, key] of keys.entries()) {
+    const which = keys.length > 1 ? `value ${i + 1} of TEMPLATE_MASTER_API_KEY` : 'TEMPLATE_MASTER_API_KEY';
+    if (/[\s\p{C}]/u.test(key)) {
+      throw new ConfigError(`${which} contains whitespace or control characters: remove them (tr -d '[:space:]').`);
+    }
+    if (key.length < MASTER_KEY_MIN_LENGTH) {
+      throw new ConfigError(
+        `${which} is too short (${key.length} characters; at least ${MASTER_KEY_MIN_LENGTH}). ` +
+          'Generate one with: openssl rand -base64 32, and set the same value on the dashboard.',
+      );
+    }
+  }
+  const short = keys.filter((k) => k.length < MASTER_KEY_RECOMMENDED_LENGTH).length;
+  return short > 0
+    ? `TEMPLATE_MASTER_API_KEY has ${short === 1 ? 'a value' : `${short} values`} shorter than ${MASTER_KEY_RECOMMENDED_LENGTH} characters: ` +
+        'replace it with openssl rand -base64 32 (the same on the dashboard).'
+    : null;
 }
 
 export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TemplateConfig {
@@ -71,7 +128,16 @@ export function templateConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Tem
       STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET,
       STRIPE_PRICE_ID: env.STRIPE_PRICE_ID,
     },
+    readAfterWrite: onOff(env, 'TEMPLATE_READ_AFTER_WRITE'),
     authFailureLimit: int(env, 'TEMPLATE_AUTH_FAILURES_PER_MINUTE', 10, 1),
+    allowedHosts: (env.TEMPLATE_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h.length > 0),
+    checkoutPerMinute: int(env, 'TEMPLATE_CHECKOUT_PER_MINUTE', 10, 1),
+    requestTimeoutMs: int(env, 'TEMPLATE_REQUEST_TIMEOUT_MS', 10_000, 100),
+    headersTimeoutMs: int(env, 'TEMPLATE_HEADERS_TIMEOUT_MS', 5_000, 100),
+    maxConnections: int(env, 'TEMPLATE_MAX_CONNECTIONS', 2048, 1),
     version: PACKAGE_VERSION,
   };
 }

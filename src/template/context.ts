@@ -9,6 +9,10 @@ export interface TemplateContext {
   config: TemplateConfig;
   settings: SettingsService;
   limiter: FailureLimiter;
+  /** Checkout sessions per address per minute (counts every request, not only failures). */
+  checkoutLimiter: FailureLimiter;
+  /** Wrong /metrics tokens per address per minute. */
+  metricsLimiter: FailureLimiter;
   gateway: StripeGateway;
   metrics: TemplateMetrics;
   /** Hashes of TEMPLATE_MASTER_API_KEY's values, computed once. */

@@ -9,8 +9,11 @@ import { ROUTES } from '../protocol/routes.js';
  */
 export interface FastPath {
   listener(next: RequestListener): RequestListener;
-  /** Where the body comes from (the settings cache); set by the plugin. */
-  setSource(body: () => string | null): void;
+  /**
+   * Where the body comes from (the settings cache); set by the plugin. With `fresh`, each answer
+   * waits for it (read-after-write: the cache checked against the database's generation).
+   */
+  setSource(body: () => string | null, fresh?: () => Promise<string | null>): void;
   /** Called once the app is ready, with the route's own headers; until then everything falls through. */
   enable(headers: OutgoingHttpHeaders): void;
   /** Requests answered here since the last call (folded into the metrics at scrape time). */
@@ -22,31 +25,46 @@ const PER_RESPONSE = new Set(['content-length', 'date', 'connection', 'keep-aliv
 export function createFastPath(): FastPath {
   let headers: OutgoingHttpHeaders | null = null;
   let body: (() => string | null) | null = null;
+  let freshBody: (() => Promise<string | null>) | null = null;
   let lastBody = '';
   let lastHeaders: OutgoingHttpHeaders = {};
   let count = 0;
+
+  const send = (current: string | null, res: ServerResponse): boolean => {
+    if (current === null || headers === null) return false;
+    if (current !== lastBody) {
+      lastBody = current;
+      lastHeaders = { ...headers, 'content-length': Buffer.byteLength(current) };
+    }
+    count++;
+    res.writeHead(200, lastHeaders);
+    res.end(current);
+    return true;
+  };
 
   return {
     listener(next) {
       return (req: IncomingMessage, res: ServerResponse) => {
         if (headers !== null && body !== null && req.url === ROUTES.stripePk && req.method === 'GET') {
-          const current = body();
-          if (current !== null) {
-            if (current !== lastBody) {
-              lastBody = current;
-              lastHeaders = { ...headers, 'content-length': Buffer.byteLength(current) };
-            }
-            count++;
-            res.writeHead(200, lastHeaders);
-            res.end(current);
+          if (freshBody === null) {
+            if (send(body(), res)) return;
+          } else {
+            // The Fastify route would wait for the same check: fall through only when there is no key.
+            freshBody().then(
+              (current) => {
+                if (!send(current, res)) next(req, res);
+              },
+              () => next(req, res),
+            );
             return;
           }
         }
         next(req, res);
       };
     },
-    setSource(source) {
+    setSource(source, fresh) {
       body = source;
+      freshBody = fresh ?? null;
     },
     enable(routeHeaders) {
       headers = Object.fromEntries(Object.entries(routeHeaders).filter(([k]) => !PER_RESPONSE.has(k.toLowerCase())));

@@ -2,10 +2,10 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { SecretBox } from '../keys/secret-box.js';
 import type { SettingsStore } from '../store/settings-store.js';
 import { FailureLimiter, hashApiKey } from './auth.js';
-import type { TemplateConfig } from './config.js';
+import { checkMasterKeys, type TemplateConfig } from './config.js';
+import { chooseEncryption } from './encryption-key.js';
 import type { TemplateContext } from './context.js';
 import { sendError, templateErrorHandler } from './errors.js';
 import type { FastPath } from './fast-path.js';
@@ -37,18 +37,28 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (app, opts) => {
   const { config, store } = opts;
-  const box = config.encryptionKey ? SecretBox.fromBase64(config.encryptionKey, 'TEMPLATE_ENCRYPTION_KEY') : null;
-  const settings = new SettingsService(store, config.env, box);
+  const shortKeys = checkMasterKeys(config.masterKeys);
+  if (shortKeys) app.log.warn(shortKeys);
+  const encryption = await chooseEncryption(config, store, (msg) => app.log.warn(msg));
+  const settings = new SettingsService(store, config.env, encryption.box, {
+    readAfterWrite: config.readAfterWrite ?? store.backend === 'postgres',
+    keySource: encryption.source === 'key file' ? `The key file next to the database` : 'TEMPLATE_ENCRYPTION_KEY',
+  });
   await settings.start();
   const ctx: TemplateContext = {
     config,
     settings,
     limiter: new FailureLimiter(config.authFailureLimit),
+    checkoutLimiter: new FailureLimiter(config.checkoutPerMinute),
+    metricsLimiter: new FailureLimiter(config.authFailureLimit),
     gateway: opts.gateway ?? createStripeGateway({ apiBase: config.stripeApiBase, timeoutMs: config.stripeTimeoutMs }),
     metrics: opts.metrics ?? createTemplateMetrics({ fastPathCount: opts.fastPath?.takeCount }),
     sharedKeyHashes: config.masterKeys.map(hashApiKey),
   };
-  opts.fastPath?.setSource(() => settings.publishableKeyBody());
+  opts.fastPath?.setSource(
+    () => settings.publishableKeyBody(),
+    settings.readAfterWrite ? () => settings.forRead().then((s) => s.pkBody) : undefined,
+  );
   app.addHook('onClose', async () => {
     await settings.stop();
     if (opts.ownsStore) await store.close();

@@ -1,44 +1,74 @@
 import { SecretBox } from '../keys/secret-box.js';
-import { fingerprint, last4 } from '../protocol/fingerprint.js';
-import { keyMode, type KeyMode } from '../protocol/key-formats.js';
-import { SETTINGS, SETTING_NAMES, isSettingName, type SettingName } from '../protocol/settings.js';
+import { fingerprint } from '../protocol/fingerprint.js';
+import type { KeyMode } from '../protocol/key-formats.js';
+import type { ErrorCode } from '../protocol/error-catalog.js';
+import { SETTINGS, isSettingName, type SettingName } from '../protocol/settings.js';
 import type { KeyInfo } from '../protocol/bodies.js';
-import type { SettingsStore } from '../store/settings-store.js';
+import type { SettingsSnapshotRows, SettingsStore } from '../store/settings-store.js';
+import { FreshRead } from './fresh-read.js';
+import { SettingsSnapshot, type EffectiveSetting, type StoredValue } from './settings-snapshot.js';
 
-export interface EffectiveSetting {
-  value: string;
-  source: 'settings' | 'env';
-  updatedAt: string | null;
-  /** A pushed value hides a different value in the environment variable. */
-  shadowsEnv: boolean;
-}
+export type { EffectiveSetting } from './settings-snapshot.js';
 
 export class StartupError extends Error {
   readonly code = 'startup_error';
 }
 
+/** An atomic write refused before anything was written: the catalog code and the setting at fault. */
+export class AtomicWriteRefused extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly setting: SettingName,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AtomicWriteRefused';
+  }
+}
+
+export interface SettingsServiceOptions {
+  /**
+   * Before serving a read, compare the store's generation with the cache's and reload when it moved
+   * (one shared round trip per batch of concurrent reads), so a read on this instance right after a
+   * write committed through another returns the new value. Off: reads serve the cache, which the
+   * change notification refreshes within milliseconds.
+   */
+  readAfterWrite?: boolean;
+  /** Where the encryption key came from, named when it does not decrypt (default TEMPLATE_ENCRYPTION_KEY). */
+  keySource?: string;
+}
+
 /**
  * The site's view of its settings: what was pushed (database) wins over the environment, secrets
- * are sealed at rest when an encryption key is set, and every value is cached in memory. The cache
- * is refreshed from the store's change feed, so several instances on one Postgres agree at once.
+ * are sealed at rest when an encryption key is set, and the whole state is cached in memory as one
+ * immutable snapshot (settings-snapshot.ts), replaced whole when the store's generation moves. The
+ * store's change feed triggers the refresh, so several instances on one Postgres converge at once;
+ * with `readAfterWrite` a read also checks the generation first.
  */
 export class SettingsService {
-  private readonly stored = new Map<string, { value: string; updatedAt: string }>();
-  private readonly readSeq = new Map<string, number>();
-  private readonly appliedSeq = new Map<string, number>();
-  private readonly latestRead = new Map<string, Promise<void>>();
-  private pkBody: string | null = null;
+  private snap: SettingsSnapshot;
+  private readonly refresher: FreshRead<SettingsSnapshot>;
   private unsubscribe: (() => Promise<void>) | null = null;
+  readonly readAfterWrite: boolean;
+  private readonly keySource: string;
 
   constructor(
     readonly store: SettingsStore,
     private readonly env: Record<string, string | undefined>,
     private readonly box: SecretBox | null,
-  ) {}
+    options: SettingsServiceOptions = {},
+  ) {
+    this.snap = new SettingsSnapshot(-1, new Map(), env);
+    this.refresher = new FreshRead(() => this.sync());
+    this.readAfterWrite = options.readAfterWrite ?? false;
+    this.keySource = options.keySource ?? 'TEMPLATE_ENCRYPTION_KEY';
+  }
 
   /** Loads every row; refuses to start on secrets it cannot decrypt, seals plaintext secrets when it can. */
   async start(): Promise<void> {
-    for (const row of await this.store.getAll()) {
+    let base = await this.store.snapshot();
+    let sealedAny = false;
+    for (const row of base.rows) {
       const sealed = SecretBox.isSealed(row.value);
       if (sealed && !this.box) {
         throw new StartupError(
@@ -51,19 +81,20 @@ export class SettingsService {
         value = sealed && this.box ? this.box.open(row.value) : row.value;
       } catch {
         throw new StartupError(
-          `TEMPLATE_ENCRYPTION_KEY does not decrypt the stored ${row.key} (wrong key?). ` +
-            'Set the key used when it was written; the stored values were left untouched.',
+          `${this.keySource} does not decrypt the stored ${row.key} (wrong key?). ` +
+            'Set TEMPLATE_ENCRYPTION_KEY to the key used when it was written; the stored values were left untouched.',
         );
       }
       if (!sealed && this.box && isSettingName(row.key) && SETTINGS[row.key].secret) {
         await this.store.put(row.key, this.box.seal(value), { fingerprint: fingerprint(value), actorIp: 'startup:encrypt' });
+        sealedAny = true;
       }
-      this.stored.set(row.key, { value, updatedAt: row.updated_at });
     }
-    this.refreshPkBody();
-    this.unsubscribe = await this.store.subscribe((key) => {
-      // On a read error the last known value stays: a blip must not blank the site.
-      this.reload(key).catch(() => undefined);
+    if (sealedAny) base = await this.store.snapshot();
+    this.install(this.build(base));
+    this.unsubscribe = await this.store.subscribe(() => {
+      // On a read error the last known snapshot stays: a blip must not blank the site.
+      this.refresh().catch(() => undefined);
     });
   }
 
@@ -72,102 +103,119 @@ export class SettingsService {
     this.unsubscribe = null;
   }
 
-  /**
-   * Re-reads one key. Reads can finish out of order (a pool of connections), so only the most
-   * recently started read for a key is applied: it began after every change seen so far. A caller
-   * whose read was overtaken waits for the newer one, so when reload() returns the cache holds a
-   * value read after the caller's own write.
-   */
-  private async reload(key: string): Promise<void> {
-    const n = (this.readSeq.get(key) ?? 0) + 1;
-    this.readSeq.set(key, n);
-    const read = this.store.get(key).then((row) => {
-      if (this.readSeq.get(key) === n) this.apply(key, row);
-    });
-    this.latestRead.set(key, read);
-    await read;
-    // Overtaken: wait until a read that started after ours has been applied (or has failed).
-    while ((this.appliedSeq.get(key) ?? 0) < n) {
-      const latest = this.latestRead.get(key);
-      if (!latest || latest === read) break;
-      await latest.catch(() => undefined);
-      if (this.latestRead.get(key) === latest) break;
-    }
+  /** The cached snapshot, as of the last refresh (synchronous: the hot path without readAfterWrite). */
+  current(): SettingsSnapshot {
+    return this.snap;
   }
 
-  private apply(key: string, row: { value: string; updated_at: string } | undefined): void {
-    this.appliedSeq.set(key, this.readSeq.get(key) ?? 0);
-    if (!row) this.stored.delete(key);
-    else {
+  /**
+   * The snapshot a read should serve: with readAfterWrite, one at least as new as the store's
+   * generation when this was called; if the store cannot be reached, the cached one (a database
+   * blip must not blank the site; /api/health reports the database).
+   */
+  forRead(): Promise<SettingsSnapshot> {
+    if (!this.readAfterWrite) return Promise.resolve(this.snap);
+    return this.refresh().catch(() => this.snap);
+  }
+
+  /** Refreshes from the store with a read started after this call (shared with concurrent callers). */
+  refresh(): Promise<SettingsSnapshot> {
+    return this.refresher.run();
+  }
+
+  private async sync(): Promise<SettingsSnapshot> {
+    const generation = await this.store.generation();
+    if (generation !== this.snap.generation) this.install(this.build(await this.store.snapshot()));
+    return this.snap;
+  }
+
+  /** Replaces the cache only with a newer state: reads that finish out of order never go back in time. */
+  private install(next: SettingsSnapshot): void {
+    if (next.generation > this.snap.generation) this.snap = next;
+  }
+
+  private build(base: SettingsSnapshotRows): SettingsSnapshot {
+    const stored = new Map<string, StoredValue>();
+    for (const row of base.rows) {
       try {
         const value = SecretBox.isSealed(row.value) && this.box ? this.box.open(row.value) : row.value;
-        this.stored.set(key, { value, updatedAt: row.updated_at });
+        stored.set(row.key, { value, updatedAt: row.updated_at });
       } catch {
-        this.stored.delete(key); // never serve garbage; the next start reports the key problem
+        // Never serve garbage; the next start reports the key problem.
       }
     }
-    if (key === SETTINGS.stripe_publishable_key.name) this.refreshPkBody();
+    return new SettingsSnapshot(base.generation, stored, this.env);
   }
 
-  private refreshPkBody(): void {
-    const pk = this.get('stripe_publishable_key');
-    this.pkBody = pk ? JSON.stringify({ success: true, publishable_key: pk.value }) : null;
-  }
-
-  /** The compact JSON of GET /api/stripe-pk, serialized once per change (the hot path). */
+  /** The compact JSON of GET /api/stripe-pk from the cached snapshot. */
   publishableKeyBody(): string | null {
-    return this.pkBody;
+    return this.snap.pkBody;
   }
 
   get(name: SettingName): EffectiveSetting | null {
-    const envValue = this.env[SETTINGS[name].envVar] || undefined;
-    const row = this.stored.get(name);
-    if (row) return { value: row.value, source: 'settings', updatedAt: row.updatedAt, shadowsEnv: !!envValue && envValue !== row.value };
-    return envValue ? { value: envValue, source: 'env', updatedAt: null, shadowsEnv: false } : null;
+    return this.snap.get(name);
   }
 
   async put(name: SettingName, value: string, actorIp: string | null): Promise<void> {
     const stored = SETTINGS[name].secret && this.box ? this.box.seal(value) : value;
     await this.store.put(name, stored, { fingerprint: fingerprint(value), actorIp });
-    await this.reload(name);
+    await this.refresh();
+  }
+
+  /**
+   * The atomic write (issue 10): `values` (names and formats already checked by the route) are
+   * checked against the committed state under the store's write lock — a publishable and secret key
+   * of different modes after the merge is refused — then written in one transaction. Returns the
+   * snapshot as committed, already installed here; other instances get it whole via the notification.
+   */
+  async putAtomic(values: ReadonlyMap<SettingName, string>, actorIp: string | null): Promise<SettingsSnapshot> {
+    let baseSnap: SettingsSnapshot | null = null;
+    const commit = await this.store.writeAtomically((base) => {
+      baseSnap = this.build(base);
+      const merged = baseSnap.with(values, base.generation + 1, '');
+      const touchesPair = values.has('stripe_publishable_key') || values.has('stripe_secret_key');
+      const mixed = touchesPair ? merged.mixedPair() : null;
+      if (mixed) {
+        const setting: SettingName = values.has('stripe_publishable_key') ? 'stripe_publishable_key' : 'stripe_secret_key';
+        throw new AtomicWriteRefused(
+          'mixed_key_modes',
+          setting,
+          `The publishable key would be ${mixed.publishable} and the secret key ${mixed.secret}: ` +
+            'send a matching pair (pk_test_ with sk_test_, or pk_live_ with sk_live_) in one request.',
+        );
+      }
+      return [...values].map(([key, value]) => ({
+        key,
+        value: SETTINGS[key].secret && this.box ? this.box.seal(value) : value,
+        fingerprint: fingerprint(value),
+      }));
+    }, actorIp);
+    const committed = (baseSnap as SettingsSnapshot | null)!.with(values, commit.generation, commit.updatedAt);
+    this.install(committed);
+    return committed;
   }
 
   /** Raw rows that are not Stripe settings (the site's hashed credentials). */
   getRaw(key: string): string | undefined {
-    return this.stored.get(key)?.value;
+    return this.snap.getRaw(key);
   }
 
   async putRaw(key: string, value: string, fp: string | null, actorIp: string | null): Promise<void> {
     await this.store.put(key, value, { fingerprint: fp, actorIp });
-    await this.reload(key);
+    await this.refresh();
   }
 
   async deleteRaw(key: string, actorIp: string | null): Promise<void> {
     await this.store.delete(key, { fingerprint: null, actorIp });
-    await this.reload(key);
+    await this.refresh();
   }
 
   /** test/live of the site: the secret key's mode, else the publishable key's. */
   environment(): KeyMode | null {
-    return keyMode(this.get('stripe_secret_key')?.value) ?? keyMode(this.get('stripe_publishable_key')?.value);
+    return this.snap.environment();
   }
 
   keyInfo(): Record<SettingName, KeyInfo | null> {
-    const out = {} as Record<SettingName, KeyInfo | null>;
-    for (const name of SETTING_NAMES) {
-      const s = this.get(name);
-      out[name] = s
-        ? {
-            ...(SETTINGS[name].secret ? {} : { value: s.value }),
-            fingerprint: fingerprint(s.value),
-            last4: last4(s.value),
-            mode: keyMode(s.value),
-            source: s.source,
-            shadows_env: s.shadowsEnv,
-            updated_at: s.updatedAt,
-          }
-        : null;
-    }
-    return out;
+    return this.snap.keyInfo();
   }
 }

@@ -13,14 +13,18 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 /**
  * Regression: on Postgres a PUT's own re-read could be overtaken by the read its NOTIFY triggers;
  * the PUT answered before the newer read landed and the next GET saw no key. put() must not
- * return until a read started after its write has been applied.
+ * return until a snapshot read started after its write has been installed, and reads that overlap
+ * are shared: at most one in flight and one queued.
  */
-it('put() waits for the newer read when its own read was overtaken', async () => {
+it('put() returns only once a snapshot read started after its write is installed', async () => {
   const real = await openSettingsStore(`sqlite:${join(dir, 'site.db')}`);
   const gates: Array<() => void> = [];
   let notify: (key: string) => void = () => undefined;
+  let started = false;
   const store: SettingsStore = Object.assign(Object.create(real) as SettingsStore, {
-    get: (key: string) => new Promise<void>((resolve) => gates.push(resolve)).then(() => real.get(key)),
+    // Every refresh starts with the generation: gating it holds the whole read.
+    generation: (): Promise<number> =>
+      started ? new Promise<void>((resolve) => gates.push(resolve)).then(() => real.generation()) : real.generation(),
     subscribe: async (listener: (key: string) => void) => {
       notify = listener;
       return async () => undefined;
@@ -28,19 +32,28 @@ it('put() waits for the newer read when its own read was overtaken', async () =>
   });
   const service = new SettingsService(store, {}, null);
   await service.start();
+  started = true;
 
-  const pk = makeKey('pk');
-  let returned = false;
-  const put = service.put('stripe_publishable_key', pk, null).then(() => (returned = true));
-  await vi.waitFor(() => expect(gates).toHaveLength(1)); // the put's own read is in flight
-  notify('stripe_publishable_key'); // the notification's read starts after it
-  expect(gates).toHaveLength(2);
-  gates[0]!(); // the older read finishes first and is discarded
+  const [pkA, pkB] = [makeKey('pk'), makeKey('pk')];
+  let returnedA = false;
+  let returnedB = false;
+  const putA = service.put('stripe_publishable_key', pkA, null).then(() => (returnedA = true));
+  await vi.waitFor(() => expect(gates).toHaveLength(1)); // A's own read is in flight
+  notify('stripe_publishable_key'); // queued behind it, not a second read in flight
+  const putB = service.put('stripe_publishable_key', pkB, null).then(() => (returnedB = true));
   await new Promise((r) => setImmediate(r));
-  expect(returned).toBe(false);
+  expect(gates).toHaveLength(1);
+  gates[0]!(); // the read that started before B's write: A may return, B may not
+  await putA;
+  // Its read ran once released, after B's write too: A sees its own value or a newer one, never none.
+  expect([pkA, pkB]).toContain(service.get('stripe_publishable_key')?.value);
+  expect(returnedB).toBe(false); // B's write came after that read started: B waits for the next
+  await vi.waitFor(() => expect(gates).toHaveLength(2));
+  expect(returnedB).toBe(false);
   gates[1]!();
-  await put;
-  expect(service.get('stripe_publishable_key')?.value).toBe(pk);
-  expect(service.publishableKeyBody()).toContain(pk);
+  await putB;
+  expect(returnedA && returnedB).toBe(true);
+  expect(service.get('stripe_publishable_key')?.value).toBe(pkB);
+  expect(service.publishableKeyBody()).toContain(pkB);
   await real.close();
 });

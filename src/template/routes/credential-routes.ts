@@ -19,12 +19,12 @@ const MIN_KEY_LENGTH = 32;
 export function registerCredentialRoutes(app: FastifyInstance, ctx: TemplateContext): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const guard = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-    if (!checkApiKey(ctx, req, reply).ok) return reply;
+    if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
   };
 
   typed.post(
     ROUTES.rotateCredentials,
-    { schema: { body: RotateBody, summary: 'Add a new API key for this site (X-API-Key)' }, preValidation: guard },
+    { schema: { body: RotateBody, summary: 'Add a new API key for this site (X-API-Key)' }, onRequest: guard },
     async (req, reply) => {
       const key = req.body.new_key;
       if (/[\s\p{C}]/u.test(key)) return sendError(reply, 'invalid_request', 'new_key must not contain whitespace or control characters.');
@@ -37,11 +37,12 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: TemplateCont
 
   typed.post(
     ROUTES.confirmCredentials,
-    { schema: { body: ConfirmBody, summary: 'Confirm the rotated key, calling with it (X-API-Key)' }, preValidation: guard },
+    { schema: { body: ConfirmBody, summary: 'Confirm the rotated key, calling with it (X-API-Key)' }, onRequest: guard },
     async (req, reply) => {
       const presented = storedHash(String(req.headers['x-api-key']));
-      const pending = ctx.settings.getRaw(CREDENTIAL_SETTINGS.pending);
-      const current = ctx.settings.getRaw(CREDENTIAL_SETTINGS.current);
+      const snap = await ctx.settings.forRead();
+      const pending = snap.getRaw(CREDENTIAL_SETTINGS.pending);
+      const current = snap.getRaw(CREDENTIAL_SETTINGS.current);
       if (pending !== undefined && parseStoredHash(pending) && pending === presented) {
         await ctx.settings.putRaw(CREDENTIAL_SETTINGS.current, pending, null, req.ip);
         await ctx.settings.deleteRaw(CREDENTIAL_SETTINGS.pending, req.ip);

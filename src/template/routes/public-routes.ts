@@ -1,14 +1,17 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { hashApiKey } from '../auth.js';
 import { ROUTES } from '../../protocol/routes.js';
 import { SETTINGS } from '../../protocol/settings.js';
 import type { TemplateContext } from '../context.js';
 import { checkApiKey } from '../api-key-guard.js';
 import { sendError } from '../errors.js';
+import { authenticatedKeyView, publicKeyView } from '../key-view.js';
 
 /** Read-only routes: the publishable key, health, the Stripe health view, metrics and the OpenAPI document. */
 export function registerPublicRoutes(app: FastifyInstance, ctx: TemplateContext): void {
-  const sendPk = (reply: import('fastify').FastifyReply) => {
-    const body = ctx.settings.publishableKeyBody();
+  const sendPk = async (reply: import('fastify').FastifyReply) => {
+    const body = (await ctx.settings.forRead()).pkBody;
     reply.header('access-control-allow-origin', '*');
     if (body === null) return sendError(reply, 'no_publishable_key');
     return reply.type('application/json; charset=utf-8').send(body);
@@ -33,23 +36,26 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: TemplateContext)
       .send({ status: database === 'ok' ? 'ok' : 'error', version: ctx.config.version, database });
   });
 
-  app.get(ROUTES.healthStripe, (req, reply) => {
-    const s = ctx.settings;
-    const base = {
-      success: true as const,
-      secret_key_configured: s.get('stripe_secret_key') !== null,
-      publishable_key_configured: s.get('stripe_publishable_key') !== null,
-      environment: s.environment(),
-    };
-    if (req.headers['x-api-key'] === undefined) return reply.send(base);
-    if (!checkApiKey(ctx, req, reply).ok) return reply;
-    return reply.send({ ...base, authenticated: true, keys: s.keyInfo() });
+  app.get(ROUTES.healthStripe, async (req, reply) => {
+    if (req.headers['x-api-key'] === undefined) return reply.send(publicKeyView(await ctx.settings.forRead()));
+    if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
+    // One snapshot for the whole view: the pair it shows was held together.
+    return reply.send(authenticatedKeyView(await ctx.settings.forRead()));
   });
 
   app.get(ROUTES.metrics, { logLevel: 'warn' }, async (req, reply) => {
     const token = ctx.config.metricsToken;
-    if (token && req.headers.authorization !== `Bearer ${token}`) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send('metrics token required\n');
+    if (token) {
+      const wait = ctx.metricsLimiter.retryAfter(req.ip);
+      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send('too many wrong metrics tokens: wait and retry\n');
+      const presented = req.headers.authorization ?? '';
+      // Both sides hashed to 32 bytes and compared in constant time: neither length nor prefix leaks.
+      if (!timingSafeEqual(hashApiKey(presented), hashApiKey(`Bearer ${token}`))) {
+        ctx.metricsLimiter.recordFailure(req.ip);
+        const after = ctx.metricsLimiter.retryAfter(req.ip);
+        if (after > 0) return reply.code(429).header('retry-after', String(after)).send('too many wrong metrics tokens: wait and retry\n');
+        return reply.code(401).header('www-authenticate', 'Bearer').send('metrics token required\n');
+      }
     }
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });

@@ -24,12 +24,12 @@ export function registerStripeRoutes(app: FastifyInstance, ctx: TemplateContext)
     ROUTES.testStripe,
     {
       schema: { summary: 'One read-only Stripe call with the stored secret (X-API-Key)' },
-      preValidation: async (req, reply) => {
-        if (!checkApiKey(ctx, req, reply).ok) return reply;
+      onRequest: async (req, reply) => {
+        if (!(await checkApiKey(ctx, req, reply)).ok) return reply;
       },
     },
     async (req, reply) => {
-      const secret = ctx.settings.get('stripe_secret_key');
+      const secret = (await ctx.settings.forRead()).get('stripe_secret_key');
       if (!secret) return sendError(reply, 'stripe_not_configured');
       try {
         const { livemode } = await ctx.gateway.testKey(secret.value);
@@ -45,10 +45,18 @@ export function registerStripeRoutes(app: FastifyInstance, ctx: TemplateContext)
     ROUTES.launch,
     { schema: { body: LaunchBody, summary: 'Create a Stripe Checkout Session for a new site' } },
     async (req, reply) => {
-      const secret = ctx.settings.get('stripe_secret_key');
+      // Every checkout is a Stripe call with the fleet's key: rate limited per address.
+      ctx.checkoutLimiter.recordFailure(req.ip);
+      const wait = ctx.checkoutLimiter.retryAfter(req.ip);
+      if (wait > 0) return sendError(reply.header('retry-after', String(wait)), 'rate_limited');
+      // Stripe's return URLs come from PUBLIC_URL, or from an allowed Host: never from any Host a client sends.
+      const base = checkoutBase(ctx, req);
+      if (base === null) return sendError(reply, 'checkout_host_not_allowed');
+      // One snapshot: the secret key and the price id come from the same committed state.
+      const snap = await ctx.settings.forRead();
+      const secret = snap.get('stripe_secret_key');
       if (!secret) return sendError(reply, 'stripe_not_configured');
-      const base = (ctx.config.publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
-      const priceId = ctx.settings.get('stripe_price_id')?.value;
+      const priceId = snap.get('stripe_price_id')?.value;
       try {
         const session = await ctx.gateway.createCheckoutSession(secret.value, {
           ...req.body,
@@ -65,4 +73,20 @@ export function registerStripeRoutes(app: FastifyInstance, ctx: TemplateContext)
       }
     },
   );
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)$/i;
+
+/** Does `host` (a name without port) match the allow-list: exact names and `*.example.com` suffixes. */
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (LOOPBACK.test(h)) return true;
+  return allowed.some((a) => (a.startsWith('*.') ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : h === a));
+}
+
+/** The base of checkout's return URLs, or null when PUBLIC_URL is unset and the Host is not allowed. */
+function checkoutBase(ctx: TemplateContext, req: FastifyRequest): string | null {
+  if (ctx.config.publicUrl) return ctx.config.publicUrl.replace(/\/+$/, '');
+  if (!hostAllowed(req.hostname, ctx.config.allowedHosts)) return null;
+  return `${req.protocol}://${req.host}`;
 }
