@@ -15,6 +15,8 @@ import { checkDashboardConfig, dashboardConfigFromEnv, type DashboardConfig } fr
 import type { DashboardContext } from './context.js';
 import { dashboardErrorHandler } from './errors.js';
 import { parseForm } from './form-body.js';
+import { parseAllowedHosts } from './fleet/registration-hosts.js';
+import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerCredentialRoutes } from './routes/credential-routes.js';
 import { registerDoctorRoutes } from './routes/doctor-routes.js';
 import { registerKeyRoutes } from './routes/key-routes.js';
@@ -151,6 +153,11 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       sessions,
       authLimiter: new FailureLimiter(config.authFailureLimit),
       siteLimiter: new FailureLimiter(10),
+      registrationLimiter: {
+        perAddress: new FailureLimiter(config.registrationsPerMinute),
+        overall: new FailureLimiter(config.registrationsPerMinute * 5),
+      },
+      registrationHosts: parseAllowedHosts(config.registrationAllowedHosts),
       runs,
       client,
       verifier,
@@ -184,6 +191,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     app.get(DASHBOARD_ROUTES.health, async () => ({ status: 'ok', version: PACKAGE_VERSION }));
     registerSessionRoutes(app, ctx);
     registerSiteRoutes(app, ctx);
+    registerApprovalRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
     registerRunRoutes(app, ctx);
     registerSiteFacingRoutes(app, ctx);

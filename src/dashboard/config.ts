@@ -10,6 +10,8 @@ import { hashPassword, parsePasswordHash, type PasswordHash } from './auth/passw
  * | KEYFLEET_ADMIN_PASSWORD       | the web login (≥ 12 chars), or a `scrypt$…` hash of it            |
  * | KEYFLEET_ADMIN_TOKEN          | Bearer token for /api/admin/* (≥ 32 chars)                        |
  * | KEYFLEET_REGISTRATION_TOKEN   | Bearer token of POST /api/sites/register (≥ 32 chars); unset = off|
+ * | KEYFLEET_REGISTRATION_ALLOWED_HOSTS | hosts (`a.example.com`, `*.example.com`, IPs) approved at once |
+ * | KEYFLEET_REGISTRATIONS_PER_MINUTE | registrations per address per minute (10; ×5 dashboard-wide)  |
  * | TEMPLATE_MASTER_API_KEY       | the key that opens sites without their own (comma list: first used)|
  * | KEYFLEET_DB, KEYFLEET_VAULT_KEY | state database and vault key (openStateStore)                  |
  * | KEYFLEET_SECURE_COOKIES       | `true`/`false`; default: Secure when the request came over https  |
@@ -28,6 +30,10 @@ export interface DashboardConfig {
   adminPassword: PasswordHash | null;
   adminToken: string | null;
   registrationToken: string | null;
+  /** KEYFLEET_REGISTRATION_ALLOWED_HOSTS: registered sites on these hosts are approved at once. */
+  registrationAllowedHosts: string;
+  /** Registrations per address per minute (the dashboard as a whole takes five times as many). */
+  registrationsPerMinute: number;
   masterKeys: string[];
   /** 'auto': Secure when the request arrived over https (directly or per X-Forwarded-Proto). */
   secureCookies: boolean | 'auto';
@@ -125,6 +131,8 @@ export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Da
     adminPassword,
     adminToken: token(env, 'KEYFLEET_ADMIN_TOKEN'),
     registrationToken: token(env, 'KEYFLEET_REGISTRATION_TOKEN'),
+    registrationAllowedHosts: env.KEYFLEET_REGISTRATION_ALLOWED_HOSTS ?? '',
+    registrationsPerMinute: int(env, 'KEYFLEET_REGISTRATIONS_PER_MINUTE', 10, 1),
     masterKeys: (env.TEMPLATE_MASTER_API_KEY ?? '')
       .split(',')
       .map((k) => k.trim())

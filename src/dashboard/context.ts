@@ -3,6 +3,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { FailureLimiter } from '../template/auth.js';
 import type { SessionStore } from './auth/sessions.js';
 import type { DashboardConfig } from './config.js';
+import type { AllowedHosts } from './fleet/registration-hosts.js';
 import type { FleetVerifier } from './fleet/verifier.js';
 import type { RunManager } from './runs/run-manager.js';
 import type { SseStreams } from './runs/sse.js';
@@ -18,6 +19,10 @@ export interface DashboardContext {
   authLimiter: FailureLimiter;
   /** Failed template-facing authentications (stripe-key, register), per address. */
   siteLimiter: FailureLimiter;
+  /** Registrations with a valid token, per address and (key `*`) dashboard-wide. */
+  registrationLimiter: { perAddress: FailureLimiter; overall: FailureLimiter };
+  /** KEYFLEET_REGISTRATION_ALLOWED_HOSTS, parsed. */
+  registrationHosts: AllowedHosts;
   runs: RunManager;
   /** The one client every run, sweep and rotation reaches sites through (one in-flight limit). */
   client: SiteClient;

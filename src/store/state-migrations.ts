@@ -3,6 +3,7 @@ import { FLEET_MIGRATION } from './fleet-migrations.js';
 import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
+import { SITE_APPROVAL_MIGRATION } from './site-approval-migration.js';
 import type { PoolClient } from 'pg';
 import {
   latestVersion,
@@ -144,6 +145,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   SESSIONS_AND_CHANGES_MIGRATION,
   RUN_OWNER_HEARTBEAT_MIGRATION,
   RUN_CLAIMS_MIGRATION,
+  SITE_APPROVAL_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {
