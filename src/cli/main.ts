@@ -131,6 +131,10 @@ function buildProgram(): Command {
     .option('--allow-http', 'allow plain http:// to a non-loopback host')
     .action(lazy(async () => (await import('./commands/sites.js')).sitesAdd as Run));
   sites
+    .command('approve <site>')
+    .description('let a site that registered itself receive keys (by id, name or URL); the dashboard pushes it on its next run')
+    .action(lazy(async () => (await import('./commands/sites-approve.js')).sitesApprove as Run));
+  sites
     .command('rm <site>')
     .alias('remove')
     .description('remove a site from the registry, by id, name or URL')

@@ -11,6 +11,7 @@ export const printable = (text: string) => text.replace(/\p{Cc}/gu, '?');
 
 /** The dashboard's status words (web UI format.siteStatus), with the problem's code when there is one. */
 export function siteStatusWord(site: SiteView): string {
+  if (site.approval === 'pending') return 'pending approval';
   const h = site.health;
   if (!h) return 'unchecked';
   if (!h.reachable) return h.problem ? `unreachable (${h.problem})` : 'unreachable';
