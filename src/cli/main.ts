@@ -177,7 +177,7 @@ function buildProgram(): Command {
     .option('--timeout <seconds>', 'per-request timeout to sites (default 8)')
     .option('--retries <n>', 'retries of a safe-to-retry failure (default 2)')
     .option('--allow-http', 'allow plain http:// to non-loopback sites')
-    .option('--trust-proxy', 'behind a reverse proxy: trust X-Forwarded-For/-Proto (Secure cookies over https)')
+    .option('--trust-proxy <hops|cidrs>', 'behind reverse proxies: how many (e.g. 1), or their addresses/CIDRs, whose X-Forwarded-For/-Proto count')
     .action(lazy(async () => (await import('./commands/dashboard.js')).dashboard as Run));
 
   return program;
