@@ -1,5 +1,6 @@
 import { InventoryError, parseInventory } from '../../engine/inventory.js';
 import { isLoopbackHost } from '../../engine/transport.js';
+import { checkSiteKeyEnv, siteKeyEnvPrefix } from '../../keys/site-key-env.js';
 import { checkTags } from '../../store/fleet-records.js';
 import { SiteExistsError, type FleetSite, type FleetStore } from '../../store/fleet-store.js';
 import { DashboardError } from '../errors.js';
@@ -40,6 +41,20 @@ export async function importSites(
     if (err instanceof InventoryError)
       throw new DashboardError('invalid_request', `${err.message} (${err.hint ?? ''})`);
     throw err;
+  }
+  // Dashboard imports: api_key_env names only site-key variables, or nothing is imported (issue 12).
+  // `keyfleet sites import` keeps the shell's own rules for now (the CLI inventory's).
+  if (!cli) {
+    let prefix: string;
+    try {
+      prefix = siteKeyEnvPrefix(opts.env);
+    } catch (err) {
+      throw new DashboardError('api_key_env_refused', (err as Error).message);
+    }
+    for (const site of inventory.sites) {
+      const why = site.apiKeyEnv ? checkSiteKeyEnv(site.apiKeyEnv, prefix) : null;
+      if (why) throw new DashboardError('api_key_env_refused', `${site.url}: ${why}. Nothing was imported.`);
+    }
   }
   const result: ImportResult = { added: [], skipped: [], warnings: [...inventory.warnings] };
   for (const site of inventory.sites) {
