@@ -3,6 +3,7 @@ import { PACKAGE_VERSION } from '../template/config.js';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import { CliError } from './cli-error.js';
+import { terminalLines } from './output/terminal-text.js';
 
 /**
  * The CLI's entry point: declares the commands, loads each one lazily, and is the only place that
@@ -191,13 +192,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (err instanceof CliError) {
-      process.stderr.write(`keyfleet: ${maskSecrets(err.message)}\n`);
+      process.stderr.write(`keyfleet: ${terminalLines(maskSecrets(err.message))}\n`);
       if (err.hint) process.stderr.write(`  fix: ${maskSecrets(err.hint)}\n`);
       return err.exitCode;
     }
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`keyfleet: ${maskSecrets(message)}\n`);
+    process.stderr.write(`keyfleet: ${terminalLines(maskSecrets(message))}\n`);
     // Configuration and startup problems are the operator's to fix, like usage errors.
     return code === 'config_error' || code === 'startup_error' || code === 'invalid_database_url' ? EXIT.usage : EXIT.someFailed;
   }
