@@ -129,6 +129,18 @@ describe('the sites API', () => {
     expect((await list()).length).toBe(before);
   });
 
+  it('imports URLs with a base path, named after them with _ for / (issue 12)', async () => {
+    const res = await d.call({
+      url: DASHBOARD_ROUTES.importSites,
+      body: { content: 'https://base.example.fr/shop\nhttps://base.example.fr/eu/shop/\n' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().added).toMatchObject([
+      { url: 'https://base.example.fr/shop', name: 'base.example.fr_shop' },
+      { url: 'https://base.example.fr/eu/shop', name: 'base.example.fr_eu_shop' },
+    ]);
+  });
+
   it('imports nothing from a file with a bad entry, and says which line', async () => {
     const res = await d.call({
       url: DASHBOARD_ROUTES.importSites,

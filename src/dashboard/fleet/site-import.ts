@@ -4,6 +4,7 @@ import { checkSiteKeyEnv, siteKeyEnvPrefix } from '../../keys/site-key-env.js';
 import { checkTags } from '../../store/fleet-records.js';
 import { SiteExistsError, type FleetSite, type FleetStore } from '../../store/fleet-store.js';
 import { DashboardError } from '../errors.js';
+import { defaultSiteName } from './site-views.js';
 
 export interface ImportResult {
   added: FleetSite[];
@@ -78,7 +79,8 @@ export async function importSites(
       result.added.push(
         await fleet.addSite({
           url: site.url,
-          name: site.name,
+          // The inventory's default name keeps a base path's `/`, which a registry name cannot hold.
+          name: site.name === site.url.replace(/^https?:\/\//, '') ? defaultSiteName(site.url) : site.name,
           tags,
           apiKey,
           source: 'import',
