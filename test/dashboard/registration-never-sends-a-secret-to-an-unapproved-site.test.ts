@@ -64,6 +64,10 @@ describe('a registration with the token alone', () => {
     const [site] = (await d.call({ url: DASHBOARD_ROUTES.sites })).json().sites;
     expect(site).toMatchObject({ id, approval: 'pending', approved_at: null });
     expect((await d.call({ url: DASHBOARD_ROUTES.runs })).json().runs).toEqual([]);
+    // It should hold no key version yet: it never keeps the fleet from being safe to roll.
+    const summary = (await d.call({ url: `${DASHBOARD_ROUTES.sites}?summary=true` })).json().summary;
+    expect(summary.versions).toEqual({});
+    expect(summary.statuses.all).toBe(1);
 
     // Every way the dashboard reaches sites skips it or refuses.
     expect((await d.call({ url: DASHBOARD_ROUTES.runs, body: {} })).json()).toMatchObject({
