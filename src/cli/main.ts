@@ -3,6 +3,7 @@ import { PACKAGE_VERSION } from '../template/config.js';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import { CliError } from './cli-error.js';
+import { terminalLines } from './output/terminal-text.js';
 
 /**
  * The CLI's entry point: declares the commands, loads each one lazily, and is the only place that
@@ -134,6 +135,10 @@ function buildProgram(): Command {
     .option('--allow-http', 'allow plain http:// to a non-loopback host')
     .action(lazy(async () => (await import('./commands/sites.js')).sitesAdd as Run));
   sites
+    .command('approve <site>')
+    .description('let a site that registered itself receive keys (by id, name or URL); the dashboard pushes it on its next run')
+    .action(lazy(async () => (await import('./commands/sites-approve.js')).sitesApprove as Run));
+  sites
     .command('rm <site>')
     .alias('remove')
     .description('remove a site from the registry, by id, name or URL')
@@ -176,7 +181,7 @@ function buildProgram(): Command {
     .option('--timeout <seconds>', 'per-request timeout to sites (default 8)')
     .option('--retries <n>', 'retries of a safe-to-retry failure (default 2)')
     .option('--allow-http', 'allow plain http:// to non-loopback sites')
-    .option('--trust-proxy', 'behind a reverse proxy: trust X-Forwarded-For/-Proto (Secure cookies over https)')
+    .option('--trust-proxy <hops|cidrs>', 'behind reverse proxies: how many (e.g. 1), or their addresses/CIDRs, whose X-Forwarded-For/-Proto count')
     .action(lazy(async () => (await import('./commands/dashboard.js')).dashboard as Run));
 
   return program;
@@ -190,13 +195,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (err instanceof CliError) {
-      process.stderr.write(`keyfleet: ${maskSecrets(err.message)}\n`);
+      process.stderr.write(`keyfleet: ${terminalLines(maskSecrets(err.message))}\n`);
       if (err.hint) process.stderr.write(`  fix: ${maskSecrets(err.hint)}\n`);
       return err.exitCode;
     }
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`keyfleet: ${maskSecrets(message)}\n`);
+    process.stderr.write(`keyfleet: ${terminalLines(maskSecrets(message))}\n`);
     // Configuration and startup problems are the operator's to fix, like usage errors.
     return code === 'config_error' || code === 'startup_error' || code === 'invalid_database_url' ? EXIT.usage : EXIT.someFailed;
   }

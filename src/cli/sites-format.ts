@@ -1,4 +1,5 @@
 import type { SiteView } from '../dashboard/fleet/site-views.js';
+import { terminalText } from './output/terminal-text.js';
 
 /**
  * How `keyfleet sites ls` shows the registry: one aligned row per site. A site's own API key is
@@ -6,11 +7,12 @@ import type { SiteView } from '../dashboard/fleet/site-views.js';
  * from whoever added the site, so control characters are neutralised before they reach a terminal.
  */
 
-/** An escape sequence in a stored name must not reach the terminal. */
-export const printable = (text: string) => text.replace(/\p{Cc}/gu, '?');
+/** An escape sequence in a stored name must not reach the terminal (output/terminal-text.ts). */
+export const printable = terminalText;
 
 /** The dashboard's status words (web UI format.siteStatus), with the problem's code when there is one. */
 export function siteStatusWord(site: SiteView): string {
+  if (site.approval === 'pending') return 'pending approval';
   const h = site.health;
   if (!h) return 'unchecked';
   if (!h.reachable) return h.problem ? `unreachable (${h.problem})` : 'unreachable';

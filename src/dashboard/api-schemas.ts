@@ -101,4 +101,6 @@ export const RegisterBody = z.object({
   site_url: z.string().max(2048),
   site_name: z.string().max(200).optional(),
   api_key: apiKey,
+  /** Required when the site is registered already: its current key (issue 12). */
+  current_api_key: z.string().max(512).optional(),
 });

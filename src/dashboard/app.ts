@@ -10,11 +10,14 @@ import type { StateStore } from '../store/state-store.js';
 import { FailureLimiter, hashApiKey } from '../template/auth.js';
 import { PACKAGE_VERSION } from '../template/config.js';
 import { sendError } from '../template/errors.js';
+import { LoginGate } from './auth/login-gate.js';
 import { SessionStore } from './auth/sessions.js';
 import { checkDashboardConfig, dashboardConfigFromEnv, type DashboardConfig } from './config.js';
 import type { DashboardContext } from './context.js';
 import { dashboardErrorHandler } from './errors.js';
 import { parseForm } from './form-body.js';
+import { parseAllowedHosts } from './fleet/registration-hosts.js';
+import { registerApprovalRoutes } from './routes/approval-routes.js';
 import { registerCredentialRoutes } from './routes/credential-routes.js';
 import { registerDoctorRoutes } from './routes/doctor-routes.js';
 import { registerKeyRoutes } from './routes/key-routes.js';
@@ -65,7 +68,10 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     options.logStream === false
       ? false
       : { ...loggerOptions(options.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
-  const app = Fastify({ logger, trustProxy: config.trustProxy, bodyLimit: 1024 * 1024 });
+  const trust = config.trustProxy;
+  // A hop count as proxy-addr's function form (Fastify's types take no number): the nearest N hops.
+  const trustProxy = typeof trust === 'number' ? (_addr: string, hop: number) => hop < trust : trust;
+  const app = Fastify({ logger, trustProxy, bodyLimit: 1024 * 1024 });
   // SQLite by default; Postgres with KEYFLEET_DB=postgres://… or, when that is unset, DATABASE_URL=postgres://….
   const stateEnv = dashboardStateEnv(env);
   const state =
@@ -94,7 +100,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
         `run ${id} was interrupted; resume it with POST ${DASHBOARD_ROUTES.runs}/${id}/resume`,
       );
     }
-    const sessions = new SessionStore(state.sessions, config.sessionTtlMs);
+    const sessions = new SessionStore(state.sessions, config.sessionTtlMs, Date.now, config.sessionEpoch);
     await sessions.prune();
     const masterKey = config.masterKeys[0] ?? null;
     // Postgres: every dashboard on the database works the sites of every run (runs/shared-runs.ts).
@@ -150,7 +156,13 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       state,
       sessions,
       authLimiter: new FailureLimiter(config.authFailureLimit),
+      loginGate: new LoginGate({ limit: config.authFailureLimit }),
       siteLimiter: new FailureLimiter(10),
+      registrationLimiter: {
+        perAddress: new FailureLimiter(config.registrationsPerMinute),
+        overall: new FailureLimiter(config.registrationsPerMinute * 5),
+      },
+      registrationHosts: parseAllowedHosts(config.registrationAllowedHosts),
       runs,
       client,
       verifier,
@@ -169,6 +181,10 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       done(null, parseForm(String(body))),
     );
     await app.register(helmet, { hsts: config.secureCookies === true });
+    // Admin answers hold the fleet's state and CSRF tokens: no browser or proxy cache keeps them.
+    app.addHook('onSend', async (req, reply) => {
+      if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    });
     // Open event streams would hold the server's close forever: end them first.
     app.addHook('preClose', (done) => {
       ctx.streams.closeAll();
@@ -184,6 +200,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     app.get(DASHBOARD_ROUTES.health, async () => ({ status: 'ok', version: PACKAGE_VERSION }));
     registerSessionRoutes(app, ctx);
     registerSiteRoutes(app, ctx);
+    registerApprovalRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
     registerRunRoutes(app, ctx);
     registerSiteFacingRoutes(app, ctx);

@@ -1,19 +1,23 @@
-import { hashPassword, parsePasswordHash, type PasswordHash } from './auth/password.js';
+import { hashPassword, parsePasswordHash, sessionEpoch, type PasswordHash } from './auth/password.js';
 
 /**
  * Everything the dashboard reads from its environment, parsed once (`dashboardConfigFromEnv` is the
- * only place that reads it). The admin password is hashed here, at startup: the clear text is never
- * kept, only the scrypt hash.
+ * only place that reads it). The admin password is hashed here, at startup: the configuration keeps
+ * only the scrypt hash (and the session epoch derived from it). `keyfleet dashboard` then deletes
+ * the variable from process.env; /proc/<pid>/environ keeps the value the process started with, so an
+ * operator who wants the clear text nowhere gives the `scrypt$…` hash instead.
  *
  * | variable                      | meaning                                                          |
  * |-------------------------------|------------------------------------------------------------------|
  * | KEYFLEET_ADMIN_PASSWORD       | the web login (≥ 12 chars), or a `scrypt$…` hash of it            |
  * | KEYFLEET_ADMIN_TOKEN          | Bearer token for /api/admin/* (≥ 32 chars)                        |
  * | KEYFLEET_REGISTRATION_TOKEN   | Bearer token of POST /api/sites/register (≥ 32 chars); unset = off|
+ * | KEYFLEET_REGISTRATION_ALLOWED_HOSTS | hosts (`a.example.com`, `*.example.com`, IPs) approved at once |
+ * | KEYFLEET_REGISTRATIONS_PER_MINUTE | registrations per address per minute (10; ×5 dashboard-wide)  |
  * | TEMPLATE_MASTER_API_KEY       | the key that opens sites without their own (comma list: first used)|
  * | KEYFLEET_DB, KEYFLEET_VAULT_KEY | state database and vault key (openStateStore)                  |
  * | KEYFLEET_SECURE_COOKIES       | `true`/`false`; default: Secure when the request came over https  |
- * | KEYFLEET_TRUST_PROXY          | `true` behind a reverse proxy (X-Forwarded-For/-Proto)            |
+ * | KEYFLEET_TRUST_PROXY          | hop count or proxy IPs/CIDRs whose X-Forwarded-For/-Proto count    |
  * | KEYFLEET_VERIFY_INTERVAL_S    | seconds between two verifies of every site (300; 0 = off)         |
  * | KEYFLEET_DOCTOR_TIMEOUT_S     | time limit of one site's doctor from the dashboard (30)           |
  * | KEYFLEET_WORKER_CONCURRENCY   | Postgres: jobs of shared runs this dashboard works at once (2; 0 = none) |
@@ -26,12 +30,23 @@ export interface DashboardConfig {
   host: string;
   port: number;
   adminPassword: PasswordHash | null;
+  /** Derived from the admin password (auth/password.ts sessionEpoch): a changed password ends every session. */
+  sessionEpoch: Buffer | null;
   adminToken: string | null;
   registrationToken: string | null;
+  /** KEYFLEET_REGISTRATION_ALLOWED_HOSTS: registered sites on these hosts are approved at once. */
+  registrationAllowedHosts: string;
+  /** Registrations per address per minute (the dashboard as a whole takes five times as many). */
+  registrationsPerMinute: number;
   masterKeys: string[];
   /** 'auto': Secure when the request arrived over https (directly or per X-Forwarded-Proto). */
   secureCookies: boolean | 'auto';
-  trustProxy: boolean;
+  /**
+   * KEYFLEET_TRUST_PROXY: false, a hop count (the nearest N proxies are trusted), or the proxies'
+   * addresses/CIDRs. Never "any X-Forwarded-For": a forged header must not choose the address that
+   * lockouts and the audit log see.
+   */
+  trustProxy: TrustProxy;
   /** HTTP requests in flight to sites, dashboard-wide. */
   concurrency: number;
   timeoutMs: number;
@@ -62,6 +77,8 @@ export interface SharedRunsConfig {
   /** How often a coordinator reads its run's counts. */
   pollMs: number;
 }
+
+export type TrustProxy = false | number | string[];
 
 export class DashboardConfigError extends Error {
   readonly code = 'config_error';
@@ -100,9 +117,34 @@ function token(env: NodeJS.ProcessEnv, name: string): string | null {
   return value;
 }
 
+const CIDR = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(?:\/\d{1,3})?$/i;
+
+/**
+ * A trusted-proxy setting: `2` (hops), `10.0.0.0/8,192.168.1.5` (addresses/CIDRs, `loopback`,
+ * `linklocal`, `uniquelocal` too), or off (`false`, `0`, empty). A bare `true` is refused: it would
+ * trust an X-Forwarded-For written by anyone.
+ */
+export function parseTrustProxy(raw: string | undefined, name = '--trust-proxy'): TrustProxy {
+  const v = raw?.trim().toLowerCase() ?? '';
+  if (v === '' || v === 'false' || v === 'no' || v === '0') return false;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 0 && hops <= 16) return hops;
+  }
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  if (!['true', 'yes', '1'].includes(v) && list.length > 0 && list.every((x) => named.has(x) || CIDR.test(x)))
+    return list;
+  throw new DashboardConfigError(
+    `${name} must be the number of proxies in front of the dashboard (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.0/8,127.0.0.1), got "${raw}". ` +
+      '"true" is refused: it would trust an X-Forwarded-For header anyone can write.',
+  );
+}
+
 export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
   const password = env.KEYFLEET_ADMIN_PASSWORD;
   let adminPassword: PasswordHash | null = null;
+  let epoch: Buffer | null = null;
   if (password !== undefined && password !== '') {
     adminPassword = parsePasswordHash(password);
     if (!adminPassword && password.startsWith('scrypt$')) {
@@ -118,19 +160,23 @@ export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Da
       }
       adminPassword = hashPassword(password);
     }
+    epoch = sessionEpoch(password);
   }
   return {
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 4400, 0),
     adminPassword,
+    sessionEpoch: epoch,
     adminToken: token(env, 'KEYFLEET_ADMIN_TOKEN'),
     registrationToken: token(env, 'KEYFLEET_REGISTRATION_TOKEN'),
+    registrationAllowedHosts: env.KEYFLEET_REGISTRATION_ALLOWED_HOSTS ?? '',
+    registrationsPerMinute: int(env, 'KEYFLEET_REGISTRATIONS_PER_MINUTE', 10, 1),
     masterKeys: (env.TEMPLATE_MASTER_API_KEY ?? '')
       .split(',')
       .map((k) => k.trim())
       .filter(Boolean),
     secureCookies: flag(env, 'KEYFLEET_SECURE_COOKIES') ?? 'auto',
-    trustProxy: flag(env, 'KEYFLEET_TRUST_PROXY') ?? false,
+    trustProxy: parseTrustProxy(env.KEYFLEET_TRUST_PROXY, 'KEYFLEET_TRUST_PROXY'),
     concurrency: int(env, 'KEYFLEET_CONCURRENCY', 16, 1),
     timeoutMs: int(env, 'KEYFLEET_TIMEOUT_MS', 8000, 1),
     retries: int(env, 'KEYFLEET_RETRIES', 2, 0),

@@ -32,6 +32,8 @@ export function dashboardErrorHandler(
   const e = error as unknown;
   if (e instanceof DashboardError) return sendError(reply, e.code, e.hasMessage ? e.message : undefined);
   if (e instanceof SiteExistsError) return sendError(reply, 'site_exists', e.message);
-  if (e instanceof RangeError) return sendError(reply, 'invalid_request', e.message);
+  // Fastify's own limits are RangeErrors too (a body over 1 MB): those keep their status (413).
+  if (e instanceof RangeError && !String(error.code ?? '').startsWith('FST_'))
+    return sendError(reply, 'invalid_request', e.message);
   return templateErrorHandler(error, request, reply);
 }

@@ -1,4 +1,5 @@
 import { colorsFor } from '../cli/output/style.js';
+import { terminalText } from '../cli/output/terminal-text.js';
 import { ERROR_CATALOG } from '../protocol/error-catalog.js';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import type { CheckStatus } from './check.js';
@@ -36,7 +37,8 @@ export function siteLines(result: SiteResult, paint: Paint): string[] {
   for (const check of report.checks) {
     const status = paint(COLOR[check.status], check.status.toUpperCase().padEnd(4));
     const ms = `${check.duration_ms} ms`.padStart(8);
-    lines.push(`  ${status}  ${check.name.padEnd(13)} ${ms}  ${check.detail}`);
+    // A check's detail may quote the site: sanitised for the terminal (issue 12).
+    lines.push(`  ${status}  ${check.name.padEnd(13)} ${ms}  ${terminalText(check.detail)}`);
   }
   lines.push('', `verdict: ${paint(COLOR[result.verdict], result.verdict)}`);
   const d = report.diagnosis;

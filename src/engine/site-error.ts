@@ -76,16 +76,72 @@ export class SiteError extends Error {
 }
 
 /**
- * Replaces every occurrence of each secret by its masked form, then masks anything secret-shaped.
- * Secrets shorter than 4 characters are not searched for: they would mask ordinary words and such a
- * key is refused long before a request is made.
+ * Replaces every occurrence of each secret by its masked form — also its encoded copies (base64 at
+ * any alignment, base64url, hex, URL-encoding: a site echoing the key encoded must not get it into
+ * reports and the state database, issue 12) — then any base64, hex or percent-encoded token that
+ * decodes to something secret-shaped, then anything secret-shaped. Secrets shorter than 4
+ * characters are not searched for: they would mask ordinary words and such a key is refused long
+ * before a request is made.
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join(maskKey(secret));
+    if (secret.length < 4) continue;
+    if (out.includes(secret)) out = out.split(secret).join(maskKey(secret));
+    for (const form of encodedForms(secret))
+      if (out.includes(form)) out = out.split(form).join(`[encoded ${maskKey(secret)}]`);
   }
-  return maskSecrets(out);
+  return maskSecrets(maskEncodedSecrets(out));
+}
+
+/** The ways a site may echo `secret` encoded; base64 forms only where at least 16 characters are stable. */
+export function encodedForms(secret: string): string[] {
+  const buf = Buffer.from(secret, 'utf8');
+  const hex = buf.toString('hex');
+  const forms = new Set<string>([hex, hex.toUpperCase()]);
+  const uri = encodeURIComponent(secret);
+  if (uri !== secret) forms.add(uri);
+  forms.add(hex.replace(/../g, '%$&'));
+  forms.add(hex.toUpperCase().replace(/../g, '%$&'));
+  for (const k of [0, 1, 2]) {
+    // k bytes before the secret shift its encoding; the groups made of secret bytes only are stable.
+    const b64 = Buffer.concat([Buffer.alloc(k), buf]).toString('base64');
+    const core = b64.slice(k === 0 ? 0 : 4, Math.floor((k + buf.length) / 3) * 4);
+    if (core.length < 16) continue;
+    forms.add(core);
+    forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return [...forms];
+}
+
+const SECRET_INSIDE = /(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{8,}|whsec_[A-Za-z0-9]{8,}/;
+const BASE64_TOKEN = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
+const HEX_TOKEN = /\b(?:[0-9a-fA-F]{2}){14,}\b/g;
+const PERCENT_TOKEN = /(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~-])*%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~-])*/g;
+const ENCODED = '[encoded secret]';
+
+/** Tokens that decode to a key the request did not carry (an older key, another site's). */
+function maskEncodedSecrets(text: string): string {
+  const hides = (decoded: string) => SECRET_INSIDE.test(decoded);
+  return text
+    .replace(PERCENT_TOKEN, (t) => {
+      try {
+        return hides(decodeURIComponent(t)) ? ENCODED : t;
+      } catch {
+        return t;
+      }
+    })
+    .replace(HEX_TOKEN, (t) => (hides(Buffer.from(t, 'hex').toString('latin1')) ? ENCODED : t))
+    .replace(BASE64_TOKEN, (t) => {
+      const b = t.replace(/-/g, '+').replace(/_/g, '/');
+      // Every alignment: the token may start in the middle of an encoded blob.
+      for (const skip of [0, 1, 2, 3]) {
+        const body = b.slice(skip);
+        if (hides(Buffer.from(body.slice(0, body.length - (body.length % 4)), 'base64').toString('latin1')))
+          return ENCODED;
+      }
+      return t;
+    });
 }
 
 function truncate(text: string): string {

@@ -56,7 +56,10 @@ export function normaliseSiteUrl(input: string): NormalisedUrl {
     };
   }
   const path = url.pathname.replace(/\/+$/, '');
-  return { ok: true, url: `${url.protocol}//${url.host}${path}`, host: url.hostname };
+  // `Shop.Example.fr.` and `shop.example.fr` are one site (issue 12): no trailing dot in the one form.
+  const hostname = url.hostname.replace(/\.+$/, '');
+  const host = url.port === '' ? hostname : `${hostname}:${url.port}`;
+  return { ok: true, url: `${url.protocol}//${host}${path}`, host: hostname };
 }
 
 /** One parse (not canParse + parse): this runs once per line of a 50,000-line sites file. */

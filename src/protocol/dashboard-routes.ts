@@ -12,6 +12,7 @@ export const DASHBOARD_ROUTES = {
   importSites: '/api/admin/sites/import',
   rotateCredentials: '/api/admin/sites/:id/rotate-credentials',
   siteDoctor: '/api/admin/sites/:id/doctor',
+  approveSite: '/api/admin/sites/:id/approve',
   keys: '/api/admin/keys',
   desired: '/api/admin/desired',
   runs: '/api/admin/runs',

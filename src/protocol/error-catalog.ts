@@ -206,6 +206,34 @@ const entries = {
     message: 'Self-registration is disabled on this dashboard.',
     hint: 'Set KEYFLEET_REGISTRATION_TOKEN on the dashboard, or add the site with POST /api/admin/sites.',
   },
+
+  // --- issue 12 (hardening): registration, approval, api_key_env --------------------------------
+  registration_host_refused: {
+    status: 403,
+    message: 'The site URL points at a private, loopback, link-local or cloud metadata address.',
+    hint: 'Register the public https:// URL of the site, or ask the operator to add the host to KEYFLEET_REGISTRATION_ALLOWED_HOSTS.',
+  },
+  current_key_required: {
+    status: 409,
+    message: 'This site is registered already; registering it again needs its current API key.',
+    hint: "Send the site's current key as current_api_key (its own key, or TEMPLATE_MASTER_API_KEY when it has none), or ask an admin to change the site.",
+  },
+  too_many_registrations: {
+    status: 429,
+    message: 'Too many registrations from this address, or on this dashboard, in the last minute.',
+    hint: 'Wait for Retry-After seconds, then register again.',
+    retryable: true,
+  },
+  site_pending: {
+    status: 409,
+    message: 'The site registered itself and waits for an admin: nothing is sent to it until it is approved.',
+    hint: 'Approve it: keyfleet sites approve <id>, POST /api/admin/sites/:id/approve, or Approve in the Sites page.',
+  },
+  api_key_env_refused: {
+    status: 400,
+    message: 'api_key_env may only name a variable starting with KEYFLEET_SITE_KEY_.',
+    hint: "Put the site's key in a variable such as KEYFLEET_SITE_KEY_SHOP and name that; keyfleet's own secrets are never sent to a site.",
+  },
   drift: {
     status: 409,
     message: 'The site does not hold its desired keys.',

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { FleetSite, SiteHealth, SiteSource } from './fleet-store.js';
+import type { FleetSite, NewFleetSite, SiteApproval, SiteHealth, SiteSource } from './fleet-store.js';
 
 /**
  * Backend-neutral parts of the fleet registry: site ids, the rules for names and tags, and the
@@ -52,6 +52,9 @@ export interface SiteRow {
   source: string;
   added_at: string;
   added_by: string;
+  approval?: string | null;
+  approved_at?: string | null;
+  approved_by?: string | null;
   reachable: number | boolean | null;
   pk_as_desired: number | boolean | null;
   sk_as_desired: number | boolean | null;
@@ -75,6 +78,9 @@ export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
     source: row.source as SiteSource,
     added_at: row.added_at,
     added_by: row.added_by,
+    approval: row.approval === 'pending' ? 'pending' : ('approved' as SiteApproval),
+    approved_at: row.approved_at ?? null,
+    approved_by: row.approved_by ?? null,
     health:
       row.checked_at === null
         ? null
@@ -94,3 +100,9 @@ export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
 /** SQL condition (on `fleet_sites`) for "has a problem": unreachable, an error, or a setting not as desired. */
 export const PROBLEM_SQL =
   '(checked_at IS NOT NULL AND (reachable = FALSE OR problem IS NOT NULL OR pk_as_desired = FALSE OR sk_as_desired = FALSE))';
+
+/** The approval columns (approval, approved_at, approved_by) of a new site. */
+export function approvalOf(site: NewFleetSite, now: string): [SiteApproval, string | null, string | null] {
+  if (site.approval === 'pending') return ['pending', null, null];
+  return site.approvedBy === undefined ? ['approved', null, null] : ['approved', now, site.approvedBy];
+}

@@ -118,7 +118,9 @@ export function siteListSql(
  * Sites per status kind, effective desired version and in-sync or not (rows of `kind`, `version_id`,
  * `in_sync` 0/1, `n`): one scan for the status tiles and the per-version counts.
  */
-export const SITE_KIND_COUNTS_SQL = `SELECT ${KIND_SQL} AS kind, effective_version AS version_id,
+// A site waiting for approval (issue 12) should hold no version yet: it never blocks safe-to-roll.
+export const SITE_KIND_COUNTS_SQL = `SELECT ${KIND_SQL} AS kind,
+    CASE WHEN approval = 'pending' THEN NULL ELSE effective_version END AS version_id,
     CASE WHEN ${IN_SYNC} THEN 1 ELSE 0 END AS in_sync, COUNT(*) AS n
   FROM ${SITES_WITH_VERSION} GROUP BY 1, 2, 3`;
 /** Sites per tag (rows of `tag`, `n`). */

@@ -15,6 +15,9 @@
  */
 export type SiteSource = 'admin' | 'import' | 'register';
 
+/** `pending`: registered itself with the token and waits for an admin; nothing is ever sent to it. */
+export type SiteApproval = 'approved' | 'pending';
+
 /** What the last check of a site found (a push outcome or a periodic verify). */
 export interface SiteHealth {
   reachable: boolean;
@@ -46,6 +49,10 @@ export interface FleetSite {
   source: SiteSource;
   added_at: string;
   added_by: string;
+  approval: SiteApproval;
+  /** When and by whom a registered site was approved; null for one added approved. */
+  approved_at: string | null;
+  approved_by: string | null;
   health: SiteHealth | null;
 }
 
@@ -56,6 +63,10 @@ export interface NewFleetSite {
   apiKey: string | null;
   source: SiteSource;
   addedBy: string;
+  /** `approved` when absent. */
+  approval?: SiteApproval;
+  /** Who approved it at once (`allow-list`), when `approval` is `approved` for a registration. */
+  approvedBy?: string;
 }
 
 export interface SitePatch {
@@ -64,6 +75,8 @@ export interface SitePatch {
   /** null removes the site's own key. */
   apiKey?: string | null;
   desiredVersionId?: string | null;
+  /** Approves a pending site (approval, approved_at, approved_by). */
+  approvedBy?: string;
 }
 
 /**

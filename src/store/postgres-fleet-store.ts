@@ -1,4 +1,4 @@
-import { checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
+import { approvalOf, checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
 import {
   SITE_KIND_COUNTS_SQL,
   SITE_TAG_COUNTS_SQL,
@@ -42,12 +42,14 @@ export class PostgresFleetStore implements FleetStore {
     const tags = checkTags(site.tags);
     const sealed = site.apiKey === null ? null : this.vault.box().seal(site.apiKey);
     const id = newSiteId();
+    const now = new Date().toISOString();
     await this.db.tx(async (q) => {
       await q.run('LOCK TABLE fleet_sites IN SHARE ROW EXCLUSIVE MODE');
       await this.refuseTaken(q, site.url, site.name, null);
       await q.run(
-        `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, site.url, site.name, sealed, site.source, new Date().toISOString(), site.addedBy],
+        `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by, approval, approved_at, approved_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [id, site.url, site.name, sealed, site.source, now, site.addedBy, ...approvalOf(site, now)],
       );
       await this.writeTags(q, id, tags);
     });
@@ -120,6 +122,11 @@ export class PostgresFleetStore implements FleetStore {
           id,
         ]);
       if (tags !== undefined) await this.writeTags(q, id, tags);
+      if (patch.approvedBy !== undefined)
+        await q.run(
+          "UPDATE fleet_sites SET approval = 'approved', approved_at = $1, approved_by = $2 WHERE id = $3 AND approval = 'pending'",
+          [new Date().toISOString(), patch.approvedBy, id],
+        );
       return true;
     });
     return found ? this.getSite(id) : undefined;

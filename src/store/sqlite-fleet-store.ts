@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
+import { approvalOf, checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
 import {
   SITE_KIND_COUNTS_SQL,
   SITE_TAG_COUNTS_SQL,
@@ -44,13 +44,14 @@ export class SqliteFleetStore implements FleetStore {
     const tags = checkTags(site.tags);
     const sealed = site.apiKey === null ? null : this.vault.box().seal(site.apiKey);
     const id = newSiteId();
+    const now = new Date().toISOString();
     this.db
       .transaction(() => {
         this.refuseTaken(site.url, site.name, null);
         this.stmt(
-          `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(id, site.url, site.name, sealed, site.source, new Date().toISOString(), site.addedBy);
+          `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by, approval, approved_at, approved_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(id, site.url, site.name, sealed, site.source, now, site.addedBy, ...approvalOf(site, now));
         this.writeTags(id, tags);
       })
       .immediate();
@@ -121,6 +122,11 @@ export class SqliteFleetStore implements FleetStore {
           );
         }
         if (tags !== undefined) this.writeTags(id, tags);
+        if (patch.approvedBy !== undefined) {
+          this.stmt(
+            "UPDATE fleet_sites SET approval = 'approved', approved_at = ?, approved_by = ? WHERE id = ? AND approval = 'pending'",
+          ).run(new Date().toISOString(), patch.approvedBy, id);
+        }
         return true;
       })
       .immediate();

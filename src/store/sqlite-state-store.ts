@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { ensurePrivateFile } from './private-file.js';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -62,7 +63,10 @@ export class SqliteStateStore implements StateStore {
     readonly path: string,
     options: SqliteStateStoreOptions,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+      ensurePrivateFile(path);
+    }
     this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
       this.db.pragma('journal_mode = WAL');

@@ -4,6 +4,7 @@ import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
 import { SITE_PROTOCOLS_MIGRATION } from './site-protocols-migration.js';
+import { SITE_APPROVAL_MIGRATION } from './site-approval-migration.js';
 import type { PoolClient } from 'pg';
 import {
   latestVersion,
@@ -146,6 +147,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   RUN_OWNER_HEARTBEAT_MIGRATION,
   RUN_CLAIMS_MIGRATION,
   SITE_PROTOCOLS_MIGRATION,
+  SITE_APPROVAL_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

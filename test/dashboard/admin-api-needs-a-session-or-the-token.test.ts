@@ -67,7 +67,7 @@ describe('the admin API needs a session or the Bearer token', () => {
     const me = await d.call({ url: DASHBOARD_ROUTES.session, headers: { cookie: s.cookie } });
     expect(me.json()).toEqual({ success: true, via: 'session', csrf_token: s.csrf });
 
-    const secure = await startTestDashboard({ env: { KEYFLEET_TRUST_PROXY: 'true' } });
+    const secure = await startTestDashboard({ env: { KEYFLEET_TRUST_PROXY: '127.0.0.1' } });
     try {
       const res = await secure.call({
         url: DASHBOARD_ROUTES.login,
@@ -100,8 +100,9 @@ describe('the admin API needs a session or the Bearer token', () => {
     expect(right.statusCode).toBe(429);
     // The lockout is per address: another one is not affected.
     const audit = await d.call({ url: DASHBOARD_ROUTES.audit, from: '127.0.0.2' });
+    // The fourth attempt was refused before the password hash: three checks, three failures (issue 12).
     expect(audit.json().entries.filter((e: { action: string }) => e.action === 'login.failed')).toHaveLength(
-      4,
+      3,
     );
   });
 

@@ -28,7 +28,7 @@ describe('no secret appears in any page, API response, log line or in the databa
 
   beforeAll(async () => {
     fleet = await startTemplateFleet(2);
-    d = await startTestDashboard({ env: { KEYFLEET_RETRIES: '0' } });
+    d = await startTestDashboard({ env: { KEYFLEET_RETRIES: '0', KEYFLEET_REGISTRATION_ALLOWED_HOSTS: '127.0.0.1' } });
   });
   afterAll(async () => {
     await d.close();

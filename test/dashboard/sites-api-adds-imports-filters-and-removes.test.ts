@@ -5,7 +5,7 @@ import { startTestDashboard, type TestDashboard } from './dashboard-fixture.js';
 describe('the sites API', () => {
   let d: TestDashboard;
   beforeEach(async () => {
-    d = await startTestDashboard({ env: { SHOP_API_KEY: 'shop-own-key-0123456789abcdef' } });
+    d = await startTestDashboard({ env: { KEYFLEET_SITE_KEY_SHOP: 'shop-own-key-0123456789abcdef' } });
   });
   afterEach(() => d.close());
 
@@ -99,9 +99,9 @@ describe('the sites API', () => {
       '  - url: https://shop.example.fr',
       '    name: shop',
       '    tags: [production, eu]',
-      '    api_key_env: SHOP_API_KEY',
+      '    api_key_env: KEYFLEET_SITE_KEY_SHOP',
       '  - url: https://blog.example.fr',
-      '    api_key_env: BLOG_API_KEY',
+      '    api_key_env: KEYFLEET_SITE_KEY_BLOG',
     ].join('\n');
     const body = (
       await d.call({ url: DASHBOARD_ROUTES.importSites, body: { format: 'yaml', content } })
@@ -110,8 +110,35 @@ describe('the sites API', () => {
       { name: 'shop', tags: ['production', 'eu'], has_api_key: true },
       { name: 'blog.example.fr', has_api_key: false },
     ]);
-    expect(body.warnings).toEqual([expect.stringMatching(/BLOG_API_KEY is not set/)]);
+    expect(body.warnings).toEqual([expect.stringMatching(/KEYFLEET_SITE_KEY_BLOG is not set/)]);
     expect(JSON.stringify(body)).not.toContain('shop-own-key');
+  });
+
+  it("refuses an import naming keyfleet's own secrets as api_key_env, importing nothing (issue 12)", async () => {
+    const before = (await list()).length;
+    for (const name of ['KEYFLEET_VAULT_KEY', 'KEYFLEET_ADMIN_TOKEN', 'KEYFLEET_REGISTRATION_TOKEN', 'TEMPLATE_MASTER_API_KEY', 'HOME', 'KEYFLEET_SITE_KEY_']) {
+      const content = ['sites:', '  - url: https://listener.example.fr', `    api_key_env: ${name}`].join('\n');
+      const res = await d.call({ url: DASHBOARD_ROUTES.importSites, body: { format: 'yaml', content } });
+      expect({ name, status: res.statusCode, error: res.json().error }).toEqual({
+        name,
+        status: 400,
+        error: 'api_key_env_refused',
+      });
+      expect(res.json().message).toMatch(/KEYFLEET_SITE_KEY_SHOP/);
+    }
+    expect((await list()).length).toBe(before);
+  });
+
+  it('imports URLs with a base path, named after them with _ for / (issue 12)', async () => {
+    const res = await d.call({
+      url: DASHBOARD_ROUTES.importSites,
+      body: { content: 'https://base.example.fr/shop\nhttps://base.example.fr/eu/shop/\n' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().added).toMatchObject([
+      { url: 'https://base.example.fr/shop', name: 'base.example.fr_shop' },
+      { url: 'https://base.example.fr/eu/shop', name: 'base.example.fr_eu_shop' },
+    ]);
   });
 
   it('imports nothing from a file with a bad entry, and says which line', async () => {

@@ -1,5 +1,5 @@
 import { buildDashboardApp } from '../../dashboard/app.js';
-import type { DashboardConfig } from '../../dashboard/config.js';
+import { parseTrustProxy, type DashboardConfig } from '../../dashboard/config.js';
 import { usageError } from '../cli-error.js';
 import { parseCount, parseTimeoutMs } from '../fleet-options.js';
 
@@ -10,7 +10,7 @@ export interface DashboardOptions {
   timeout?: string;
   retries?: string;
   allowHttp?: boolean;
-  trustProxy?: boolean;
+  trustProxy?: string;
 }
 
 /**
@@ -32,10 +32,13 @@ export async function dashboard(options: DashboardOptions): Promise<void> {
   if (options.timeout !== undefined) config.timeoutMs = parseTimeoutMs(options.timeout);
   if (options.retries !== undefined) config.retries = parseCount(options.retries, '--retries', 2, 0);
   if (options.allowHttp) config.allowHttp = true;
-  if (options.trustProxy) config.trustProxy = true;
+  if (options.trustProxy !== undefined) config.trustProxy = parseTrustProxy(options.trustProxy);
 
   const app = await buildDashboardApp({ config });
-  // The password is hashed by now: the clear text leaves this process's environment (and its children's).
+  // The password is hashed by now: the clear text leaves process.env, so child processes and any code
+  // reading process.env (a YAML import's api_key_env) no longer see it. /proc/<pid>/environ still
+  // shows it to the same user and root: the kernel keeps the environment the process started with,
+  // and no call can change that. To keep it out, give KEYFLEET_ADMIN_PASSWORD as a scrypt$… hash.
   delete process.env.KEYFLEET_ADMIN_PASSWORD;
   const env = process.env;
   await app.listen({

@@ -33,6 +33,10 @@ export async function rotateCredentials(opts: RotateCredentialsOptions): Promise
       const ids = new Set(wanted.map((s) => s?.id));
       sites = sites.filter((s) => ids.has(s.id));
     }
+    // A site that registered itself and waits for approval is sent no key at all (issue 12).
+    const pending = sites.filter((s) => s.approval === 'pending');
+    for (const s of pending) reporter.warn(`${s.url} waits for approval (keyfleet sites approve ${s.id}): not rotated`);
+    sites = sites.filter((s) => s.approval !== 'pending');
     if (sites.length === 0) throw usageError('no registered site to rotate.', 'Add sites in the dashboard (or its API: POST /api/admin/sites) first.');
     const retire = opts.retireSharedKey === true;
     await confirmWrite(`About to give ${sites.length} site(s) a new API key${retire ? ' and retire the shared key on them' : ''}.`, opts);

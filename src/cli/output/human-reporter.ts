@@ -6,6 +6,7 @@ import { describeSettings } from '../../engine/site-state.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import type { Reporter } from './reporter.js';
 import { recapLines } from './recap.js';
+import { terminalText } from './terminal-text.js';
 import { STATUS_COLOR, colorsFor } from './style.js';
 
 /**
@@ -108,5 +109,8 @@ function proofText(o: SiteOutcome): string {
 }
 
 function errorText(o: SiteOutcome): string {
-  return o.error ? `\n          ${o.error.code}: ${o.error.message}\n          fix: ${o.error.hint}` : '';
+  // The message quotes the site's own text: sanitised before it reaches the terminal (issue 12).
+  return o.error
+    ? `\n          ${o.error.code}: ${terminalText(o.error.message)}\n          fix: ${o.error.hint}`
+    : '';
 }

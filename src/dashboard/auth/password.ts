@@ -61,3 +61,16 @@ export function parsePasswordHash(value: string): PasswordHash | null {
     return null;
   return { N, r, p, salt, hash };
 }
+
+/**
+ * A key that changes when the admin password changes, the same across restarts: session ids carry
+ * a tag made with it (sessions.ts), so a new password ends every session made under the old one. It
+ * is an scrypt of the password (or of the `scrypt$…` string given instead) with a fixed salt, so a
+ * tag seen in a cookie is as slow to guess from as the password hash itself. Kept in memory only.
+ */
+export function sessionEpoch(passwordOrHash: string): Buffer {
+  return scryptSync(passwordOrHash.normalize('NFC'), 'keyfleet dashboard session epoch v1', 32, {
+    ...COST,
+    maxmem: maxmem(COST.N, COST.r),
+  });
+}

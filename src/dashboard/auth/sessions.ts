@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SESSION_COOKIE } from '../../protocol/dashboard-routes.js';
 import type { DashboardSessionStore } from '../../store/dashboard-sessions.js';
 
 /**
@@ -18,6 +19,14 @@ export interface Session {
   readonly actor: string;
 }
 
+/**
+ * Session ids end with a tag bound to the admin password (`<random>.<tag>`): a session made under
+ * another password (the dashboard restarted with a changed KEYFLEET_ADMIN_PASSWORD) no longer
+ * matches its tag and is ended at its next use. Same password → same epoch → sessions survive.
+ */
+const tagOf = (epoch: Buffer, raw: string) =>
+  createHmac('sha256', epoch).update(raw, 'utf8').digest('base64url').slice(0, 22);
+
 const digest = (id: string) => createHash('sha256').update(id, 'utf8').digest('hex');
 const csrfFor = (id: string) =>
   createHmac('sha256', id).update('keyfleet dashboard csrf token', 'utf8').digest('base64url');
@@ -31,13 +40,16 @@ export class SessionStore {
     private readonly store: DashboardSessionStore,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    /** config.sessionEpoch: derived from the admin password; null keeps ids untagged. */
+    private readonly epoch: Buffer | null = null,
   ) {}
 
   /** A new session; the returned id goes into the cookie and nowhere else. */
   async create(address: string, actor = 'admin'): Promise<{ id: string; session: Session }> {
     await this.prune();
     const t = this.now();
-    const id = randomBytes(32).toString('base64url');
+    const raw = randomBytes(32).toString('base64url');
+    const id = this.epoch ? `${raw}.${tagOf(this.epoch, raw)}` : raw;
     await this.store.create({
       id_hash: digest(id),
       actor,
@@ -56,7 +68,7 @@ export class SessionStore {
     const row = await this.store.find(key);
     if (!row) return undefined;
     const t = this.now();
-    if (t >= Date.parse(row.expires_at)) {
+    if (t >= Date.parse(row.expires_at) || !this.tagged(id)) {
       await this.store.delete(key);
       return undefined;
     }
@@ -67,6 +79,16 @@ export class SessionStore {
       address: row.address,
       actor: row.actor,
     };
+  }
+
+  /** True when the id was made under the current admin password. */
+  private tagged(id: string): boolean {
+    if (!this.epoch) return true;
+    const dot = id.lastIndexOf('.');
+    if (dot <= 0) return false;
+    const want = Buffer.from(tagOf(this.epoch, id.slice(0, dot)));
+    const got = Buffer.from(id.slice(dot + 1));
+    return got.length === want.length && timingSafeEqual(got, want);
   }
 
   async destroy(id: string | undefined): Promise<void> {
@@ -96,6 +118,19 @@ export function readCookie(header: string | undefined, name: string): string | u
     if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/**
+ * The session cookie's name: `__Host-kf_session` when it is Secure (https), so no sibling subdomain
+ * can set or shadow it; plain `kf_session` over http (loopback development).
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
+
+/** The session id of a request: over https only the `__Host-` cookie counts. */
+export function sessionIdOf(header: string | undefined, secure: boolean): string | undefined {
+  return readCookie(header, sessionCookieName(secure));
 }
 
 /** A Set-Cookie value: always HttpOnly, SameSite=Strict and Path=/; Secure when asked. */

@@ -1,8 +1,10 @@
 import { InventoryError, parseInventory } from '../../engine/inventory.js';
 import { isLoopbackHost } from '../../engine/transport.js';
+import { checkSiteKeyEnv, siteKeyEnvPrefix } from '../../keys/site-key-env.js';
 import { checkTags } from '../../store/fleet-records.js';
 import { SiteExistsError, type FleetSite, type FleetStore } from '../../store/fleet-store.js';
 import { DashboardError } from '../errors.js';
+import { defaultSiteName } from './site-views.js';
 
 export interface ImportResult {
   added: FleetSite[];
@@ -41,6 +43,20 @@ export async function importSites(
       throw new DashboardError('invalid_request', `${err.message} (${err.hint ?? ''})`);
     throw err;
   }
+  // Dashboard imports: api_key_env names only site-key variables, or nothing is imported (issue 12).
+  // `keyfleet sites import` keeps the shell's own rules for now (the CLI inventory's).
+  if (!cli) {
+    let prefix: string;
+    try {
+      prefix = siteKeyEnvPrefix(opts.env);
+    } catch (err) {
+      throw new DashboardError('api_key_env_refused', (err as Error).message);
+    }
+    for (const site of inventory.sites) {
+      const why = site.apiKeyEnv ? checkSiteKeyEnv(site.apiKeyEnv, prefix) : null;
+      if (why) throw new DashboardError('api_key_env_refused', `${site.url}: ${why}. Nothing was imported.`);
+    }
+  }
   const result: ImportResult = { added: [], skipped: [], warnings: [...inventory.warnings] };
   for (const site of inventory.sites) {
     if (site.url.startsWith('http://') && !opts.allowHttp && !isLoopbackHost(new URL(site.url).hostname)) {
@@ -63,7 +79,8 @@ export async function importSites(
       result.added.push(
         await fleet.addSite({
           url: site.url,
-          name: site.name,
+          // The inventory's default name keeps a base path's `/`, which a registry name cannot hold.
+          name: site.name === site.url.replace(/^https?:\/\//, '') ? defaultSiteName(site.url) : site.name,
           tags,
           apiKey,
           source: 'import',

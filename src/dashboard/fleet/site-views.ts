@@ -44,7 +44,11 @@ export function siteUrlOrThrow(
   return r.url;
 }
 
-/** The name a site gets when none is given: its URL without the scheme (as the inventory does). */
+/**
+ * The name a site gets when none is given: its URL without the scheme (as the inventory does), a
+ * base path's `/` written `_` (a name cannot hold `/`: it appears in URLs), so `https://a.fr/shop`
+ * is `a.fr_shop` and a sites file of such URLs imports.
+ */
 export function defaultSiteName(url: string): string {
-  return url.replace(/^https?:\/\//, '');
+  return url.replace(/^https?:\/\//, '').replace(/\//g, '_');
 }

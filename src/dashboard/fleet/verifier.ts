@@ -99,7 +99,8 @@ export class FleetVerifier {
     try {
       const desired = await state.fleet.desired();
       const versions = new VersionKeys(state);
-      const sites = await state.fleet.listSites();
+      // A site waiting for approval is never sent a key, not even to be read (issue 12).
+      const sites = (await state.fleet.listSites()).filter((s) => s.approval !== 'pending');
       await runPool(
         sites,
         workersFor(this.o.concurrency),

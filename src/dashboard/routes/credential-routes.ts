@@ -37,6 +37,8 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: DashboardCon
     async (req) => {
       const site = await ctx.state.fleet.getSite(req.params.id);
       if (!site) throw new DashboardError('site_not_found');
+      // A pending site is sent no key at all (issue 12).
+      if (site.approval === 'pending') throw new DashboardError('site_pending');
       const retire = req.body?.retire_shared_key === true;
       const detail = { url: site.url, retire_shared_key: retire };
       let result;

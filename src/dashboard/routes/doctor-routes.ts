@@ -47,6 +47,8 @@ export function registerDoctorRoutes(app: FastifyInstance, ctx: DashboardContext
       async (req) => {
         const site = await ctx.state.fleet.getSite(req.params.id);
         if (!site) throw new DashboardError('site_not_found');
+        // A pending site is sent no key at all (issue 12).
+        if (site.approval === 'pending') throw new DashboardError('site_pending');
         const stripe = req.body?.stripe === true;
         const result = await doctor.examine(site, { stripe });
         await audit(ctx, req, adminOf(req).actor, 'site.doctor', site.id, {

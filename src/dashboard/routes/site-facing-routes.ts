@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DASHBOARD_ROUTES } from '../../protocol/dashboard-routes.js';
 import { fingerprint } from '../../protocol/fingerprint.js';
+import { ERROR_CATALOG } from '../../protocol/error-catalog.js';
 import { API_KEY_HEADER } from '../../protocol/routes.js';
 import type { FleetSite } from '../../store/fleet-store.js';
 import { hashApiKey, keyMatches } from '../../template/auth.js';
@@ -13,14 +14,18 @@ import { bearer } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { effectiveVersion, VersionKeys } from '../fleet/desired.js';
+import { hostAllowed, refusedHost, urlAliases } from '../fleet/registration-hosts.js';
 import { defaultSiteName, siteUrlOrThrow } from '../fleet/site-views.js';
 import { planForSites } from '../runs/run-plan.js';
 
 /**
  * What template sites call. `GET /api/sites/:site/stripe-key` (X-API-Key: the site's own key or
  * TEMPLATE_MASTER_API_KEY, compared in constant time) answers the publishable key of the site's
- * desired version — never a secret. `POST /api/sites/register` (Bearer KEYFLEET_REGISTRATION_TOKEN)
- * adds the site, or updates its key when it registers again, and starts a push to it at once.
+ * desired version — never a secret. `POST /api/sites/register` (Bearer KEYFLEET_REGISTRATION_TOKEN,
+ * rate limited) adds the site `pending` (202): nothing is sent to it until an admin approves it,
+ * unless its host is on KEYFLEET_REGISTRATION_ALLOWED_HOSTS (then approved and pushed at once).
+ * Private, loopback, link-local and metadata addresses are refused unless listed. A known site (or an
+ * alias of its URL) registering again must prove its current key (`current_api_key`), else 409.
  * Failed authentications count per address (429 with Retry-After past the limit).
  */
 export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardContext): void {
@@ -75,15 +80,43 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
         const token = bearer(req);
         if (token === undefined || !keyMatches(token, ctx.registrationTokenHashes))
           return refuse(req, reply, 'invalid_registration_token');
+        // Counted before any work: a token holder cannot flood the dashboard with sites or runs.
+        const { perAddress, overall } = ctx.registrationLimiter;
+        perAddress.recordFailure(req.ip);
+        overall.recordFailure('*');
+        const wait = Math.max(perAddress.retryAfter(req.ip), overall.retryAfter('*'));
+        if (wait > 0) {
+          reply.header('retry-after', String(wait));
+          return sendError(reply, 'too_many_registrations');
+        }
       },
     },
     async (req, reply) => {
       const url = siteUrlOrThrow(req.body.site_url, ctx.config.allowHttp);
+      const host = new URL(url).hostname;
+      const listed = hostAllowed(host, ctx.registrationHosts);
+      if (!listed) {
+        const why = await refusedHost(host);
+        if (why) throw new DashboardError('registration_host_refused', `Refused: ${why}. ${ERROR_CATALOG.registration_host_refused.hint}`);
+      }
       const apiKey = req.body.api_key;
-      let site: FleetSite | undefined = await ctx.state.fleet.getSite(url);
-      const again = site !== undefined && site.url === url;
-      if (site && again) site = await ctx.state.fleet.updateSite(site.id, { apiKey });
-      else
+      let site = await findByAlias(ctx, url);
+      const again = site !== undefined;
+      if (site) {
+        // Whoever holds only the token must not take over a known site's key (issue 12).
+        const own = site.has_api_key ? await ctx.state.fleet.siteApiKey(site.id) : null;
+        const accepted = own === null ? ctx.masterKeyHashes : [hashApiKey(own)];
+        const current = req.body.current_api_key;
+        if (current === undefined || accepted.length === 0 || !keyMatches(current, accepted)) {
+          ctx.siteLimiter.recordFailure(req.ip);
+          await audit(ctx, req, 'register', 'site.reregister_refused', site.id, { url });
+          throw new DashboardError('current_key_required');
+        }
+        site = await ctx.state.fleet.updateSite(site.id, {
+          apiKey,
+          ...(listed && site.approval === 'pending' ? { approvedBy: 'allow-list' } : {}),
+        });
+      } else
         site = await ctx.state.fleet.addSite({
           url,
           name: req.body.site_name?.trim() || defaultSiteName(url),
@@ -91,32 +124,66 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
           apiKey,
           source: 'register',
           addedBy: 'register',
+          ...(listed ? { approvedBy: 'allow-list' } : { approval: 'pending' as const }),
         });
       if (!site) throw new DashboardError('site_not_found');
       await audit(ctx, req, 'register', again ? 'site.reregister' : 'site.register', site.id, {
-        url,
+        url: site.url,
         name: site.name,
+        approval: site.approval,
         api_key_fingerprint: fingerprint(apiKey),
       });
-      let runId: string | null = null;
-      let message = 'Registered; a push to the site has started.';
-      try {
-        const run = await ctx.runs.start({
-          actor: 'register',
-          dryRun: false,
-          plan: await planForSites(ctx.state, [site], ctx.masterKey),
-          canary: 0,
-          maxFailures: '100%',
-          trigger: 'register',
-          selection: { sites: [site.id] },
+      if (site.approval === 'pending') {
+        return reply.code(202).send({
+          success: true,
+          site_id: site.id,
+          run_id: null,
+          approval: 'pending',
+          message: 'Registered; the site waits for an admin to approve it. Nothing is sent to it until then.',
         });
-        runId = run.id;
-        await audit(ctx, req, 'register', 'run.start', run.id, { sites: 1, trigger: 'register' });
-      } catch (err) {
-        if (!(err instanceof DashboardError && err.code === 'no_desired_keys')) throw err;
-        message = 'Registered; no keys are desired yet, so nothing was pushed.';
       }
-      return reply.code(again ? 200 : 201).send({ success: true, site_id: site.id, run_id: runId, message });
+      const { runId, message } = await pushToNewSite(ctx, req, site, 'register');
+      return reply
+        .code(again ? 200 : 201)
+        .send({ success: true, site_id: site.id, run_id: runId, approval: site.approval, message });
     },
   );
+}
+
+/** The site `url` or one of its aliases (site.url is the stored one). */
+async function findByAlias(ctx: DashboardContext, url: string): Promise<FleetSite | undefined> {
+  for (const alias of urlAliases(url)) {
+    const site = await ctx.state.fleet.getSite(alias);
+    if (site && site.url === alias) return site;
+  }
+  return undefined;
+}
+
+/**
+ * Starts a push of the desired keys to one approved site (after a registration from an allowed host,
+ * or an admin's approval). No desired keys yet: nothing to push, said in the message.
+ */
+export async function pushToNewSite(
+  ctx: DashboardContext,
+  req: FastifyRequest,
+  site: FleetSite,
+  actor: string,
+): Promise<{ runId: string | null; message: string }> {
+  if (site.approval !== 'approved') throw new DashboardError('site_pending');
+  try {
+    const run = await ctx.runs.start({
+      actor,
+      dryRun: false,
+      plan: await planForSites(ctx.state, [site], ctx.masterKey),
+      canary: 0,
+      maxFailures: '100%',
+      trigger: 'register',
+      selection: { sites: [site.id] },
+    });
+    await audit(ctx, req, actor, 'run.start', run.id, { sites: 1, trigger: 'register' });
+    return { runId: run.id, message: 'Registered; a push to the site has started.' };
+  } catch (err) {
+    if (!(err instanceof DashboardError && err.code === 'no_desired_keys')) throw err;
+    return { runId: null, message: 'Registered; no keys are desired yet, so nothing was pushed.' };
+  }
 }

@@ -79,6 +79,8 @@ export async function planFromSnapshot(
   const versionOf = (url: string) => snapshot.others[url] ?? snapshot.default;
   const fleet = fleetByUrl ?? (await fleetSitesByUrl(state));
   const tasks: SiteTask[] = [];
+  // A site waiting for approval (issue 12) is never sent a key, whatever the run was started with.
+  urls = urls.filter((url) => fleet.get(url)?.approval !== 'pending');
   for (const url of urls) {
     const site = fleet.get(url);
     const own = site?.has_api_key ? await state.fleet.siteApiKey(site.id) : null;

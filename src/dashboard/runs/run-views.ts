@@ -97,6 +97,17 @@ export async function selectSites(
     const order = new Map((await fleet.listSites()).map((s, i) => [s.id, i]));
     chosen = [...byId.values()].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   }
+  // Sites waiting for approval (issue 12) are never part of a run; naming one is an error.
+  const pending = chosen.filter((s) => s.approval === 'pending');
+  if (pending.length > 0 && sel.sites?.length) {
+    const named = pending.filter((s) => sel.sites?.some((ref) => ref === s.id || ref === s.name || ref === s.url));
+    if (named.length > 0)
+      throw new DashboardError(
+        'site_pending',
+        `${named.map((s) => s.name).slice(0, 5).join(', ')} waits for approval: approve it first (POST /api/admin/sites/:id/approve).`,
+      );
+  }
+  chosen = chosen.filter((s) => s.approval !== 'pending');
   if (sel.drifted_only) {
     const desired = await fleet.desired();
     chosen = chosen.filter((s) => siteView(s, desired).drift !== 'in_sync');

@@ -54,7 +54,7 @@ export function renderTiles(el, statuses, activeProblem, onPick) {
   return counts;
 }
 
-/** One row; `on` has `toggle(checked)`, `edit()`, `remove()`. */
+/** One row; `on` has `toggle(checked)`, `edit()`, `remove()`, `approve()` (a pending site). */
 export function siteRow(s, selected, on) {
   const hl = s.health;
   const status = siteStatus(s);
@@ -79,6 +79,9 @@ export function siteRow(s, selected, on) {
       h('span', { class: 'site-name' }, s.name),
       s.has_api_key
         ? h('span', { class: 'badge badge-neutral small', title: 'This site has its own API key' }, 'own key')
+        : null,
+      s.approval === 'pending'
+        ? h('span', { class: 'badge badge-warn small', title: 'Registered itself: receives nothing until approved' }, 'pending approval')
         : null,
       h('span', { class: 'site-url' }, s.url),
     ),
@@ -108,6 +111,7 @@ export function siteRow(s, selected, on) {
     h(
       'td',
       { class: 'row-actions' },
+      s.approval === 'pending' && on.approve ? button('Approve', 'small', on.approve) : null,
       button('Edit', 'small', on.edit),
       button('Doctor', 'small', () => doctorDialog(s)),
       button('Remove', 'small danger-ghost', on.remove),

@@ -217,6 +217,7 @@ export async function render(container, ctx) {
             },
             edit: () => guard(() => edit(s)),
             remove: () => guard(() => remove(s)),
+            approve: () => guard(() => approve(s)),
           }),
         ),
       );
@@ -300,6 +301,13 @@ export async function render(container, ctx) {
     await load();
     say(`Removed ${site.name}.`);
     search.focus();
+  }
+
+  /** A site that registered itself receives keys only once approved (issue 12); the server pushes it then. */
+  async function approve(site) {
+    const res = await api(ROUTES.approveSite, { method: 'POST', params: { id: site.id }, body: {} });
+    await load();
+    say(`Approved ${site.name}. ${res.run_id ? 'A push to it has started.' : ''}`.trim());
   }
 
   function reconcile() {

@@ -1,0 +1,64 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeSite, send, startServer, type FaultServer } from '../fault-fleet/index.js';
+import { makeKey } from '../helpers/keys.js';
+import { runCli, scratch } from '../helpers/run-cli.js';
+
+const API_KEY = `site-key-${'k'.repeat(32)}`;
+
+/**
+ * Issue 12, finding 7, through the built CLI: a hostile site answers a PUT with escape sequences
+ * (a forged green "ok" line, an OSC 52 clipboard write) and the pushed secret base64-, hex- and
+ * URL-encoded. None of it reaches the terminal or the state database.
+ */
+describe('a push to a hostile site', () => {
+  let server: FaultServer;
+  const tmp = scratch();
+  const sk = makeKey('sk', 'live');
+  const encoded = [
+    Buffer.from(sk).toString('base64'),
+    Buffer.from(sk).toString('base64url'),
+    Buffer.from(sk).toString('hex'),
+    [...Buffer.from(sk)].map((c) => `%${c.toString(16).padStart(2, '0')}`).join(''),
+  ];
+
+  beforeAll(async () => {
+    const site = createFakeSite({ apiKey: API_KEY });
+    server = await startServer((req, res, ctx) => {
+      if (req.method !== 'PUT') return site.handler(req, res, ctx);
+      const message =
+        `\r\x1b[2K\x1b[32mok        https://shop.example.fr\x1b[0m\n\x1b]52;c;cm0gLXJmIH4K\x07` +
+        ` got ${encoded.join(' ')}`;
+      send(res, 400, JSON.stringify({ success: false, error: 'invalid_secret_format', message }));
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    tmp.cleanup();
+  });
+
+  it('prints the failure with the site text sanitised and the encoded secret masked, and stores no copy', async () => {
+    writeFileSync(tmp.path('sites.txt'), `${server.url}\n`);
+    const r = await runCli(
+      ['push', '--sites-file', tmp.path('sites.txt'), '--yes', '--canary', '0', '--retries', '0', '--only', 'sk'],
+      {
+        env: { KEYFLEET_DB: tmp.db, TEMPLATE_MASTER_API_KEY: API_KEY, STRIPE_SECRET_KEY: sk, NO_COLOR: '1' },
+        timeoutMs: 60_000,
+      },
+    );
+    const all = r.stdout + r.stderr;
+    expect(r.code, all).toBe(1);
+    expect(all).toMatch(/invalid_secret_format/);
+    expect(all).not.toContain('\u001b');
+    expect(all).not.toContain('\u0007');
+    expect(all).not.toMatch(/^\s*ok\s+https:\/\/shop/m); // the forged line stays inside the failure line
+    for (const e of [sk, ...encoded]) expect(all).not.toContain(e);
+    const base = tmp.db.slice(dirname(tmp.db).length + 1);
+    const files = readdirSync(dirname(tmp.db)).filter((f) => f.startsWith(base));
+    const stored = files.map((f) => readFileSync(join(dirname(tmp.db), f)).toString('latin1')).join('\n');
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored).toContain('[encoded sk_live_'); // the failure is stored, masked
+    for (const e of encoded) expect(stored).not.toContain(e);
+  });
+});
