@@ -22,6 +22,8 @@ export interface RunReport {
     duration_ms: number;
     changes: SettingName[];
     error: SiteResult['error'];
+    /** Who worked the site (KEYFLEET_WORKER_NAME, else host:pid); null when not recorded. */
+    worker: string | null;
   }>;
 }
 
@@ -56,6 +58,7 @@ export function buildReport(run: RunRecord, results: SiteResult[]): RunReport {
       duration_ms: r.duration_ms,
       changes: r.changes ?? [],
       error: r.error,
+      worker: r.worker ?? null,
     })),
   };
 }

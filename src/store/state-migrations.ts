@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
 import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
+import { RUN_WORKER_MIGRATION } from './run-worker-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
 import type { PoolClient } from 'pg';
 import {
@@ -144,6 +145,8 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   SESSIONS_AND_CHANGES_MIGRATION,
   RUN_OWNER_HEARTBEAT_MIGRATION,
   RUN_CLAIMS_MIGRATION,
+  // 6 and 7 are reserved (issues 9 and 12).
+  RUN_WORKER_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

@@ -94,6 +94,11 @@ export interface SiteResult {
    * value. Each write replaces the previous one's; absent when the writer did not say.
    */
   changes?: SettingName[];
+  /**
+   * Added (migration 8): who recorded the result — KEYFLEET_WORKER_NAME, else `<host>:<pid>`. The
+   * store fills it in when the writer does not say; absent on rows written before it.
+   */
+  worker?: string | null;
 }
 
 export type NewRun = Omit<
