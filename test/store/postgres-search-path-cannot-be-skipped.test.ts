@@ -101,6 +101,32 @@ describe('the state store on Postgres and its schema', () => {
     ).rejects.toThrow(/Could not open keyfleet's state database.*statement_timeout/s);
   });
 
+  it(
+    'refuses to start a dashboard whose schema cannot be used, saying what to do',
+    { timeout: 30_000 },
+    async () => {
+      const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--host', '127.0.0.1'], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          NO_COLOR: '1',
+          KEYFLEET_ADMIN_TOKEN: ADMIN_TOKEN,
+          KEYFLEET_DB: POSTGRES_TEST_URL,
+          KEYFLEET_DB_SCHEMA: 'keyfleet prod',
+          KEYFLEET_VAULT_KEY: vaultKey(),
+          TEMPLATE_MASTER_API_KEY: MASTER_KEY,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      expect(code).not.toBe(0);
+      expect(output).toMatch(/not a usable Postgres schema name.*KEYFLEET_DB_SCHEMA/s);
+      expect(output).not.toMatch(/Server listening/);
+    },
+  );
+
   it('starts a dashboard with no pg deprecation warning on its stderr', { timeout: 30_000 }, async () => {
     const schema = fresh();
     const child = spawn(process.execPath, [BIN, 'dashboard', '--port', '0', '--host', '127.0.0.1'], {
