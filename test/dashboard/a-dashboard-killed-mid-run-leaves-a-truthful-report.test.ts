@@ -92,18 +92,23 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a dashboard killed mid-run (P
         expect(started.status).toBe(202);
         const runId = started.body.run_id as string;
 
-        // Killed once a random number of sites (10–70 % of them) has ended, wherever it is in its jobs.
+        // Killed once a random number of sites (10–70 % of them) has ended and it has finished some
+        // itself (it is working jobs), wherever it is in them.
         const killAfter = Math.floor(SITES * (0.1 + Math.random() * 0.6));
         let ended = 0;
+        let byVictim = 0;
         let replacement: Promise<Dashboard> | undefined;
-        const events = await coordinator.events(runId, (event) => {
-          if (event !== 'site' || ++ended !== killAfter) return;
+        const events = await coordinator.events(runId, (event, data) => {
+          if (event !== 'site' || replacement) return;
+          ended += 1;
+          if ((data as { worker?: string }).worker === victimName) byVictim += 1;
+          if (ended < killAfter || byVictim === 0) return;
           victim.child.kill('SIGKILL');
           replacement = start(REPLACEMENT_KEY, replacementName);
         });
+        expect(replacement, 'the victim was never killed: it finished no site').toBeDefined();
         expect((await victim.exited).signal).toBe('SIGKILL');
         running.delete(victim);
-        expect(replacement).toBeDefined();
         const stand = await (replacement as Promise<Dashboard>);
 
         const report = events.at(-1)?.data as Report;
