@@ -10,6 +10,7 @@ import {
 import { RecordBatcher } from './record-batcher.js';
 import type { SiteClient } from './site-client.js';
 import { changesNeeded } from './site-state.js';
+import { againstStoredBefore, loadStoredBefore, type StoredBefore } from './stored-before.js';
 import { runPool } from './worker-pool.js';
 
 export type Phase = 'preflight' | 'canary' | 'push';
@@ -54,6 +55,13 @@ export interface PushRunOptions {
    * to `distribute` with the rest, whose workers wait for it.
    */
   admit?: (task: SiteTask) => Promise<boolean>;
+  /**
+   * What each site held before this run touched it, as the run stored it (stored-before.ts): a site's
+   * outcome is decided against it, so a site written by a worker that died before storing its result
+   * is `ok` with its changes, not `unchanged`. runPush reads it from the store when not given (a
+   * resumed run has some; a new one none); a dry run ignores it.
+   */
+  storedBefore?: StoredBefore;
 }
 
 export interface PushRunResult {
@@ -74,7 +82,13 @@ export interface PushRunResult {
  * happens (group commit), so a killed run resumes without losing or double-counting a site.
  * A dry run preflights every site and reports what would change; it writes nothing.
  */
-export async function runPush(o: PushRunOptions): Promise<PushRunResult> {
+export async function runPush(options: PushRunOptions): Promise<PushRunResult> {
+  const o: PushRunOptions = options.dryRun
+    ? options
+    : {
+        ...options,
+        storedBefore: options.storedBefore ?? (await loadStoredBefore(options.state, options.runId)),
+      };
   const run = new Run(o);
   if (o.dryRun) {
     o.events?.phase?.('preflight', o.tasks.length);
@@ -150,7 +164,7 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
         // Sites wait between preflight and push: their connections are not kept open meanwhile.
         const before = await preflightSite(o.client, task, tally, { close: true });
         const prior = { attempts: tally.attempts, ms: tally.ms };
-        await run.recordBefore(task, before, tally);
+        await run.recordBefore(task, o.storedBefore?.get(task.url) ?? before, tally);
         ready.push({ task, before, prior });
         o.events?.preflighted?.(task.url);
       } catch (err) {
@@ -174,7 +188,8 @@ async function preflightEverySiteFirst(run: Run): Promise<void> {
   ready.sort((a, b) => (order.get(a.task.url) ?? 0) - (order.get(b.task.url) ?? 0));
   const push = async ({ task, before, prior }: (typeof ready)[number]) => {
     try {
-      return withPrior(await pushSite(o.client, task, before, false), prior);
+      const outcome = await pushSite(o.client, task, before, false);
+      return withPrior(againstStoredBefore(outcome, task.desired, o.storedBefore?.get(task.url)), prior);
     } finally {
       o.client.release(task.url);
     }
@@ -254,9 +269,12 @@ export class Run {
       } catch (err) {
         return failedOutcome(task.url, err, tally, null);
       }
-      if (!dryRun && changesNeeded(task.desired, before).length > 0)
-        await this.recordBefore(task, before, tally);
-      return await pushSite(client, task, before, dryRun, tally);
+      if (dryRun) return await pushSite(client, task, before, dryRun, tally);
+      const stored = this.o.storedBefore?.get(task.url);
+      if (changesNeeded(task.desired, before).length > 0)
+        await this.recordBefore(task, stored ?? before, tally);
+      // Decided against the run's own stored `before`: a site it already wrote is `ok`, not `unchanged`.
+      return againstStoredBefore(await pushSite(client, task, before, dryRun, tally), task.desired, stored);
     } finally {
       client.release(task.url);
     }

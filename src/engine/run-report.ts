@@ -26,6 +26,8 @@ export interface RunReport {
     protocol?: SiteResult['protocol'];
     unverifiable?: SiteResult['unverifiable'];
     pending_proof?: string;
+    /** Who worked the site (KEYFLEET_WORKER_NAME, else host:pid); null when not recorded. */
+    worker: string | null;
   }>;
 }
 
@@ -63,6 +65,7 @@ export function buildReport(run: RunRecord, results: SiteResult[]): RunReport {
       ...(r.protocol === undefined ? {} : { protocol: r.protocol }),
       ...(r.unverifiable === undefined ? {} : { unverifiable: r.unverifiable }),
       ...(r.pending_proof === undefined ? {} : { pending_proof: r.pending_proof }),
+      worker: r.worker ?? null,
     })),
   };
 }

@@ -13,6 +13,8 @@
  *   await store.fleet.setDesired({ tag: 'eu' }, 'v3', 'admin');
  *   await store.fleet.audit({ actor: 'admin', action: 'site.add', target: site.id, detail: { url } });
  */
+import type { AddedSite } from './fleet-batch.js';
+
 export type SiteSource = 'admin' | 'import' | 'register';
 
 /** `pending`: registered itself with the token and waits for an admin; nothing is ever sent to it. */
@@ -160,6 +162,11 @@ export class SiteExistsError extends Error {
 export interface FleetStore {
   /** Throws SiteExistsError when the URL or name is taken. */
   addSite(site: NewFleetSite): Promise<FleetSite>;
+  /**
+   * Many sites in one transaction (an import): per given site, in order, the site added or why it was
+   * not (a taken URL or name, in the fleet or earlier in the batch; an unusable name or tags).
+   */
+  addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]>;
   /** By id, then by name, then by URL. */
   getSite(ref: string): Promise<FleetSite | undefined>;
   /** In the order they were added. */

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SecretBox } from '../keys/secret-box.js';
 import { maskDatabaseUrl, parseDatabaseUrl } from './open-settings-store.js';
+import { schemaNameProblem } from './postgres-db.js';
 import { PostgresStateStore } from './postgres-state-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 import type { StateStore } from './state-store.js';
@@ -180,6 +181,8 @@ async function openPostgres(
   }
   const vault = vaultKeyProvider(':postgres:', opts);
   const schema = opts.schema ?? (env.KEYFLEET_DB_SCHEMA?.trim() || 'public');
+  const problem = schemaNameProblem(schema);
+  if (problem !== null) throw new StateConfigError(problem);
   const store = new PostgresStateStore(url, { vault, schema, log: opts.log });
   try {
     await store.migrate();

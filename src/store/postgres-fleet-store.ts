@@ -18,6 +18,7 @@ import {
   type SitePatch,
   type SiteSummary,
 } from './fleet-store.js';
+import { batchResults, groupTags, planSiteBatch, type AddedSite } from './fleet-batch.js';
 import { PostgresFleetLedger } from './postgres-fleet-ledger.js';
 import type { PgDb, PgQuery } from './postgres-db.js';
 import { openSealed, type VaultKeyProvider } from './vault.js';
@@ -54,6 +55,58 @@ export class PostgresFleetStore implements FleetStore {
       await this.writeTags(q, id, tags);
     });
     return (await this.getSite(id)) as FleetSite;
+  }
+
+  async addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]> {
+    if (sites.length === 0) return [];
+    const box = sites.some((s) => s.apiKey !== null) ? this.vault.box() : null;
+    const at = new Date().toISOString();
+    const plan = await this.db.tx(async (q) => {
+      await q.run('LOCK TABLE fleet_sites IN SHARE ROW EXCLUSIVE MODE');
+      const taken = await q.rows<{ url: string; name: string }>(
+        'SELECT url, name FROM fleet_sites WHERE url = ANY($1::text[]) OR name = ANY($2::text[])',
+        [sites.map((s) => s.url), sites.map((s) => s.name)],
+      );
+      const { rows, refused } = planSiteBatch(sites, taken);
+      if (rows.length === 0) return { rows, refused };
+      // One statement for the sites, one for their tags, however many there are.
+      await q.run(
+        `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by)
+         SELECT id, url, name, sealed, source, $6, added_by
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $7::text[])
+           WITH ORDINALITY AS t(id, url, name, sealed, source, added_by, ord)
+         ORDER BY ord`,
+        [
+          rows.map((r) => r.id),
+          rows.map((r) => r.site.url),
+          rows.map((r) => r.site.name),
+          rows.map((r) => (r.site.apiKey === null ? null : (box?.seal(r.site.apiKey) ?? null))),
+          rows.map((r) => r.site.source),
+          at,
+          rows.map((r) => r.site.addedBy),
+        ],
+      );
+      const tags = rows.flatMap((r) => r.tags.map((tag, position) => ({ id: r.id, tag, position })));
+      if (tags.length > 0) {
+        await q.run(
+          `INSERT INTO fleet_site_tags (site_id, tag, position)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])`,
+          [tags.map((t) => t.id), tags.map((t) => t.tag), tags.map((t) => t.position)],
+        );
+      }
+      return { rows, refused };
+    });
+    const ids = plan.rows.map((r) => r.id);
+    if (ids.length === 0) return batchResults(sites.length, plan.rows, plan.refused, []);
+    // Read back by id (two queries): what the store holds is what the import reports.
+    const rows = await this.db.rows<SiteRow>('SELECT * FROM fleet_sites WHERE id = ANY($1::text[])', [ids]);
+    const tagRows = await this.db.rows<{ site_id: string; tag: string }>(
+      'SELECT site_id, tag FROM fleet_site_tags WHERE site_id = ANY($1::text[]) ORDER BY site_id, position',
+      [ids],
+    );
+    const tags = groupTags(tagRows);
+    const added = rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+    return batchResults(sites.length, plan.rows, plan.refused, added);
   }
 
   async getSite(ref: string): Promise<FleetSite | undefined> {

@@ -4,13 +4,14 @@ import {
   assertSiteResult,
   changesJson,
   maskedJson,
+  workerOf,
   siteFromRow,
   summaryFromCounts,
   type SiteRow,
 } from './run-records.js';
 import type { RunSummary, SiteResult, SiteStatus } from './state-store.js';
 
-const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json, changes_json';
+const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json, changes_json, worker';
 /** For a report: what each site held before the run is not in it, and at 50,000 sites it is most of the rows' memory. */
 const COLUMNS_NO_BEFORE = COLUMNS.replace('before_json', 'NULL AS before_json');
 
@@ -26,10 +27,10 @@ const RECORD_MANY = `
     SELECT id FROM runs WHERE id = $1 AND state = 'running' FOR SHARE
   ), given AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::boolean[], $5::integer[], $6::integer[], $7::text[],
-      $8::text[], $9::text[]) WITH ORDINALITY
-      AS t(url, status, verified, attempts, duration_ms, error_json, before_json, changes_json, ord)
+      $8::text[], $9::text[], $11::text[]) WITH ORDINALITY
+      AS t(url, status, verified, attempts, duration_ms, error_json, before_json, changes_json, worker, ord)
   ), input AS (
-    SELECT DISTINCT ON (url) url, status, verified, attempts, duration_ms, error_json, changes_json,
+    SELECT DISTINCT ON (url) url, status, verified, attempts, duration_ms, error_json, changes_json, worker,
       first_value(before_json) OVER (PARTITION BY url ORDER BY before_json IS NULL, ord) AS before_json,
       min(ord) OVER (PARTITION BY url) AS first_ord
     FROM given WHERE EXISTS (SELECT 1 FROM run)
@@ -37,15 +38,15 @@ const RECORD_MANY = `
   ), updated AS (
     UPDATE run_sites s SET status = i.status, verified = i.verified, attempts = i.attempts,
       duration_ms = i.duration_ms, error_json = i.error_json, before_json = COALESCE(s.before_json, i.before_json),
-      changes_json = i.changes_json, updated_at = $10
+      changes_json = i.changes_json, updated_at = $10, worker = i.worker
     FROM input i WHERE s.run_id = $1 AND s.url = i.url
   ), appended AS (
     INSERT INTO run_sites (run_id, url, position, status, verified, attempts, duration_ms, error_json,
-      before_json, changes_json, updated_at)
+      before_json, changes_json, updated_at, worker)
     SELECT $1, i.url,
       (SELECT COALESCE(MAX(position) + 1, 0) FROM run_sites WHERE run_id = $1)
         + ROW_NUMBER() OVER (ORDER BY i.first_ord) - 1,
-      i.status, i.verified, i.attempts, i.duration_ms, i.error_json, i.before_json, i.changes_json, $10
+      i.status, i.verified, i.attempts, i.duration_ms, i.error_json, i.before_json, i.changes_json, $10, i.worker
     FROM input i WHERE NOT EXISTS (SELECT 1 FROM run_sites s WHERE s.run_id = $1 AND s.url = i.url)
   )
   SELECT (SELECT COUNT(*) FROM run)::int AS running`;
@@ -79,13 +80,14 @@ export class PostgresRunSites {
       result.before ? maskedJson(result.before) : null,
       changesJson(result),
       new Date().toISOString(),
+      workerOf(result),
     ];
     // FOR SHARE: a concurrent finishRun (FOR UPDATE) waits for this write, or this write sees the run ended.
     const updated = await this.db.run(
       `UPDATE run_sites SET status = $1, verified = $2, attempts = $3, duration_ms = $4, error_json = $5,
-         before_json = COALESCE(before_json, $6), changes_json = $7, updated_at = $8
-       WHERE run_id = $9 AND url = $10
-         AND EXISTS (SELECT 1 FROM runs WHERE id = $9 AND state = 'running' FOR SHARE)`,
+         before_json = COALESCE(before_json, $6), changes_json = $7, updated_at = $8, worker = $9
+       WHERE run_id = $10 AND url = $11
+         AND EXISTS (SELECT 1 FROM runs WHERE id = $10 AND state = 'running' FOR SHARE)`,
       [...fields, runId, result.url],
     );
     if (updated === 1) return;
@@ -93,8 +95,8 @@ export class PostgresRunSites {
     await this.db.tx(async (q) => {
       await this.requireRunning(q, runId, true);
       await q.run(
-        `INSERT INTO run_sites (run_id, url, position, status, verified, attempts, duration_ms, error_json, before_json, changes_json, updated_at)
-         SELECT $1, $2, COALESCE(MAX(position) + 1, 0), $3, $4, $5, $6, $7, $8, $9, $10 FROM run_sites WHERE run_id = $1`,
+        `INSERT INTO run_sites (run_id, url, position, status, verified, attempts, duration_ms, error_json, before_json, changes_json, updated_at, worker)
+         SELECT $1, $2, COALESCE(MAX(position) + 1, 0), $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM run_sites WHERE run_id = $1`,
         [runId, result.url, ...fields],
       );
     });
@@ -112,6 +114,7 @@ export class PostgresRunSites {
       error_json: [] as Array<string | null>,
       before_json: [] as Array<string | null>,
       changes_json: [] as Array<string | null>,
+      worker: [] as string[],
     };
     for (const r of results) {
       assertSiteResult(r);
@@ -123,6 +126,7 @@ export class PostgresRunSites {
       cols.error_json.push(r.error ? maskedJson(r.error) : null);
       cols.before_json.push(r.before ? maskedJson(r.before) : null);
       cols.changes_json.push(changesJson(r));
+      cols.worker.push(workerOf(r));
     }
     const c = cols;
     // Data-modifying CTEs run to completion whether or not the final SELECT reads them.
@@ -137,6 +141,7 @@ export class PostgresRunSites {
       c.before_json,
       c.changes_json,
       new Date().toISOString(),
+      c.worker,
     ]);
     if (row?.running !== 1) {
       await this.requireRunning(this.db, runId); // throws: no such run, or it is not running

@@ -74,6 +74,7 @@ export class PostgresStateStore implements StateStore {
     } finally {
       client.release();
     }
+    await this.db.assertSchema();
   }
 
   async createRun(run: NewRun): Promise<RunRecord> {

@@ -66,6 +66,7 @@ export interface SiteRow {
   error_json: string | null;
   before_json: string | null;
   changes_json: string | null;
+  worker?: string | null;
 }
 
 /** `live` replaces the frozen counts of a run that is still running. */
@@ -103,6 +104,7 @@ export function siteFromRow(row: SiteRow): SiteResult {
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
     before: row.before_json === null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
     ...(row.changes_json === null ? {} : proofFromJson(row.changes_json)),
+    ...(row.worker ? { worker: row.worker } : {}),
   };
 }
 
@@ -113,6 +115,21 @@ export function siteFromRow(row: SiteRow): SiteResult {
 function proofFromJson(text: string): Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'> {
   const parsed = JSON.parse(text) as SettingName[] | Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'>;
   return Array.isArray(parsed) ? { changes: parsed } : parsed;
+}
+
+/**
+ * This process's name in per-site results (migration 8): KEYFLEET_WORKER_NAME (trimmed, at most 100
+ * characters), else `<host>:<pid>`.
+ */
+export function workerName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KEYFLEET_WORKER_NAME?.trim().slice(0, 100) || `${hostname()}:${process.pid}`;
+}
+
+/** The worker a result is recorded under: its own, else this process's. */
+export function workerOf(result: SiteResult): string {
+  return typeof result.worker === 'string' && result.worker.trim() !== ''
+    ? result.worker.trim().slice(0, 100)
+    : workerName();
 }
 
 /**

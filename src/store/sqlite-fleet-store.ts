@@ -19,6 +19,7 @@ import {
   type SitePatch,
   type SiteSummary,
 } from './fleet-store.js';
+import { batchResults, groupTags, planSiteBatch, type AddedSite } from './fleet-batch.js';
 import { SqliteFleetLedger } from './sqlite-fleet-ledger.js';
 import { openSealed, type VaultKeyProvider } from './vault.js';
 
@@ -56,6 +57,46 @@ export class SqliteFleetStore implements FleetStore {
       })
       .immediate();
     return (await this.getSite(id)) as FleetSite;
+  }
+
+  async addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]> {
+    if (sites.length === 0) return [];
+    const box = sites.some((s) => s.apiKey !== null) ? this.vault.box() : null;
+    const at = new Date().toISOString();
+    const plan = this.db
+      .transaction(() => {
+        const taken = this.stmt(
+          `SELECT url, name FROM fleet_sites
+           WHERE url IN (SELECT value FROM json_each(?)) OR name IN (SELECT value FROM json_each(?))`,
+        ).all(JSON.stringify(sites.map((s) => s.url)), JSON.stringify(sites.map((s) => s.name))) as Array<{
+          url: string;
+          name: string;
+        }>;
+        const planned = planSiteBatch(sites, taken);
+        const insert = this.stmt(
+          `INSERT INTO fleet_sites (id, url, name, api_key_sealed, source, added_at, added_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        );
+        for (const { id, site, tags } of planned.rows) {
+          const sealed = site.apiKey === null ? null : (box?.seal(site.apiKey) ?? null);
+          insert.run(id, site.url, site.name, sealed, site.source, at, site.addedBy);
+          this.writeTags(id, tags);
+        }
+        return planned;
+      })
+      .immediate();
+    const ids = JSON.stringify(plan.rows.map((r) => r.id));
+    // Read back by id: what the store holds is what the import reports.
+    const rows = this.stmt('SELECT * FROM fleet_sites WHERE id IN (SELECT value FROM json_each(?))').all(
+      ids,
+    ) as SiteRow[];
+    const tags = groupTags(
+      this.stmt(
+        'SELECT site_id, tag FROM fleet_site_tags WHERE site_id IN (SELECT value FROM json_each(?)) ORDER BY site_id, position',
+      ).all(ids) as Array<{ site_id: string; tag: string }>,
+    );
+    const added = rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+    return batchResults(sites.length, plan.rows, plan.refused, added);
   }
 
   async getSite(ref: string): Promise<FleetSite | undefined> {

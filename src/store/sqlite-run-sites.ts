@@ -4,13 +4,14 @@ import {
   assertSiteResult,
   changesJson,
   maskedJson,
+  workerOf,
   siteFromRow,
   summaryFromCounts,
   type SiteRow,
 } from './run-records.js';
 import type { RunSummary, SiteResult, SiteStatus } from './state-store.js';
 
-const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json, changes_json';
+const COLUMNS = 'url, status, verified, attempts, duration_ms, error_json, before_json, changes_json, worker';
 /** For a report: what each site held before the run is not in it, and at 50,000 sites it is most of the rows' memory. */
 const COLUMNS_NO_BEFORE = COLUMNS.replace('before_json', 'NULL AS before_json');
 
@@ -46,6 +47,7 @@ export class SqliteRunSites {
       result.before ? maskedJson(result.before) : null,
       changesJson(result),
       new Date().toISOString(),
+      workerOf(result),
     ];
     // Overwrites the row, so however often a site is written it counts once. `before` is kept from the
     // first write that had one: a resumed run re-reads a site it may have half-pushed, and that second
@@ -53,15 +55,15 @@ export class SqliteRunSites {
     // whose frozen summary would otherwise disagree with its rows.
     const updated = this.stmt(
       `UPDATE run_sites SET status = ?, verified = ?, attempts = ?, duration_ms = ?, error_json = ?,
-         before_json = COALESCE(before_json, ?), changes_json = ?, updated_at = ?
+         before_json = COALESCE(before_json, ?), changes_json = ?, updated_at = ?, worker = ?
        WHERE run_id = ? AND url = ? AND EXISTS (SELECT 1 FROM runs WHERE id = ? AND state = 'running')`,
     ).run(...fields, runId, result.url, runId);
     if (updated.changes === 1) return;
     // The slow path: say why nothing matched, or append a site that was not in the original list.
     const insert = this.stmt(
       `INSERT INTO run_sites (run_id, url, position, status, verified, attempts, duration_ms, error_json,
-         before_json, changes_json, updated_at)
-       SELECT ?, ?, COALESCE(MAX(position) + 1, 0), ?, ?, ?, ?, ?, ?, ?, ? FROM run_sites WHERE run_id = ?`,
+         before_json, changes_json, updated_at, worker)
+       SELECT ?, ?, COALESCE(MAX(position) + 1, 0), ?, ?, ?, ?, ?, ?, ?, ?, ? FROM run_sites WHERE run_id = ?`,
     );
     this.db
       .transaction(() => {
@@ -72,7 +74,12 @@ export class SqliteRunSites {
   }
 
   /** In position order; `statuses` and `urls` narrow it (a shared run's job reads only its own sites). */
-  list(runId: string, statuses?: readonly SiteStatus[], urls?: readonly string[], withBefore = true): SiteResult[] {
+  list(
+    runId: string,
+    statuses?: readonly SiteStatus[],
+    urls?: readonly string[],
+    withBefore = true,
+  ): SiteResult[] {
     for (const s of statuses ?? []) {
       if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
     }

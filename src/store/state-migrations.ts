@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
 import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
+import { RUN_WORKER_MIGRATION } from './run-worker-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
 import { SITE_PROTOCOLS_MIGRATION } from './site-protocols-migration.js';
 import { SITE_APPROVAL_MIGRATION } from './site-approval-migration.js';
@@ -148,6 +149,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   RUN_CLAIMS_MIGRATION,
   SITE_PROTOCOLS_MIGRATION,
   SITE_APPROVAL_MIGRATION,
+  RUN_WORKER_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

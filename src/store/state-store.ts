@@ -118,6 +118,11 @@ export interface SiteResult {
   unverifiable?: Unverifiable[];
   /** Added (issue 9): why an `ok` site is not yet verified (e.g. workers still caching the old value). */
   pending_proof?: string;
+  /**
+   * Added (migration 8): who recorded the result — KEYFLEET_WORKER_NAME, else `<host>:<pid>`. The
+   * store fills it in when the writer does not say; absent on rows written before it.
+   */
+  worker?: string | null;
 }
 
 export type NewRun = Omit<

@@ -74,8 +74,23 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a resumed shared run and a he
         staleAfterMs: 60_000,
       };
       expect(await state.claimSite(run.id, held.url, claim)).toBe(true);
-      const claimedAt = Date.now();
       await state.finishRun(run.id, 'interrupted');
+      // That worker is alive and keeps its claim fresh until the other two sites have ended (however
+      // slow a loaded machine makes the dashboard's start and canary): only then does it go quiet, and
+      // its claim goes stale EXPIRE_S later. The resume must wait that long for the held site.
+      let claimedAt = Date.now();
+      const refresh = async () => {
+        const at = Date.now();
+        claimedAt = at;
+        await db.sql(
+          'UPDATE run_sites SET claimed_at = $1 WHERE run_id = $2 AND url = $3 AND claimed_by = $4',
+          [new Date(at).toISOString(), run.id, held.url, claim.claimant],
+        );
+      };
+      let refreshing: Promise<void> = refresh();
+      const refresher = setInterval(() => {
+        refreshing = refreshing.then(refresh, refresh);
+      }, 250);
 
       dashboard = await spawnDashboard({
         ...db.env,
@@ -87,12 +102,16 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a resumed shared run and a he
       expect((await dashboard.api(`/api/admin/runs/${run.id}/resume`, {})).status).toBe(202);
       const order: string[] = [];
       let heldRequestsAtCanary = -1;
-      const events = await dashboard.events(run.id, (event, data) => {
-        if (event !== 'site') return;
-        const url = (data as { url: string }).url;
-        if (order.length === 0) heldRequestsAtCanary = held.requests.length;
-        order.push(url);
-      });
+      const events = await dashboard
+        .events(run.id, (event, data) => {
+          if (event !== 'site') return;
+          const url = (data as { url: string }).url;
+          if (order.length === 0) heldRequestsAtCanary = held.requests.length;
+          order.push(url);
+          if (order.filter((u) => u !== held.url).length === 2) clearInterval(refresher);
+        })
+        .finally(() => clearInterval(refresher));
+      await refreshing;
       expect(events.at(-1)?.data).toMatchObject({ state: 'done', summary: { total: 3, ok: 3 } });
       // The canary was the next site, and the held one had not been touched meanwhile.
       expect(order[0]).toBe(canary.url);

@@ -1,3 +1,4 @@
+import { workerName } from '../../src/store/run-records.js';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StateStore } from '../../src/store/state-store.js';
@@ -50,7 +51,7 @@ describe.each(ALL_STATE_BACKENDS)('site changes on %s', (backend) => {
     const run = await store.createRun(newRun([siteUrl(1)]));
     await store.recordSite(run.id, siteResult(siteUrl(1), 'ok'));
     const [result] = await store.siteResults(run.id);
-    expect(result).toEqual(siteResult(siteUrl(1), 'ok'));
+    expect(result).toEqual({ ...siteResult(siteUrl(1), 'ok'), worker: workerName() });
     expect(result).not.toHaveProperty('changes');
   });
 

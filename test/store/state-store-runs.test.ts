@@ -1,3 +1,4 @@
+import { workerName } from '../../src/store/run-records.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { maskedKey } from '../../src/keys/masked-key.js';
 import { LATEST_STATE_SCHEMA_VERSION } from '../../src/store/state-migrations.js';
@@ -88,9 +89,11 @@ describe.each(STATE_BACKENDS)('state store runs on %s', (backend) => {
     const before = { publishable_key: null, price_id: null, fingerprints: { stripe_secret_key: null } };
     await store.recordSite(run.id, siteResult(siteUrl(3), 'ok', { before }));
     expect((await store.siteResults(run.id)).map((r) => r.url)).toEqual([3, 1, 2, 9].map(siteUrl));
+    // Each result names the process that recorded it (migration 8): this one.
+    const worker = workerName();
     expect(await store.siteResults(run.id, { status: ['failed', 'skipped'] })).toEqual([
-      siteResult(siteUrl(2), 'failed', { error }),
-      siteResult(siteUrl(9), 'skipped'),
+      { ...siteResult(siteUrl(2), 'failed', { error }), worker },
+      { ...siteResult(siteUrl(9), 'skipped'), worker },
     ]);
     expect((await store.siteResults(run.id, { status: ['ok'] }))[0]?.before).toEqual(before);
     // A later reading (a resumed run preflighting again) does not replace what the site had before.

@@ -2,7 +2,7 @@ import { InventoryError, parseInventory } from '../../engine/inventory.js';
 import { isLoopbackHost } from '../../engine/transport.js';
 import { checkSiteKeyEnv, siteKeyEnvPrefix } from '../../keys/site-key-env.js';
 import { checkTags } from '../../store/fleet-records.js';
-import { SiteExistsError, type FleetSite, type FleetStore } from '../../store/fleet-store.js';
+import type { FleetSite, FleetStore, NewFleetSite } from '../../store/fleet-store.js';
 import { DashboardError } from '../errors.js';
 import { defaultSiteName } from './site-views.js';
 
@@ -58,9 +58,12 @@ export async function importSites(
     }
   }
   const result: ImportResult = { added: [], skipped: [], warnings: [...inventory.warnings] };
+  // Every site that may be added goes to the store in one batch (one transaction, not one per site).
+  const candidates: NewFleetSite[] = [];
+  const outcome: Array<{ url: string; reason: string } | number> = [];
   for (const site of inventory.sites) {
     if (site.url.startsWith('http://') && !opts.allowHttp && !isLoopbackHost(new URL(site.url).hostname)) {
-      result.skipped.push({
+      outcome.push({
         url: site.url,
         reason: `plain http:// to a non-loopback host (${cli ? 'pass --allow-http to accept it' : 'KEYFLEET_ALLOW_HTTP is off'})`,
       });
@@ -74,23 +77,21 @@ export async function importSites(
           `${site.url}: ${site.apiKeyEnv} is not set in ${cli ? 'this' : "the dashboard's"} environment; the site uses TEMPLATE_MASTER_API_KEY`,
         );
     }
-    try {
-      const tags = [...site.tags, ...extraTags.filter((t) => !site.tags.includes(t))];
-      result.added.push(
-        await fleet.addSite({
-          url: site.url,
-          // The inventory's default name keeps a base path's `/`, which a registry name cannot hold.
-          name: site.name === site.url.replace(/^https?:\/\//, '') ? defaultSiteName(site.url) : site.name,
-          tags,
-          apiKey,
-          source: 'import',
-          addedBy: opts.actor,
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof SiteExistsError || err instanceof RangeError)) throw err;
-      result.skipped.push({ url: site.url, reason: err.message });
+    const tags = [...site.tags, ...extraTags.filter((t) => !site.tags.includes(t))];
+    // The inventory's default name keeps a base path's `/`, which a registry name cannot hold.
+    const name = site.name === site.url.replace(/^https?:\/\//, '') ? defaultSiteName(site.url) : site.name;
+    outcome.push(candidates.length);
+    candidates.push({ url: site.url, name, tags, apiKey, source: 'import', addedBy: opts.actor });
+  }
+  const added = await fleet.addSites(candidates);
+  for (const o of outcome) {
+    if (typeof o !== 'number') {
+      result.skipped.push(o);
+      continue;
     }
+    const r = added[o];
+    if (r && 'site' in r) result.added.push(r.site);
+    else result.skipped.push({ url: candidates[o]?.url ?? '', reason: r?.reason ?? 'not added' });
   }
   return result;
 }

@@ -18,6 +18,8 @@ export type SiteEventData = Pick<
   'url' | 'status' | 'verified' | 'attempts' | 'duration_ms' | 'error'
 > & {
   changes: SettingName[];
+  /** Who worked the site (migration 8); null when not recorded. */
+  worker: string | null;
 };
 export type EndEventData = RunReport & { reason: string | null };
 
@@ -49,7 +51,11 @@ export class LiveRun {
 
   emitSite(o: SiteOutcome): void {
     const { url, status, verified, attempts, duration_ms, error, changes } = o;
-    this.emit({ type: 'site', data: { url, status, verified, attempts, duration_ms, error, changes } });
+    const worker = o.worker ?? null;
+    this.emit({
+      type: 'site',
+      data: { url, status, verified, attempts, duration_ms, error, changes, worker },
+    });
   }
 
   end(report: EndEventData): void {

@@ -1,5 +1,6 @@
 import type { SiteClient } from '../../engine/site-client.js';
 import { postgresStateUrl } from '../../store/open-state-store.js';
+import { workerName } from '../../store/run-records.js';
 import type { StateStore } from '../../store/state-store.js';
 import type { SharedRunsConfig } from '../config.js';
 import { RunQueue } from './run-queue.js';
@@ -63,6 +64,8 @@ export async function openSharedRuns(o: OpenSharedRunsOptions): Promise<SharedRu
   });
   try {
     await shared.start();
+    // The name this dashboard's per-site results carry (migration 8), so its logs and results match.
+    o.log.info({ worker: workerName(o.env) }, 'working the jobs of shared runs');
   } catch (err) {
     await shared.stop().catch(() => undefined);
     throw err;

@@ -6,7 +6,7 @@ import { buildReport } from '../../engine/run-report.js';
 import type { SiteClient } from '../../engine/site-client.js';
 import { workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
-import { newClaimant } from '../../store/run-records.js';
+import { newClaimant, workerName } from '../../store/run-records.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { DashboardError } from '../errors.js';
 import { LiveRun } from './live-run.js';
@@ -198,7 +198,8 @@ export class RunManager {
       log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
     );
     const onSite = (o: SiteOutcome) => {
-      live.emitSite(o);
+      // Worked here: the store records it under this process's name (migration 8), the live event says so too.
+      live.emitSite({ ...o, worker: o.worker ?? workerName() });
       health.record(o);
     };
     let result: PushRunResult | undefined;

@@ -64,7 +64,16 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
     events.push({
       id: events.length + 1,
       type: 'site',
-      data: { url, status, verified, attempts, duration_ms, error, changes: r.changes ?? [] },
+      data: {
+        url,
+        status,
+        verified,
+        attempts,
+        duration_ms,
+        error,
+        changes: r.changes ?? [],
+        worker: r.worker ?? null,
+      },
     });
   }
   const end: EndEventData = { ...buildReport(run, results), reason: null };

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseFailureBudget } from '../../engine/failure-budget.js';
 import { Run } from '../../engine/push-run.js';
+import { loadStoredBefore, storedBeforeOf } from '../../engine/stored-before.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import type { SiteClient } from '../../engine/site-client.js';
 import { runPool, workersFor } from '../../engine/worker-pool.js';
@@ -110,8 +111,11 @@ export class SiteJobWorker {
     const health = siteHealthRecorder(state, plan, run.dry_run, (err) =>
       log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
     );
+    // What the run stored as each site's `before` (a dead worker's sites): outcomes are decided against it.
+    const storedBefore = run.dry_run ? undefined : storedBeforeOf(pending);
     const local = new Run({
       runId: run.id,
+      storedBefore,
       tasks: plan.tasks,
       client: this.o.client,
       state,
@@ -158,6 +162,15 @@ export class SiteJobWorker {
         if (again.length === 0) break;
         await sleep(this.o.claimRetryMs ?? 1000, undefined, { signal: job.signal }).catch(() => undefined);
         if (job.signal.aborted) break;
+        // Their worker may have stored a `before` since this job read them (then died: its claim went stale).
+        if (storedBefore) {
+          const more = await loadStoredBefore(
+            state,
+            run.id,
+            again.map((t) => t.url),
+          );
+          for (const [url, before] of more) storedBefore.set(url, before);
+        }
         await work(again);
       }
     } finally {

@@ -77,6 +77,7 @@ export function runRow(r, { site, version, dryRun }) {
       { scope: 'row', class: 'site-cell' },
       h('span', { class: 'site-name' }, site?.name ?? r.url),
       site ? h('span', { class: 'site-url' }, r.url) : null,
+      r.worker ? h('span', { class: 'site-worker muted', title: 'worked by' }, r.worker) : null,
     ),
     h('td', {}, siteResultBadge(r.status, dryRun)),
     h('td', {}, changes(r, version, site?.desired.version_id)),
