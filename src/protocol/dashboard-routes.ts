@@ -23,6 +23,8 @@ export const DASHBOARD_ROUTES = {
   audit: '/api/admin/audit',
   verify: '/api/admin/verify',
   health: '/api/health',
+  // Issue 11 (the console): key roll advice, preview/cancel, failure groups, bulk jobs.
+  keyRoll: '/api/admin/keys/roll',
   // Called by template sites.
   siteStripeKey: '/api/sites/:site/stripe-key',
   register: '/api/sites/register',

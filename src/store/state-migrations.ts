@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
+import { HELD_KEYS_MIGRATION } from './held-keys-migration.js';
 import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
@@ -144,6 +145,8 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   SESSIONS_AND_CHANGES_MIGRATION,
   RUN_OWNER_HEARTBEAT_MIGRATION,
   RUN_CLAIMS_MIGRATION,
+  // 6, 7, 8 are reserved for other branches (issue 9, 12, 14); 9 is issue 11's.
+  HELD_KEYS_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

@@ -168,8 +168,12 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(v1).toContain(`test${masked(sk)}`);
     expect(v1).toContain(`fp ${fingerprint(sk)}`);
     expect(v1).toContain('by admin');
-    expect(await textOf(page, '.safe[data-version="v1"]')).toMatch(
-      /^Not yet safe to roll: 0 of 4 sites verified holding v1\./,
+    // Issue 11: one card per key, never per version; a key every site should hold is in use.
+    expect(await textOf(page, `.safe[data-key="secret_key:${fingerprint(sk)}"] strong`)).toBe(
+      `In use: do not roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
+    );
+    expect(await textOf(page, `.safe[data-key="secret_key:${fingerprint(sk)}"] p`)).toBe(
+      '4 sites should hold it. Rolling it in Stripe would break checkout on 4 sites.',
     );
     const html = await page.content();
     expect(html).not.toContain(sk);
@@ -230,9 +234,8 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(await textOf(page, '.recap')).toContain(
       '4 sites updated and verified, 0 already up to date, 0 failed.',
     );
-    expect(await textOf(page, '.recap .safe-line')).toMatch(
-      /^v1 is verified on every site \(4\) since .*: it is safe to roll the previous keys in Stripe\./,
-    );
+    // The first version replaced no key the vault knows: there is nothing to roll, so nothing said.
+    expect(await page.locator('.recap .safe-line').count()).toBe(0);
     for (let i = 0; i < 4; i++) {
       expect(await fleet.pkOf(i)).toBe(pk);
       expect((await fleet.keysOf(i)).stripe_secret_key.fingerprint).toBe(fingerprint(sk));
@@ -330,11 +333,17 @@ describe('an operator pushes keys from the web dashboard', () => {
     await page.getByLabel('Secret key', { exact: true }).fill(sk2);
     await page.getByRole('button', { name: 'Save new version' }).click();
     await poll(notice).toMatch(/^Saved v2/);
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Not yet safe to roll: 0 of 4 sites verified holding v2.',
+    const oldSk = `.safe[data-key="secret_key:${fingerprint(sk)}"]`;
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `In use: do not roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
-    expect(await textOf(page, '.safe[data-version="v2"] p')).toBe(
-      `Keep the previous secret key (${masked(sk)}, fp ${fingerprint(sk)}) active in Stripe until every site has v2. Push v2 or wait for the next verify.`,
+    expect(await textOf(page, `${oldSk} p`)).toBe(
+      '4 sites were last seen holding it. Rolling it in Stripe would break checkout on 4 sites.',
+    );
+    // The publishable key did not change: v1 and v2 both carry it, one card for it.
+    expect(await page.locator(`.safe[data-key="publishable_key:${fingerprint(pk)}"]`).count()).toBe(1);
+    expect(await textOf(page, `.safe[data-key="publishable_key:${fingerprint(pk)}"] strong`)).toBe(
+      `In use: do not roll the publishable key ${masked(pk)} (fp ${fingerprint(pk)}, v1, v2).`,
     );
     await shot(page, '20-keys-v2-not-yet-safe');
 
@@ -347,16 +356,14 @@ describe('an operator pushes keys from the web dashboard', () => {
     ]);
     await confirm(/^Confirm: push to 4 sites/);
     await poll(recap).toBe('Done');
-    expect(await textOf(page, '.recap .safe-line')).toMatch(/^v2 is verified on every site \(4\)/);
+    expect(await textOf(page, '.recap .safe-line')).toBe(
+      `1 old key no site wants or holds any more: secret_key …${sk.slice(-4)}. They can be rolled in Stripe. Key vault`,
+    );
     await go('Keys', 'Key vault');
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Safe to roll: v2 is verified on every site.',
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `Safe to roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
-    const safe = await textOf(page, '.safe[data-version="v2"] p');
-    expect(safe).toMatch(/^All 4 sites were verified holding v2 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\. /);
-    expect(safe).toContain(
-      `You can now roll the previous secret key (${masked(sk)}, fp ${fingerprint(sk)}) in Stripe.`,
-    );
+    expect(await page.locator('.safe.safe-yes').count()).toBe(1);
     await shot(page, '21-keys-safe-to-roll');
   });
 
@@ -392,10 +399,11 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(await textOf(page, '.counts')).toBe('1 of 1 site done — 0 updated, 0 unchanged, 1 failed');
     await shot(page, '22-rerun-failed');
 
-    // v2 was verified everywhere before dead-shop came: rolling the old key now would break it.
+    // dead-shop came after the old key went out of use, and was never read: it might hold it.
     await go('Keys', 'Key vault');
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Check before rolling: 1 site not verified holding v2.',
+    const oldSk = `.safe[data-key="secret_key:${fingerprint(sk)}"]`;
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `Cannot tell yet for the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
     await shot(page, '23-keys-check-before-rolling');
 
@@ -411,8 +419,8 @@ describe('an operator pushes keys from the web dashboard', () => {
     await poll(notice).toBe('Removed dead-shop.');
     expect(await page.locator('.sites-table tbody tr').count()).toBe(4);
     await go('Keys', 'Key vault');
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Safe to roll: v2 is verified on every site.',
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `Safe to roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
   });
 

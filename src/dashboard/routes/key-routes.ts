@@ -13,6 +13,7 @@ import { adminOf, requireAdmin } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { VersionKeys } from '../fleet/desired.js';
+import { keyRollAdvice } from '../fleet/safe-to-roll.js';
 import { ensureVersion } from './site-routes.js';
 
 const FIELDS = {
@@ -66,6 +67,15 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
     const safe = await ctx.state.fleet.safeToRoll();
     const versions = (await ctx.state.listKeyVersions()).map((v) => versionView(v, safe));
     return { success: true, desired: await ctx.state.fleet.desired(), versions };
+  });
+
+  // Per key, never per version: a key is safe to roll only when no site wants it or was seen holding it.
+  r.get(DASHBOARD_ROUTES.keyRoll, { preValidation: guard }, async () => {
+    const keys = (await keyRollAdvice(ctx.state)).map((k) => ({
+      ...k,
+      name: REPORT_KEY_NAMES[k.setting] ?? k.setting,
+    }));
+    return { success: true, keys };
   });
 
   r.post(DASHBOARD_ROUTES.keys, { preValidation: guard, schema: { body: KeysBody } }, async (req, reply) => {

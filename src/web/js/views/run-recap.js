@@ -3,11 +3,10 @@
  * version is now on every site (safe to roll the old key in Stripe), and what can be done next
  * (confirm the preview, resume, re-run the failed sites).
  */
-import { ROUTES, api } from '../api.js';
 import { h } from '../dom.js';
-import { fmtTime, num, plural } from '../format.js';
+import { num, plural } from '../format.js';
 import { confirmRun, resumeRun, retryFailed } from './run-actions.js';
-import { fleetSummary, rollState, sitesByVersion } from './safe-to-roll.js';
+import { keyRollAdvice } from './safe-to-roll.js';
 
 function summary(report) {
   const t = report.summary;
@@ -37,23 +36,22 @@ function summary(report) {
   };
 }
 
-/** After a push: is the version it pushed now verified on every site that should hold it? */
-async function safeToRoll(version) {
-  if (!version) return null;
-  const [{ versions }, summary] = await Promise.all([api(ROUTES.keys), fleetSummary()]);
-  const v = versions.find((x) => x.id === version.id);
-  if (!v || rollState(v, sitesByVersion(summary).get(v.id)) !== 'safe') return null;
+/** After a push: which keys, if any, no site wants or holds any more (safe to roll in Stripe). */
+async function safeToRoll() {
+  const safe = (await keyRollAdvice()).filter((k) => k.state === 'safe');
+  if (!safe.length) return null;
   return h(
     'p',
     { class: 'safe-line' },
-    h('strong', {}, `${v.id} is verified on every site (${num(v.safe_to_roll.sites)}) `),
-    `since ${fmtTime(v.safe_to_roll.verified_at)}: it is safe to roll the previous keys in Stripe. `,
+    h('strong', {}, `${plural(safe.length, 'old key')} no site wants or holds any more: `),
+    safe.map((k) => `${k.name} …${k.last4}`).join(', '),
+    '. They can be rolled in Stripe. ',
     h('a', { href: '#/keys' }, 'Key vault'),
   );
 }
 
 /** The recap's content for a run that has ended. */
-export async function recapOf(report, { ctx, errorEl, version }) {
+export async function recapOf(report, { ctx, errorEl }) {
   const id = report.run_id;
   const t = report.summary;
   const { title, kind, text } = summary(report);
@@ -76,7 +74,7 @@ export async function recapOf(report, { ctx, errorEl, version }) {
   if (t.failed && report.state !== 'running')
     actions.push(button(`Re-run failed only (${num(t.failed)})`, '', retryFailed));
   if (report.dry_run) actions.push(h('a', { href: '#/push', class: 'button-link' }, 'Change the selection'));
-  const roll = !report.dry_run && report.state === 'done' ? await safeToRoll(version) : null;
+  const roll = !report.dry_run && report.state === 'done' ? await safeToRoll() : null;
   return [
     h(
       'div',
