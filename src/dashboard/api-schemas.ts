@@ -93,6 +93,26 @@ export const RunBody = z.object({
   max_failures: z.string().max(16).optional(),
 });
 
+/**
+ * Confirming a preview (issue 11): `only_passed` leaves out the sites the preview could not check;
+ * `max_failures` is the real push's budget — never the preview's, which checks every site — and
+ * defaults to 10 %.
+ */
+export const ConfirmBody = z
+  .object({
+    only_passed: flag.optional(),
+    max_failures: z.string().max(16).optional(),
+  })
+  .nullish();
+
+/** Re-running the failed sites of a run, all of them or those of one failure code. */
+export const RetryBody = z.object({ code: z.string().max(64).optional() }).nullish();
+
+export const ExportQuery = z.object({
+  code: z.string().max(64).optional(),
+  status: z.enum(['ok', 'failed', 'skipped', 'unchanged', 'pending']).optional(),
+});
+
 export const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 export const AuditQuery = RunsQuery;
 export const IdParams = z.object({ id: z.string().max(300) });

@@ -80,7 +80,7 @@ describe('a push started from the dashboard', () => {
       method: 'POST',
       url: dashboardPath(DASHBOARD_ROUTES.confirmRun, { id: previewId }),
     });
-    expect(confirm.statusCode).toBe(202);
+    expect(confirm.statusCode, confirm.body).toBe(202);
     const runId = confirm.json().run_id;
     const stream = await events(runId);
     const end = stream.at(-1);
