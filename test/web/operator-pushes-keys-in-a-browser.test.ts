@@ -84,11 +84,17 @@ describe('an operator pushes keys from the web dashboard', () => {
     await page.getByRole('button', { name: 'Preview changes' }).click();
     await poll(h1).toMatch(/^Preview/);
     runIds.push(currentRun());
-    await poll(recap).toBe('Preview ready');
+    await poll(recap).toMatch(/^Preview ready/);
   };
-  const confirm = async (name: RegExp) => {
+  /** Clicks a run action; a preview's Confirm opens its dialog, whose push button is then pressed. */
+  const confirm = async (name: RegExp, inDialog?: (dialog: ReturnType<Page['getByRole']>) => Promise<void>) => {
     const before = currentRun();
     await page.getByRole('button', { name }).click();
+    if (/^Confirm/.test(name.source.replace('^', ''))) {
+      const dialog = page.getByRole('dialog', { name: 'Confirm the push' });
+      await inDialog?.(dialog);
+      await dialog.getByRole('button', { name: /^Push to/ }).click();
+    }
     await poll(currentRun).not.toBe(before);
     runIds.push(currentRun());
   };
@@ -251,7 +257,7 @@ describe('an operator pushes keys from the web dashboard', () => {
       new RegExp(`^${runIds[1]}.*Confirmed push · v1adminDone4 updated · 0 unchanged · 4 total`),
     );
     expect(await runs.nth(1).textContent()).toMatch(
-      new RegExp(`^${runIds[0]}.*Preview \\(dry run\\) · v1adminDone4 to change · 0 unchanged · 4 total`),
+      new RegExp(`^${runIds[0]}.*Preview \\(dry run\\) · v1adminPreview ready4 to change · 0 unchanged · 4 total`),
     );
     const actions = await page
       .locator('.audit-table tbody tr')
@@ -386,15 +392,25 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(await page.getByRole('radio', { name: /These sites/ }).isChecked()).toBe(true);
     await preview();
     expect(await textOf(page, '.counts')).toBe('2 of 2 sites done — 0 would change, 1 up to date, 1 failed');
-    await confirm(/^Confirm anyway \(2 sites\)/);
-    await poll(recap).toBe('Done');
+    expect(await recap()).toBe('Preview ready: 1 site could not be checked');
+    await confirm(/^Confirm… \(1 site passed, 1 failed\)/, async (dialog) => {
+      // Issue 11: the dialog restates the scope and what the preview found, and offers to leave the
+      // failed site out (the default); here the operator keeps it in, under a budget that allows it.
+      expect(((await dialog.textContent()) ?? '').replace(/\s+/g, ' ')).toContain(
+        'Preview found0 sites to change, 1 already up to date, 1 could not be checked (connection_refused × 1).',
+      );
+      expect(await dialog.getByRole('radio', { name: /Only the 1 site that passed/ }).isChecked()).toBe(true);
+      await dialog.getByRole('radio', { name: /All 2 sites, expecting 1 failure/ }).check();
+      await dialog.getByLabel('Stop after this many failures').fill('1');
+    });
+    await poll(recap).toBe('Completed with failures');
     expect(await textOf(page, '.counts')).toBe('2 of 2 sites done — 0 updated, 1 unchanged, 1 failed');
     const failed = await textOf(page, `.run-table tbody tr[data-url="${deadUrl}"]`);
     expect(failed).toMatch(/^dead-shop.*Failed.*connection_refused/);
 
     await confirm(/^Re-run failed only \(1\)/);
     await poll(h1).toMatch(/^Re-run of failed sites/);
-    await poll(recap).toBe('Done');
+    await poll(recap).toBe('Completed with failures');
     expect(await page.locator('.run-table tbody tr').count()).toBe(1);
     expect(await textOf(page, '.counts')).toBe('1 of 1 site done — 0 updated, 0 unchanged, 1 failed');
     await shot(page, '22-rerun-failed');

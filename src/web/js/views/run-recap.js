@@ -5,7 +5,8 @@
  */
 import { h } from '../dom.js';
 import { num, plural } from '../format.js';
-import { confirmRun, resumeRun, retryFailed } from './run-actions.js';
+import { confirmDialog } from './run-confirm.js';
+import { resumeRun, retryFailed } from './run-actions.js';
 import { keyRollAdvice } from './safe-to-roll.js';
 
 function summary(report) {
@@ -20,17 +21,21 @@ function summary(report) {
       text: `${why}: ${num(t.total - pending)} of ${plural(t.total, 'site')} finished, ${num(pending)} still pending. Resuming pushes only to the pending sites, with the same keys.`,
     };
   }
+  if (t.total === 0)
+    return { title: 'Nothing checked', kind: 'warn', text: 'This run had no site.' };
   if (report.dry_run) {
     const failed = t.failed ? `, ${num(t.failed)} could not be checked` : '';
     return {
-      title: 'Preview ready',
+      // Every site was checked: the failure budget never stops a preview.
+      title: t.failed ? `Preview ready: ${plural(t.failed, 'site')} could not be checked` : 'Preview ready',
       kind: t.failed ? 'warn' : 'ok',
-      text: `${plural(t.ok, 'site')} would change, ${num(t.unchanged)} already up to date${failed}. Nothing was written.`,
+      text: `All ${plural(t.total, 'site')} checked: ${plural(t.ok, 'site')} would change, ${num(t.unchanged)} already up to date${failed}. Nothing was written.`,
     };
   }
   const skipped = t.skipped ? `, ${num(t.skipped)} skipped` : '';
   return {
-    title: report.state === 'halted' ? 'Halted' : 'Done',
+    // Never a green "Done" over failed sites.
+    title: report.state === 'halted' ? 'Halted' : t.failed ? 'Completed with failures' : 'Done',
     kind: report.state === 'halted' || t.failed ? 'bad' : 'ok',
     text: `${plural(t.ok, 'site')} updated and verified, ${num(t.unchanged)} already up to date, ${num(t.failed)} failed${skipped}.`,
   };
@@ -51,7 +56,7 @@ async function safeToRoll() {
 }
 
 /** The recap's content for a run that has ended. */
-export async function recapOf(report, { ctx, errorEl }) {
+export async function recapOf(report, { ctx, errorEl, version }) {
   const id = report.run_id;
   const t = report.summary;
   const { title, kind, text } = summary(report);
@@ -64,10 +69,19 @@ export async function recapOf(report, { ctx, errorEl }) {
   const actions = [];
   if (report.confirmable)
     actions.push(
-      button(
-        t.ok ? `Confirm: push to ${plural(t.total, 'site')}` : `Confirm anyway (${plural(t.total, 'site')})`,
-        'primary',
-        confirmRun,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          onclick: async () => {
+            const res = await confirmDialog(report, version);
+            if (res) ctx.navigate(`#/runs/${encodeURIComponent(res.run_id)}`);
+          },
+        },
+        t.failed
+          ? `Confirm… (${plural(t.total - t.failed, 'site')} passed, ${num(t.failed)} failed)`
+          : `Confirm: push to ${plural(t.total, 'site')}…`,
       ),
     );
   if (report.resumable) actions.push(button('Resume run', 'primary', resumeRun));
