@@ -74,6 +74,11 @@ export const KeysBody = z.object({
   price_id: keyValue.optional(),
   /** Make the new version this tag's override instead of the fleet default. */
   tag: z.string().max(64).optional(),
+  /**
+   * Required (issue 11): true makes the new version the fleet default (or the tag's override) at
+   * once; false only saves it, to be made desired later (PUT /api/admin/desired).
+   */
+  make_default: flag.optional(),
 });
 
 export const DesiredBody = z.object({

@@ -44,7 +44,7 @@ describe('a preview checks every site; confirm, cancel and failure groups', () =
     d = await startTestDashboard({ env: { KEYFLEET_RETRIES: '0', KEYFLEET_VERIFY_INTERVAL_S: '0' } });
     for (const url of [fleet.urls[0]!, held.url, ...deadUrls])
       expect((await d.call({ url: DASHBOARD_ROUTES.sites, body: { url, tags: ['pilot'] } })).statusCode).toBe(201);
-    await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: makeKey('pk'), secret_key: sk } });
+    await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: makeKey('pk'), secret_key: sk } });
   });
   afterAll(async () => {
     await d.close();
@@ -107,7 +107,7 @@ describe('a preview checks every site; confirm, cancel and failure groups', () =
   });
 
   it('cancels a running push: the site in flight finishes, the rest stay pending, and it resumes', async () => {
-    await d.call({ url: DASHBOARD_ROUTES.keys, body: { secret_key: makeKey('sk') } });
+    await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, secret_key: makeKey('sk') } });
     held.hold();
     // Canaries go one by one in fleet order: the first site, then the held one, whose write waits
     // while the test cancels the run; the third site never starts.

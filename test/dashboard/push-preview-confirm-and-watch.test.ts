@@ -38,7 +38,7 @@ describe('a push started from the dashboard', () => {
       ids.push(res.json().site.id);
     }
     deadUrl = `http://127.0.0.1:${await refusedPort()}`;
-    const keys = await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: pk, secret_key: sk } });
+    const keys = await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: sk } });
     expect(keys.statusCode).toBe(201);
   });
   afterAll(async () => {

@@ -68,7 +68,7 @@ describe('safe to roll reasons about keys, not versions', () => {
 
   it('keeps v1 in use while the fleet default wants it, after v2 went to the pilot tag only', async () => {
     expect((await run({ canary: 0, max_failures: '100%' })).summary).toMatchObject({ ok: 3, failed: 1 });
-    const saved = await d.call({ url: DASHBOARD_ROUTES.keys, body: { ...v2, tag: 'pilot' } });
+    const saved = await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, ...v2, tag: 'pilot' } });
     expect(saved.statusCode).toBe(201);
     expect(saved.json().version.id).toBe('v2');
     expect((await run({ tags: ['pilot'], canary: 0 })).summary).toMatchObject({ ok: 2, failed: 0 });

@@ -71,7 +71,7 @@ describe('the console at 5,000 sites tells the truth first', () => {
     await d.api(DASHBOARD_ROUTES.importSites, { format: 'yaml', content: yaml.join('\n') });
     const dead = Array.from({ length: DEAD }, (_, i) => `http://127.1.${i >> 7}.${(i & 127) + 1}:${port}`);
     await d.api(DASHBOARD_ROUTES.importSites, { format: 'seed', content: dead.join('\n') });
-    await d.api(DASHBOARD_ROUTES.keys, v1);
+    await d.api(DASHBOARD_ROUTES.keys, { ...v1, make_default: true });
     browser = await launchBrowser();
     tab = await openPage(browser);
     page = tab.page;
@@ -88,7 +88,7 @@ describe('the console at 5,000 sites tells the truth first', () => {
 
   it('after v2 went to the pilot tag only, v1 keys show as in use, never as safe to roll', { timeout: 120_000 }, async () => {
     await runToEnd({ sites: realUrls, canary: 0 });
-    await d.api(DASHBOARD_ROUTES.keys, { ...v2, tag: 'pilot' });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, ...v2, tag: 'pilot' });
     await runToEnd({ tags: ['pilot'], canary: 0 });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Keys' }).click();
     await poll(h1).toBe('Key vault');
@@ -164,7 +164,7 @@ describe('the console at 5,000 sites tells the truth first', () => {
 
   it('a running push is cancelled from its page, then resumed', { timeout: 120_000 }, async () => {
     // A new key for the pilot sites: the held relay's site is the canary, and its write waits.
-    await d.api(DASHBOARD_ROUTES.keys, { secret_key: makeKey('sk'), tag: 'pilot' });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, secret_key: makeKey('sk'), tag: 'pilot' });
     held.hold();
     const { run_id } = await d.api<{ run_id: string }>(DASHBOARD_ROUTES.runs, { sites: realUrls, canary: 1 });
     await openRun(run_id);

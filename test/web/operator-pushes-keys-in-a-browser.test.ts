@@ -165,6 +165,10 @@ describe('an operator pushes keys from the web dashboard', () => {
     await page.getByLabel('Publishable key', { exact: true }).fill(pk);
     await page.getByLabel('Secret key', { exact: true }).fill(sk);
     await page.getByRole('button', { name: 'Save new version' }).click();
+    // Issue 11: saving asks before the new version becomes what the fleet should hold.
+    const ask = page.getByRole('dialog', { name: 'Make it the fleet default?' });
+    expect(await ask.getByRole('button', { name: 'Only save it' }).isVisible()).toBe(true);
+    await ask.getByRole('button', { name: 'Save and make it the default' }).click();
     await poll(notice).toMatch(/^Saved v1: it is now the fleet default\./);
     expect(await page.getByLabel('Publishable key', { exact: true }).inputValue()).toBe('');
     expect(await page.getByLabel('Secret key', { exact: true }).inputValue()).toBe('');
@@ -338,6 +342,10 @@ describe('an operator pushes keys from the web dashboard', () => {
     await go('Keys', 'Key vault');
     await page.getByLabel('Secret key', { exact: true }).fill(sk2);
     await page.getByRole('button', { name: 'Save new version' }).click();
+    await page
+      .getByRole('dialog', { name: 'Make it the fleet default?' })
+      .getByRole('button', { name: 'Save and make it the default' })
+      .click();
     await poll(notice).toMatch(/^Saved v2/);
     const oldSk = `.safe[data-key="secret_key:${fingerprint(sk)}"]`;
     expect(await textOf(page, `${oldSk} strong`)).toBe(

@@ -105,7 +105,7 @@ describe('the sites table with 5,000 sites', () => {
       ]),
     ].join('\n');
     await d.api(DASHBOARD_ROUTES.importSites, { format: 'yaml', content: yaml });
-    await d.api(DASHBOARD_ROUTES.keys, { publishable_key: makeKey('pk'), secret_key: makeKey('sk') });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') });
     const { sites } = await d.api<{ sites: Array<{ id: string; url: string }> }>(DASHBOARD_ROUTES.sites);
     const checked = (over: Partial<SiteHealth>): SiteHealth => ({
       reachable: true,

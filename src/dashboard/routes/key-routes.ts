@@ -91,6 +91,12 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
         'Give at least one of publishable_key, secret_key, webhook_secret, price_id.',
       );
     const tag = req.body.tag;
+    const makeDefault = req.body.make_default;
+    if (makeDefault === undefined)
+      throw new DashboardError(
+        'invalid_request',
+        `Say whether the new version becomes ${tag === undefined ? 'the fleet default' : `the override of tag ${tag}`} now: make_default: true (sites get it on the next push), or make_default: false to only save it (PUT /api/admin/desired later).`,
+      );
     const desired = await ctx.state.fleet.desired();
     const base = tag !== undefined ? (desired.tags[tag] ?? desired.fleet) : desired.fleet;
     // The new version is the current one with the given keys replaced: changing the pk keeps the sk.
@@ -102,9 +108,12 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
         verdict.problems.map((p) => `${p.message} (${p.hint})`).join(' '),
       );
     const saved = await ctx.state.saveKeyVersion(keys, actor);
-    const now = await ctx.state.fleet.setDesired(tag === undefined ? {} : { tag }, saved.id, actor);
+    const now = makeDefault
+      ? await ctx.state.fleet.setDesired(tag === undefined ? {} : { tag }, saved.id, actor)
+      : desired;
     await audit(ctx, req, actor, 'keys.create', saved.id, {
       scope: tag === undefined ? 'fleet' : `tag:${tag}`,
+      made_default: makeDefault,
       previous: base,
       changed: Object.keys(given).map((s) => REPORT_KEY_NAMES[s] ?? s),
       keys: maskedView(saved.keys),
@@ -112,7 +121,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
     const warnings = verdict.warnings.map((w) => w.message);
     if (verdict.live) warnings.push("LIVE keys: real customers' payments will use them once pushed.");
     const version = versionView({ ...saved, created_by: actor }, await ctx.state.fleet.safeToRoll());
-    return reply.code(201).send({ success: true, version, desired: now, warnings });
+    return reply.code(201).send({ success: true, version, desired: now, made_default: makeDefault, warnings });
   });
 
   r.put(DASHBOARD_ROUTES.desired, { preValidation: guard, schema: { body: DesiredBody } }, async (req) => {

@@ -239,9 +239,22 @@ export async function render(container, ctx) {
     );
   }
 
-  async function saved(res, tag) {
+  async function saved(res, tag, madeDefault) {
     await load();
     const scope = tag ? `the override of tag ${tag}` : 'the fleet default';
+    if (!madeDefault) {
+      replace(
+        notice,
+        h(
+          'div',
+          { class: 'notice notice-ok' },
+          h('p', {}, `Saved ${res.version.id}. It is not desired by any site yet: set it under Desired state when ready.`),
+          res.warnings.map((w) => h('p', { class: 'warn-text' }, `Warning: ${w}`)),
+        ),
+      );
+      announce(`Saved key version ${res.version.id}.`);
+      return;
+    }
     replace(
       notice,
       h(
