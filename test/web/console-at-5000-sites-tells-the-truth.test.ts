@@ -183,4 +183,42 @@ describe('the console at 5,000 sites tells the truth first', () => {
     expect(unexpectedConsoleErrors(tab.consoleErrors)).toEqual([]);
     expect(tab.blocked).toEqual([]);
   });
+
+  it('at 390 px (a phone): nav and Log out fit, Status and State show, Push stacks, nothing overflows', { timeout: 120_000 }, async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const inView = async (selector: string) => {
+      const box = await page.locator(selector).first().boundingBox();
+      return box !== null && box.x >= 0 && box.x + box.width <= 390;
+    };
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const visit = async (hash: string, heading: RegExp) => {
+      await page.goto(`${d.url}/#/${hash}`);
+      await poll(h1).toMatch(heading);
+      await page.locator('.view[aria-busy="false"]').waitFor();
+    };
+    const runs = await d.api<{ runs: Array<{ id: string }> }>(DASHBOARD_ROUTES.runs);
+    const pages: Array<[string, RegExp, string[]]> = [
+      ['sites', /^Sites$/, ['.sites-table tbody tr[data-site] .badge']],
+      ['keys', /^Key vault$/, ['.safe']],
+      ['push', /^Push keys$/, ['button[type="submit"].primary']],
+      [`runs/${runs.runs[1]!.id}`, /^Push/, ['.recap h2', '.failure-groups li', '.run-table tbody tr .badge']],
+      ['history', /^History$/, ['.runs-table tbody tr .badge']],
+    ];
+    for (const [hash, heading, shown] of pages) {
+      await visit(hash, heading);
+      expect(await overflow(), `${hash} scrolls sideways`).toBeLessThanOrEqual(0);
+      for (const link of ['Sites', 'Keys', 'Push', 'History'])
+        expect(await inView(`nav[aria-label="Main"] a[data-nav="${link.toLowerCase()}"]`), `${hash}: nav ${link}`).toBe(true);
+      expect(await inView('#logout'), `${hash}: Log out`).toBe(true);
+      for (const selector of shown) expect(await inView(selector), `${hash}: ${selector}`).toBe(true);
+      await shot(page, `45-phone-${hash.split('/')[0]}`);
+    }
+    // The Push page's two columns stack: the second starts below the first, at the same left edge.
+    await visit('push', /^Push keys$/);
+    const [form, open] = await page.locator('.columns > *').all();
+    const [a, b] = [await form!.boundingBox(), await open!.boundingBox()];
+    expect(b!.y).toBeGreaterThanOrEqual(a!.y + a!.height);
+    expect(Math.abs(b!.x - a!.x)).toBeLessThan(1);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
 });
