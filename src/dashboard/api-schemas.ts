@@ -74,6 +74,11 @@ export const KeysBody = z.object({
   price_id: keyValue.optional(),
   /** Make the new version this tag's override instead of the fleet default. */
   tag: z.string().max(64).optional(),
+  /**
+   * Required (issue 11): true makes the new version the fleet default (or the tag's override) at
+   * once; false only saves it, to be made desired later (PUT /api/admin/desired).
+   */
+  make_default: flag.optional(),
 });
 
 export const DesiredBody = z.object({
@@ -91,6 +96,26 @@ export const RunBody = z.object({
   drifted_only: flag.optional(),
   canary: z.coerce.number().int().min(0).max(1000).optional(),
   max_failures: z.string().max(16).optional(),
+});
+
+/**
+ * Confirming a preview (issue 11): `only_passed` leaves out the sites the preview could not check;
+ * `max_failures` is the real push's budget — never the preview's, which checks every site — and
+ * defaults to 10 %.
+ */
+export const ConfirmBody = z
+  .object({
+    only_passed: flag.optional(),
+    max_failures: z.string().max(16).optional(),
+  })
+  .nullish();
+
+/** Re-running the failed sites of a run, all of them or those of one failure code. */
+export const RetryBody = z.object({ code: z.string().max(64).optional() }).nullish();
+
+export const ExportQuery = z.object({
+  code: z.string().max(64).optional(),
+  status: z.enum(['ok', 'failed', 'skipped', 'unchanged', 'pending']).optional(),
 });
 
 export const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });

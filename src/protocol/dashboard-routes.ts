@@ -24,6 +24,11 @@ export const DASHBOARD_ROUTES = {
   audit: '/api/admin/audit',
   verify: '/api/admin/verify',
   health: '/api/health',
+  // Issue 11 (the console): key roll advice, preview/cancel, failure groups, bulk jobs.
+  keyRoll: '/api/admin/keys/roll',
+  cancelRun: '/api/admin/runs/:id/cancel',
+  runFailures: '/api/admin/runs/:id/failures',
+  runExport: '/api/admin/runs/:id/export.csv',
   // Called by template sites.
   siteStripeKey: '/api/sites/:site/stripe-key',
   register: '/api/sites/register',

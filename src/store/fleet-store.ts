@@ -148,6 +148,22 @@ export interface SafeToRoll {
   sites: number;
 }
 
+/**
+ * What a site was seen holding, per setting: a fingerprint, null for no value, absent when the read
+ * could not tell (a seed site's secret). Recorded by every verify and every push (fleet_site_held_keys).
+ */
+export type HeldKeys = Partial<Record<string, string | null>>;
+
+/** Over the whole fleet, per setting: how many sites were seen holding each fingerprint, and how many were read at all. */
+export interface HeldKeyCounts {
+  /** setting → fingerprint → sites last seen holding it. */
+  held: Record<string, Record<string, number>>;
+  /** setting → sites whose value for it is known (read at least once). */
+  seen: Record<string, number>;
+  /** Every site in the fleet. */
+  sites: number;
+}
+
 /** A URL or name another site already has (409 `site_exists`). */
 export class SiteExistsError extends Error {
   readonly code = 'site_exists';
@@ -181,6 +197,10 @@ export interface FleetStore {
   /** The site's own API key, opened from the vault; null when it has none. */
   siteApiKey(id: string): Promise<string | null>;
   recordHealth(id: string, health: SiteHealth): Promise<void>;
+  /** Replaces what the site was last seen holding for each setting given (others stay as they were). */
+  recordHeldKeys(id: string, held: HeldKeys, seenAt: string): Promise<void>;
+  /** Counted in the query over the whole fleet. */
+  heldKeyCounts(): Promise<HeldKeyCounts>;
   desired(): Promise<DesiredVersions>;
   /** No tag: the fleet default. `versionId` null removes a tag override (the default cannot be removed). */
   setDesired(scope: { tag?: string }, versionId: string | null, actor: string): Promise<DesiredVersions>;
@@ -191,3 +211,19 @@ export interface FleetStore {
   markSafeToRoll(record: SafeToRoll): Promise<SafeToRoll>;
   safeToRoll(): Promise<SafeToRoll[]>;
 }
+
+/** Folds `SELECT setting, fingerprint, n` rows and the per-setting seen counts into HeldKeyCounts. */
+export function heldCountsOf(
+  rows: Array<{ setting: string; fingerprint: string | null; n: number | string }>,
+  sites: number | string,
+): HeldKeyCounts {
+  const out: HeldKeyCounts = { held: {}, seen: {}, sites: Number(sites) };
+  for (const r of rows) {
+    out.seen[r.setting] = (out.seen[r.setting] ?? 0) + Number(r.n);
+    if (r.fingerprint !== null) (out.held[r.setting] ??= {})[r.fingerprint] = Number(r.n);
+  }
+  return out;
+}
+
+export const HELD_KEY_COUNTS_SQL =
+  'SELECT setting, fingerprint, COUNT(*) AS n FROM fleet_site_held_keys GROUP BY setting, fingerprint';

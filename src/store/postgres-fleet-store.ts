@@ -17,6 +17,10 @@ import {
   type SitePageRequest,
   type SitePatch,
   type SiteSummary,
+  heldCountsOf,
+  HELD_KEY_COUNTS_SQL,
+  type HeldKeyCounts,
+  type HeldKeys,
 } from './fleet-store.js';
 import { batchResults, groupTags, planSiteBatch, type AddedSite } from './fleet-batch.js';
 import { PostgresFleetLedger } from './postgres-fleet-ledger.js';
@@ -213,6 +217,27 @@ export class PostgresFleetStore implements FleetStore {
         id,
       ],
     );
+  }
+
+  async recordHeldKeys(id: string, held: HeldKeys, seenAt: string): Promise<void> {
+    const known = Object.entries(held).filter((e): e is [string, string | null] => e[1] !== undefined);
+    if (known.length === 0) return;
+    // One statement for every setting; a site removed meanwhile inserts nothing.
+    await this.db.run(
+      `INSERT INTO fleet_site_held_keys (site_id, setting, fingerprint, seen_at)
+       SELECT s.id, k.setting, k.fingerprint, $3 FROM fleet_sites s,
+         unnest($1::text[], $2::text[]) AS k (setting, fingerprint) WHERE s.id = $4
+       ON CONFLICT (site_id, setting) DO UPDATE SET fingerprint = excluded.fingerprint, seen_at = excluded.seen_at`,
+      [known.map((e) => e[0]), known.map((e) => e[1]), seenAt, id],
+    );
+  }
+
+  async heldKeyCounts(): Promise<HeldKeyCounts> {
+    return this.db.tx(async (q) => {
+      const rows = await q.rows<{ setting: string; fingerprint: string | null; n: string }>(HELD_KEY_COUNTS_SQL);
+      const sites = await q.one<{ n: string }>('SELECT COUNT(*) AS n FROM fleet_sites');
+      return heldCountsOf(rows, sites?.n ?? 0);
+    });
   }
 
   desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);

@@ -18,6 +18,10 @@ import {
   type SitePageRequest,
   type SitePatch,
   type SiteSummary,
+  heldCountsOf,
+  HELD_KEY_COUNTS_SQL,
+  type HeldKeyCounts,
+  type HeldKeys,
 } from './fleet-store.js';
 import { batchResults, groupTags, planSiteBatch, type AddedSite } from './fleet-batch.js';
 import { SqliteFleetLedger } from './sqlite-fleet-ledger.js';
@@ -200,6 +204,25 @@ export class SqliteFleetStore implements FleetStore {
       h.version_id,
       id,
     );
+  }
+
+  async recordHeldKeys(id: string, held: HeldKeys, seenAt: string): Promise<void> {
+    const put = this.stmt(
+      `INSERT INTO fleet_site_held_keys (site_id, setting, fingerprint, seen_at)
+       SELECT id, ?, ?, ? FROM fleet_sites WHERE id = ?
+       ON CONFLICT (site_id, setting) DO UPDATE SET fingerprint = excluded.fingerprint, seen_at = excluded.seen_at`,
+    );
+    this.db.transaction(() => {
+      for (const [setting, fp] of Object.entries(held)) if (fp !== undefined) put.run(setting, fp, seenAt, id);
+    })();
+  }
+
+  async heldKeyCounts(): Promise<HeldKeyCounts> {
+    return this.db.transaction(() => {
+      const rows = this.stmt(HELD_KEY_COUNTS_SQL).all() as Array<{ setting: string; fingerprint: string | null; n: number }>;
+      const sites = (this.stmt('SELECT COUNT(*) AS n FROM fleet_sites').get() as { n: number }).n;
+      return heldCountsOf(rows, sites);
+    })();
   }
 
   desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);

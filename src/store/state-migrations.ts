@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
+import { HELD_KEYS_MIGRATION } from './held-keys-migration.js';
 import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
 import { RUN_OWNER_HEARTBEAT_MIGRATION } from './run-owner-migration.js';
 import { RUN_WORKER_MIGRATION } from './run-worker-migration.js';
@@ -150,6 +151,7 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   SITE_PROTOCOLS_MIGRATION,
   SITE_APPROVAL_MIGRATION,
   RUN_WORKER_MIGRATION,
+  HELD_KEYS_MIGRATION,
 ];
 
 const STATE_MIGRATION_SET: MigrationSet = {

@@ -53,7 +53,7 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a dashboard that does not coo
         (await a.api('/api/admin/sites/import', { content: sites.map((s) => s.url).join('\n') })).status,
       ).toBe(200);
       expect(
-        (await a.api('/api/admin/keys', { publishable_key: makeKey('pk'), secret_key: makeKey('sk') }))
+        (await a.api('/api/admin/keys', { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') }))
           .status,
       ).toBe(201);
       const started = await a.api('/api/admin/runs', { canary: 1, max_failures: '0' });

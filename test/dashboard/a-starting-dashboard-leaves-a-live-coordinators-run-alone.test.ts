@@ -74,7 +74,7 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a dashboard starting next to 
     const urls = [held.url, ...sites.slice(1).map((s) => s.url)];
     expect((await b.api('/api/admin/sites/import', { content: urls.join('\n') })).status).toBe(200);
     const sk = makeKey('sk');
-    expect((await b.api('/api/admin/keys', { publishable_key: makeKey('pk'), secret_key: sk })).status).toBe(
+    expect((await b.api('/api/admin/keys', { make_default: true, publishable_key: makeKey('pk'), secret_key: sk })).status).toBe(
       201,
     );
     held.hold();

@@ -36,7 +36,7 @@ describe('a dashboard run after the dashboard was killed', () => {
       content: sites.map((s) => s.url).join('\n'),
     });
     expect((imported.body.added as unknown[]).length).toBe(SITES);
-    expect((await first.api('/api/admin/keys', { publishable_key: pk, secret_key: sk })).status).toBe(201);
+    expect((await first.api('/api/admin/keys', { make_default: true, publishable_key: pk, secret_key: sk })).status).toBe(201);
     const started = await first.api('/api/admin/runs', { canary: 0 });
     expect(started.status).toBe(202);
     const runId = started.body.run_id as string;

@@ -65,7 +65,7 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('dashboards sharing a run on P
   });
 
   async function startRun(a: Dashboard, sk: string): Promise<string> {
-    expect((await a.api('/api/admin/keys', { publishable_key: makeKey('pk'), secret_key: sk })).status).toBe(
+    expect((await a.api('/api/admin/keys', { make_default: true, publishable_key: makeKey('pk'), secret_key: sk })).status).toBe(
       201,
     );
     const started = await a.api('/api/admin/runs', { canary: 1, max_failures: '0' });
@@ -177,6 +177,7 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('dashboards sharing a run on P
         expect(
           (
             await coordinator.api('/api/admin/keys', {
+              make_default: true,
               publishable_key: makeKey('pk'),
               secret_key: makeKey('sk'),
             })

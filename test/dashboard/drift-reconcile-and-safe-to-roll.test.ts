@@ -44,7 +44,7 @@ describe('drift, reconcile and safe to roll', () => {
     fleet = await startTemplateFleet(3);
     d = await startTestDashboard({ env: { KEYFLEET_RETRIES: '0', KEYFLEET_VERIFY_INTERVAL_S: '0' } });
     for (const url of fleet.urls) await d.call({ url: DASHBOARD_ROUTES.sites, body: { url } });
-    await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: pk, secret_key: makeKey('sk') } });
+    await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: makeKey('sk') } });
   });
   afterAll(async () => {
     await d.close();
@@ -84,7 +84,7 @@ describe('drift, reconcile and safe to roll', () => {
   });
 
   it('after a key change, says when every site holds the new key, and records it once', async () => {
-    const v2 = (await d.call({ url: DASHBOARD_ROUTES.keys, body: { secret_key: makeKey('sk') } })).json()
+    const v2 = (await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, secret_key: makeKey('sk') } })).json()
       .version;
     expect(v2.id).toBe('v2');
     // Every site was verified on v1: each is now drifted from v2 until it is pushed.

@@ -11,7 +11,20 @@ describe('the keys API', () => {
   });
   afterEach(() => d.close());
 
-  const post = (body: unknown) => d.call({ url: DASHBOARD_ROUTES.keys, body });
+  const post = (body: object) => d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, ...body } });
+
+  it('asks before making a new version the default: make_default is required, false only saves it', async () => {
+    const missing = await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: makeKey('pk') } });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().message).toMatch(/^Say whether the new version becomes the fleet default now: make_default: true/);
+    expect((await d.call({ url: DASHBOARD_ROUTES.keys })).json().versions).toEqual([]);
+    const first = await post({ publishable_key: makeKey('pk') });
+    expect(first.json().desired).toEqual({ fleet: 'v1', tags: {} });
+    const saved = await post({ publishable_key: makeKey('pk'), make_default: false });
+    expect(saved.statusCode).toBe(201);
+    expect(saved.json()).toMatchObject({ version: { id: 'v2' }, made_default: false, desired: { fleet: 'v1', tags: {} } });
+    expect((await d.call({ url: DASHBOARD_ROUTES.keys })).json().desired).toEqual({ fleet: 'v1', tags: {} });
+  });
 
   it('makes a new desired version from the given keys over the current ones, shown masked only', async () => {
     const pk = makeKey('pk');

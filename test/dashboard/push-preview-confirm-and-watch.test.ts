@@ -38,7 +38,7 @@ describe('a push started from the dashboard', () => {
       ids.push(res.json().site.id);
     }
     deadUrl = `http://127.0.0.1:${await refusedPort()}`;
-    const keys = await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: pk, secret_key: sk } });
+    const keys = await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: sk } });
     expect(keys.statusCode).toBe(201);
   });
   afterAll(async () => {
@@ -80,7 +80,7 @@ describe('a push started from the dashboard', () => {
       method: 'POST',
       url: dashboardPath(DASHBOARD_ROUTES.confirmRun, { id: previewId }),
     });
-    expect(confirm.statusCode).toBe(202);
+    expect(confirm.statusCode, confirm.body).toBe(202);
     const runId = confirm.json().run_id;
     const stream = await events(runId);
     const end = stream.at(-1);

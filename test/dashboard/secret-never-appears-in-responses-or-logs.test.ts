@@ -44,10 +44,10 @@ describe('no secret appears in any page, API response, log line or in the databa
     await as({ url: DASHBOARD_ROUTES.importSites, body: { content: `${fleet.urls[1]}\n` } });
     await as({
       url: DASHBOARD_ROUTES.keys,
-      body: { publishable_key: makeKey('pk'), secret_key: sk, webhook_secret: whsec },
+      body: { make_default: true, publishable_key: makeKey('pk'), secret_key: sk, webhook_secret: whsec },
     });
-    await as({ url: DASHBOARD_ROUTES.keys, body: { secret_key: `${rk} trailing` } });
-    await as({ url: DASHBOARD_ROUTES.keys, body: { secret_key: rk } });
+    await as({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, secret_key: `${rk} trailing` } });
+    await as({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, secret_key: rk } });
     const preview = (await as({ url: DASHBOARD_ROUTES.runs, body: { dry_run: true } })).json().run_id;
     await as({ url: dashboardPath(DASHBOARD_ROUTES.runEvents, { id: preview }) });
     await as({ url: dashboardPath(DASHBOARD_ROUTES.run, { id: preview }) });

@@ -106,7 +106,7 @@ describe('a dashboard restart', () => {
           })
         ).status,
       ).toBe(200);
-      const keys = { publishable_key: makeKey('pk'), secret_key: makeKey('sk') };
+      const keys = { publishable_key: makeKey('pk'), secret_key: makeKey('sk'), make_default: true };
       expect((await asBrowser(first, DASHBOARD_ROUTES.keys, s, { csrf: true, body: keys })).status).toBe(201);
       const started = await asBrowser(first, DASHBOARD_ROUTES.runs, s, {
         csrf: true,

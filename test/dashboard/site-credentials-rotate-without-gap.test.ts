@@ -32,7 +32,7 @@ describe('per-site credentials', () => {
     id = (await d.call({ url: DASHBOARD_ROUTES.sites, body: { url, name: 'shop' } })).json().site.id;
     await d.call({
       url: DASHBOARD_ROUTES.keys,
-      body: { publishable_key: makeKey('pk'), secret_key: makeKey('sk') },
+      body: { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') },
     });
   });
   afterAll(async () => {
@@ -70,7 +70,7 @@ describe('per-site credentials', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(await accepts(MASTER_KEY)).toBe(false);
-    await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: makeKey('pk') } });
+    await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: makeKey('pk') } });
     expect(await push()).toMatchObject({ total: 1, ok: 1 });
   });
 

@@ -106,7 +106,7 @@ describe('doctor per site from the dashboard', () => {
       env: { KEYFLEET_RETRIES: '0', KEYFLEET_TIMEOUT_MS: '6000', KEYFLEET_DOCTOR_TIMEOUT_S: '3' },
     });
     versionId = (
-      await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: pk, secret_key: sk } })
+      await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: sk } })
     ).json().version.id;
     healthyId = await addSite(templateUrl, 'shop');
     staleId = await addSite(stale.url, 'stale-shop', staleSiteKey);

@@ -79,7 +79,7 @@ describe('the routes template sites call', () => {
   });
 
   it('brings a registering site to the desired keys at once, with its own key, visible in the run history', async () => {
-    await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: pk, secret_key: sk } });
+    await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: sk } });
     const res = await register({ site_url: siteUrl, site_name: 'shop', api_key: SITE_KEY, current_api_key: SITE_KEY });
     expect(res.statusCode).toBe(200); // registered before: its key is updated, the site is the same
     expect(res.json().site_id).toBe(siteId);

@@ -74,7 +74,7 @@ describe('sites added by the CLI, in the dashboard', { timeout: 60_000 }, () => 
     expect(audit[0]).toMatchObject({ action: 'site.add', actor: `cli:${userInfo().username}` });
 
     // The template-facing route accepts the site's own key: the dashboard opened what the CLI sealed.
-    await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: makeKey('pk') } });
+    await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: makeKey('pk') } });
     const stripeKey = (key: string) =>
       d.call({
         url: dashboardPath(DASHBOARD_ROUTES.siteStripeKey, { site: 'shop' }),

@@ -140,7 +140,7 @@ describe('the sites API, paged', () => {
 
   it('counts, per desired key version, the sites that should hold it and those verified holding it', async () => {
     const { version } = (
-      await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: makeKey('pk'), tag: 'us' } })
+      await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: makeKey('pk'), tag: 'us' } })
     ).json() as { version: { id: string } };
     const { summary } = await list('limit=1&summary=true');
     expect(summary?.versions).toEqual({ [version.id]: { sites: 3, in_sync: 0 } });

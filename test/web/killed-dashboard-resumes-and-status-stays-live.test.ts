@@ -69,7 +69,7 @@ describe('after the dashboard was killed mid-run', () => {
     });
     expect((imported.body.added as unknown[]).length).toBe(SITES);
     expect(
-      (await first.api(DASHBOARD_ROUTES.keys, { publishable_key: makeKey('pk'), secret_key: sk })).status,
+      (await first.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: makeKey('pk'), secret_key: sk })).status,
     ).toBe(201);
     const started = await first.api(DASHBOARD_ROUTES.runs, { canary: 0 });
     expect(started.status).toBe(202);

@@ -132,9 +132,35 @@ describe('logging in to the dashboard', () => {
     await shot(page, '03-login-keyboard-focus');
     await page.keyboard.press('Enter');
     await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sites');
-    // The main navigation is reachable next, in order.
+    // Issue 11: focus lands on the page's heading after login (not on <body>), and the top bar is
+    // one Shift+Tab away: Log out, then the nav in order.
+    await poll(() => isFocused(page.getByRole('heading', { level: 1 }))).toBe(true);
+    await page.keyboard.press('Shift+Tab');
+    expect(await isFocused(page.getByRole('button', { name: 'Log out' }))).toBe(true);
     const nav = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
     expect(await nav.allTextContents()).toEqual(['Sites', 'Keys', 'Push', 'History']);
+    await page.keyboard.press('Shift+Tab');
+    expect(await isFocused(nav.last())).toBe(true);
+    // The focus ring is at least 3:1 against what it is drawn on, in the top bar and on the page.
+    const ratio = (target: Locator, background: string) =>
+      target.evaluate((el, bg) => {
+        const rgb = (c: string) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+        const lum = (c: string) => {
+          const [r, g, b] = rgb(c).map((v) => {
+            const s = v / 255;
+            return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+        };
+        const style = el.ownerDocument.defaultView!.getComputedStyle(el);
+        const [a, b] = [lum(style.outlineColor), lum(bg)];
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      }, background);
+    const bodyBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const barBg = await page.evaluate(() => getComputedStyle(document.getElementById('topbar')!).backgroundColor);
+    expect(await ratio(nav.last(), barBg)).toBeGreaterThanOrEqual(3);
+    await page.getByRole('button', { name: 'Add site' }).focus();
+    expect(await ratio(page.getByRole('button', { name: 'Add site' }), bodyBg)).toBeGreaterThanOrEqual(3);
   });
 
   it('locks the address out after repeated failures: even the right password waits', async () => {

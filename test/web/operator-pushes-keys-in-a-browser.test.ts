@@ -84,11 +84,17 @@ describe('an operator pushes keys from the web dashboard', () => {
     await page.getByRole('button', { name: 'Preview changes' }).click();
     await poll(h1).toMatch(/^Preview/);
     runIds.push(currentRun());
-    await poll(recap).toBe('Preview ready');
+    await poll(recap).toMatch(/^Preview ready/);
   };
-  const confirm = async (name: RegExp) => {
+  /** Clicks a run action; a preview's Confirm opens its dialog, whose push button is then pressed. */
+  const confirm = async (name: RegExp, inDialog?: (dialog: ReturnType<Page['getByRole']>) => Promise<void>) => {
     const before = currentRun();
     await page.getByRole('button', { name }).click();
+    if (/^Confirm/.test(name.source.replace('^', ''))) {
+      const dialog = page.getByRole('dialog', { name: 'Confirm the push' });
+      await inDialog?.(dialog);
+      await dialog.getByRole('button', { name: /^Push to/ }).click();
+    }
     await poll(currentRun).not.toBe(before);
     runIds.push(currentRun());
   };
@@ -159,6 +165,10 @@ describe('an operator pushes keys from the web dashboard', () => {
     await page.getByLabel('Publishable key', { exact: true }).fill(pk);
     await page.getByLabel('Secret key', { exact: true }).fill(sk);
     await page.getByRole('button', { name: 'Save new version' }).click();
+    // Issue 11: saving asks before the new version becomes what the fleet should hold.
+    const ask = page.getByRole('dialog', { name: 'Make it the fleet default?' });
+    expect(await ask.getByRole('button', { name: 'Only save it' }).isVisible()).toBe(true);
+    await ask.getByRole('button', { name: 'Save and make it the default' }).click();
     await poll(notice).toMatch(/^Saved v1: it is now the fleet default\./);
     expect(await page.getByLabel('Publishable key', { exact: true }).inputValue()).toBe('');
     expect(await page.getByLabel('Secret key', { exact: true }).inputValue()).toBe('');
@@ -168,8 +178,12 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(v1).toContain(`test${masked(sk)}`);
     expect(v1).toContain(`fp ${fingerprint(sk)}`);
     expect(v1).toContain('by admin');
-    expect(await textOf(page, '.safe[data-version="v1"]')).toMatch(
-      /^Not yet safe to roll: 0 of 4 sites verified holding v1\./,
+    // Issue 11: one card per key, never per version; a key every site should hold is in use.
+    expect(await textOf(page, `.safe[data-key="secret_key:${fingerprint(sk)}"] strong`)).toBe(
+      `In use: do not roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
+    );
+    expect(await textOf(page, `.safe[data-key="secret_key:${fingerprint(sk)}"] p`)).toBe(
+      '4 sites should hold it. Rolling it in Stripe would break checkout on 4 sites.',
     );
     const html = await page.content();
     expect(html).not.toContain(sk);
@@ -230,9 +244,8 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(await textOf(page, '.recap')).toContain(
       '4 sites updated and verified, 0 already up to date, 0 failed.',
     );
-    expect(await textOf(page, '.recap .safe-line')).toMatch(
-      /^v1 is verified on every site \(4\) since .*: it is safe to roll the previous keys in Stripe\./,
-    );
+    // The first version replaced no key the vault knows: there is nothing to roll, so nothing said.
+    expect(await page.locator('.recap .safe-line').count()).toBe(0);
     for (let i = 0; i < 4; i++) {
       expect(await fleet.pkOf(i)).toBe(pk);
       expect((await fleet.keysOf(i)).stripe_secret_key.fingerprint).toBe(fingerprint(sk));
@@ -248,7 +261,7 @@ describe('an operator pushes keys from the web dashboard', () => {
       new RegExp(`^${runIds[1]}.*Confirmed push · v1adminDone4 updated · 0 unchanged · 4 total`),
     );
     expect(await runs.nth(1).textContent()).toMatch(
-      new RegExp(`^${runIds[0]}.*Preview \\(dry run\\) · v1adminDone4 to change · 0 unchanged · 4 total`),
+      new RegExp(`^${runIds[0]}.*Preview \\(dry run\\) · v1adminPreview ready4 to change · 0 unchanged · 4 total`),
     );
     const actions = await page
       .locator('.audit-table tbody tr')
@@ -329,12 +342,22 @@ describe('an operator pushes keys from the web dashboard', () => {
     await go('Keys', 'Key vault');
     await page.getByLabel('Secret key', { exact: true }).fill(sk2);
     await page.getByRole('button', { name: 'Save new version' }).click();
+    await page
+      .getByRole('dialog', { name: 'Make it the fleet default?' })
+      .getByRole('button', { name: 'Save and make it the default' })
+      .click();
     await poll(notice).toMatch(/^Saved v2/);
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Not yet safe to roll: 0 of 4 sites verified holding v2.',
+    const oldSk = `.safe[data-key="secret_key:${fingerprint(sk)}"]`;
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `In use: do not roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
-    expect(await textOf(page, '.safe[data-version="v2"] p')).toBe(
-      `Keep the previous secret key (${masked(sk)}, fp ${fingerprint(sk)}) active in Stripe until every site has v2. Push v2 or wait for the next verify.`,
+    expect(await textOf(page, `${oldSk} p`)).toBe(
+      '4 sites were last seen holding it. Rolling it in Stripe would break checkout on 4 sites.',
+    );
+    // The publishable key did not change: v1 and v2 both carry it, one card for it.
+    expect(await page.locator(`.safe[data-key="publishable_key:${fingerprint(pk)}"]`).count()).toBe(1);
+    expect(await textOf(page, `.safe[data-key="publishable_key:${fingerprint(pk)}"] strong`)).toBe(
+      `In use: do not roll the publishable key ${masked(pk)} (fp ${fingerprint(pk)}, v1, v2).`,
     );
     await shot(page, '20-keys-v2-not-yet-safe');
 
@@ -347,16 +370,14 @@ describe('an operator pushes keys from the web dashboard', () => {
     ]);
     await confirm(/^Confirm: push to 4 sites/);
     await poll(recap).toBe('Done');
-    expect(await textOf(page, '.recap .safe-line')).toMatch(/^v2 is verified on every site \(4\)/);
+    expect(await textOf(page, '.recap .safe-line')).toBe(
+      `1 old key no site wants or holds any more: secret_key …${sk.slice(-4)}. They can be rolled in Stripe. Key vault`,
+    );
     await go('Keys', 'Key vault');
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Safe to roll: v2 is verified on every site.',
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `Safe to roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
-    const safe = await textOf(page, '.safe[data-version="v2"] p');
-    expect(safe).toMatch(/^All 4 sites were verified holding v2 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\. /);
-    expect(safe).toContain(
-      `You can now roll the previous secret key (${masked(sk)}, fp ${fingerprint(sk)}) in Stripe.`,
-    );
+    expect(await page.locator('.safe.safe-yes').count()).toBe(1);
     await shot(page, '21-keys-safe-to-roll');
   });
 
@@ -379,23 +400,34 @@ describe('an operator pushes keys from the web dashboard', () => {
     expect(await page.getByRole('radio', { name: /These sites/ }).isChecked()).toBe(true);
     await preview();
     expect(await textOf(page, '.counts')).toBe('2 of 2 sites done — 0 would change, 1 up to date, 1 failed');
-    await confirm(/^Confirm anyway \(2 sites\)/);
-    await poll(recap).toBe('Done');
+    expect(await recap()).toBe('Preview ready: 1 site could not be checked');
+    await confirm(/^Confirm… \(1 site passed, 1 failed\)/, async (dialog) => {
+      // Issue 11: the dialog restates the scope and what the preview found, and offers to leave the
+      // failed site out (the default); here the operator keeps it in, under a budget that allows it.
+      expect(((await dialog.textContent()) ?? '').replace(/\s+/g, ' ')).toContain(
+        'Preview found0 sites to change, 1 already up to date, 1 could not be checked (connection_refused × 1).',
+      );
+      expect(await dialog.getByRole('radio', { name: /Only the 1 site that passed/ }).isChecked()).toBe(true);
+      await dialog.getByRole('radio', { name: /All 2 sites, expecting 1 failure/ }).check();
+      await dialog.getByLabel('Stop after this many failures').fill('1');
+    });
+    await poll(recap).toBe('Completed with failures');
     expect(await textOf(page, '.counts')).toBe('2 of 2 sites done — 0 updated, 1 unchanged, 1 failed');
     const failed = await textOf(page, `.run-table tbody tr[data-url="${deadUrl}"]`);
     expect(failed).toMatch(/^dead-shop.*Failed.*connection_refused/);
 
     await confirm(/^Re-run failed only \(1\)/);
     await poll(h1).toMatch(/^Re-run of failed sites/);
-    await poll(recap).toBe('Done');
+    await poll(recap).toBe('Completed with failures');
     expect(await page.locator('.run-table tbody tr').count()).toBe(1);
     expect(await textOf(page, '.counts')).toBe('1 of 1 site done — 0 updated, 0 unchanged, 1 failed');
     await shot(page, '22-rerun-failed');
 
-    // v2 was verified everywhere before dead-shop came: rolling the old key now would break it.
+    // dead-shop came after the old key went out of use, and was never read: it might hold it.
     await go('Keys', 'Key vault');
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Check before rolling: 1 site not verified holding v2.',
+    const oldSk = `.safe[data-key="secret_key:${fingerprint(sk)}"]`;
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `Cannot tell yet for the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
     await shot(page, '23-keys-check-before-rolling');
 
@@ -411,8 +443,8 @@ describe('an operator pushes keys from the web dashboard', () => {
     await poll(notice).toBe('Removed dead-shop.');
     expect(await page.locator('.sites-table tbody tr').count()).toBe(4);
     await go('Keys', 'Key vault');
-    expect(await textOf(page, '.safe[data-version="v2"] strong')).toBe(
-      'Safe to roll: v2 is verified on every site.',
+    expect(await textOf(page, `${oldSk} strong`)).toBe(
+      `Safe to roll the secret key ${masked(sk)} (fp ${fingerprint(sk)}, v1).`,
     );
   });
 

@@ -59,7 +59,7 @@ describe('an operator runs the doctor on a site', () => {
       }
     }
     d = await startWebDashboard();
-    await d.api(DASHBOARD_ROUTES.keys, { publishable_key: pk, secret_key: sk });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: pk, secret_key: sk });
     await d.api(DASHBOARD_ROUTES.sites, { url: urls[0], name: 'shop' });
     await d.api(DASHBOARD_ROUTES.sites, { url: urls[1], name: 'locked-shop', api_key: wrongKey });
     browser = await launchBrowser();

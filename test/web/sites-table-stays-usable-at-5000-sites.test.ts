@@ -105,7 +105,7 @@ describe('the sites table with 5,000 sites', () => {
       ]),
     ].join('\n');
     await d.api(DASHBOARD_ROUTES.importSites, { format: 'yaml', content: yaml });
-    await d.api(DASHBOARD_ROUTES.keys, { publishable_key: makeKey('pk'), secret_key: makeKey('sk') });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') });
     const { sites } = await d.api<{ sites: Array<{ id: string; url: string }> }>(DASHBOARD_ROUTES.sites);
     const checked = (over: Partial<SiteHealth>): SiteHealth => ({
       reachable: true,
@@ -286,12 +286,13 @@ describe('the sites table with 5,000 sites', () => {
       expect(await row.getAttribute('data-url')).toBe(`https://${picked}`);
       await shot(page, '34-run-5000');
 
-      // Keys: how many sites hold v1, counted by the server.
+      // Keys: one card per key of v1, both wanted by every site, counted by the server.
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Keys' }).click();
       await poll(h1).toBe('Key vault');
       await page.locator('.view[aria-busy="false"]').waitFor();
-      expect(await textOf(page, '.safe[data-version="v1"] strong')).toBe(
-        `Not yet safe to roll: ${IN_SYNC.toLocaleString('en-US')} of 5,005 sites verified holding v1.`,
+      expect(await page.locator('.safe.safe-in-use').count()).toBe(2);
+      expect(await textOf(page, '.safe.safe-in-use p')).toBe(
+        '5,005 sites should hold it. Rolling it in Stripe would break checkout on 5,005 sites.',
       );
       await shot(page, '35-keys-5000');
 
@@ -299,7 +300,8 @@ describe('the sites table with 5,000 sites', () => {
       const queries = sitesQueries();
       for (const q of queries) expect(q.limit, JSON.stringify(q)).toMatch(/^\d+$/);
       expect(queries).toContainEqual({ ref: `https://${picked}`, limit: '1' });
-      expect(queries.filter((q) => q.summary === 'true' && q.limit === '1')).toHaveLength(2);
+      // The Push page's counts; Keys asks the per-key roll counts instead (GET /api/admin/keys/roll).
+      expect(queries.filter((q) => q.summary === 'true' && q.limit === '1')).toHaveLength(1);
       expect(queries.filter((q) => q.ref !== undefined && q.ref !== `https://${picked}`)).toEqual([
         { ref: expect.stringMatching(/^s_/), limit: '1' },
       ]);

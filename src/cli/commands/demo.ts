@@ -67,7 +67,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
       return res.json();
     };
     for (const [i, url] of urls.entries()) await api('POST', DASHBOARD_ROUTES.sites, { url, name: `site${i + 1}`, tags: ['demo'] });
-    await api('POST', DASHBOARD_ROUTES.keys, keys);
+    await api('POST', DASHBOARD_ROUTES.keys, { ...keys, make_default: true });
     const { run_id: runId } = await api('POST', DASHBOARD_ROUTES.runs, {});
     let run: RunReport = await api('GET', dashboardPath(DASHBOARD_ROUTES.run, { id: runId }));
     for (const deadline = Date.now() + 60_000; run.state === 'running' && Date.now() < deadline; ) {

@@ -9,6 +9,7 @@ import { keyMode } from '../../protocol/key-formats.js';
 import type { FleetSite, SiteHealth } from '../../store/fleet-store.js';
 import type { StateStore } from '../../store/state-store.js';
 import { effectiveVersion, VersionKeys } from './desired.js';
+import { heldFromSnapshot } from './held-keys.js';
 import { UNREACHABLE } from './site-health.js';
 
 export interface VerifierStatus {
@@ -135,6 +136,7 @@ export class FleetVerifier {
       const apiKey =
         (site.has_api_key ? await this.o.state.fleet.siteApiKey(site.id) : null) ?? this.o.masterKey;
       const now = await preflightSite(this.o.client, { url: site.url, apiKey, desired: want }, tally);
+      await this.o.state.fleet.recordHeldKeys(site.id, heldFromSnapshot(now), new Date().toISOString());
       const wrong = mismatches(want, now);
       const as = (name: 'stripe_publishable_key' | 'stripe_secret_key') =>
         want[name] === undefined ? null : !wrong.includes(name);

@@ -13,6 +13,7 @@ import { adminOf, requireAdmin } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { VersionKeys } from '../fleet/desired.js';
+import { keyRollAdvice } from '../fleet/safe-to-roll.js';
 import { ensureVersion } from './site-routes.js';
 
 const FIELDS = {
@@ -68,6 +69,15 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
     return { success: true, desired: await ctx.state.fleet.desired(), versions };
   });
 
+  // Per key, never per version: a key is safe to roll only when no site wants it or was seen holding it.
+  r.get(DASHBOARD_ROUTES.keyRoll, { preValidation: guard }, async () => {
+    const keys = (await keyRollAdvice(ctx.state)).map((k) => ({
+      ...k,
+      name: REPORT_KEY_NAMES[k.setting] ?? k.setting,
+    }));
+    return { success: true, keys };
+  });
+
   r.post(DASHBOARD_ROUTES.keys, { preValidation: guard, schema: { body: KeysBody } }, async (req, reply) => {
     const actor = adminOf(req).actor;
     const given: DesiredKeys = {};
@@ -81,6 +91,12 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
         'Give at least one of publishable_key, secret_key, webhook_secret, price_id.',
       );
     const tag = req.body.tag;
+    const makeDefault = req.body.make_default;
+    if (makeDefault === undefined)
+      throw new DashboardError(
+        'invalid_request',
+        `Say whether the new version becomes ${tag === undefined ? 'the fleet default' : `the override of tag ${tag}`} now: make_default: true (sites get it on the next push), or make_default: false to only save it (PUT /api/admin/desired later).`,
+      );
     const desired = await ctx.state.fleet.desired();
     const base = tag !== undefined ? (desired.tags[tag] ?? desired.fleet) : desired.fleet;
     // The new version is the current one with the given keys replaced: changing the pk keeps the sk.
@@ -92,9 +108,12 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
         verdict.problems.map((p) => `${p.message} (${p.hint})`).join(' '),
       );
     const saved = await ctx.state.saveKeyVersion(keys, actor);
-    const now = await ctx.state.fleet.setDesired(tag === undefined ? {} : { tag }, saved.id, actor);
+    const now = makeDefault
+      ? await ctx.state.fleet.setDesired(tag === undefined ? {} : { tag }, saved.id, actor)
+      : desired;
     await audit(ctx, req, actor, 'keys.create', saved.id, {
       scope: tag === undefined ? 'fleet' : `tag:${tag}`,
+      made_default: makeDefault,
       previous: base,
       changed: Object.keys(given).map((s) => REPORT_KEY_NAMES[s] ?? s),
       keys: maskedView(saved.keys),
@@ -102,7 +121,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: DashboardContext): 
     const warnings = verdict.warnings.map((w) => w.message);
     if (verdict.live) warnings.push("LIVE keys: real customers' payments will use them once pushed.");
     const version = versionView({ ...saved, created_by: actor }, await ctx.state.fleet.safeToRoll());
-    return reply.code(201).send({ success: true, version, desired: now, warnings });
+    return reply.code(201).send({ success: true, version, desired: now, made_default: makeDefault, warnings });
   });
 
   r.put(DASHBOARD_ROUTES.desired, { preValidation: guard, schema: { body: DesiredBody } }, async (req) => {

@@ -2,11 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DASHBOARD_ROUTES } from '../../protocol/dashboard-routes.js';
 import type { RunRecord } from '../../store/state-store.js';
-import { IdParams, RunBody, RunsQuery } from '../api-schemas.js';
+import { ConfirmBody, ExportQuery, IdParams, RetryBody, RunBody, RunsQuery } from '../api-schemas.js';
 import { audit } from '../audit.js';
 import { adminOf, requireAdmin } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
+import { failureGroups, runCsv } from '../runs/run-failures.js';
 import { planForSites, planFromSnapshot, snapshotOfRun } from '../runs/run-plan.js';
 import { runDetailView, runSummaryView, selectSites, storedEvents } from '../runs/run-views.js';
 import { lastEventId } from '../runs/sse.js';
@@ -41,7 +42,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
       dryRun: b.dry_run ?? false,
       plan,
       canary: b.canary ?? 1,
-      maxFailures: b.max_failures ?? '10%',
+      maxFailures: b.max_failures ?? DEFAULT_BUDGET,
       trigger: b.drifted_only ? 'reconcile' : 'admin',
       selection,
     });
@@ -56,6 +57,33 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
   r.get(DASHBOARD_ROUTES.run, { preValidation: guard, schema: { params: IdParams } }, async (req) => {
     return runDetailView(ctx, await find(req.params.id));
   });
+
+  // Failures grouped by code, largest first: the fix once per group, a few sites to start from.
+  r.get(DASHBOARD_ROUTES.runFailures, { preValidation: guard, schema: { params: IdParams } }, async (req) => {
+    const run = await find(req.params.id);
+    return { success: true, run_id: run.id, groups: failureGroups(await ctx.state.siteResults(run.id)) };
+  });
+
+  // Every site of the run as CSV (optionally only one failure code, or only the failed).
+  r.get(
+    DASHBOARD_ROUTES.runExport,
+    { preValidation: guard, schema: { params: IdParams, querystring: ExportQuery } },
+    async (req, reply) => {
+      const run = await find(req.params.id);
+      const { code, status } = req.query;
+      const results = (await ctx.state.siteResults(run.id)).filter(
+        (r) =>
+          (status === undefined || r.status === status) &&
+          (code === undefined || (r.status === 'failed' && (r.error?.code ?? 'server_error') === code)),
+      );
+      const names = new Map((await ctx.state.fleet.listSites()).map((s) => [s.url, s.name]));
+      const name = `run-${run.id}${code ? `-${code}` : ''}.csv`;
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(runCsv(results, names));
+    },
+  );
 
   r.get(
     DASHBOARD_ROUTES.runEvents,
@@ -88,7 +116,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
 
   r.post(
     DASHBOARD_ROUTES.confirmRun,
-    { preValidation: guard, schema: { params: IdParams } },
+    { preValidation: guard, schema: { params: IdParams, body: ConfirmBody } },
     async (req, reply) => {
       const preview = await find(req.params.id);
       if (!preview.dry_run || preview.state !== 'done') {
@@ -97,22 +125,57 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
           `Run ${preview.id} is not a finished dry run: there is no preview to confirm.`,
         );
       }
-      const urls = (await ctx.state.siteResults(preview.id)).map((s) => s.url);
-      return follow(req, reply, preview, urls, 'confirm', false);
+      const body = req.body ?? {};
+      const results = await ctx.state.siteResults(preview.id);
+      const urls = results.filter((s) => !body.only_passed || s.status !== 'failed').map((s) => s.url);
+      if (urls.length === 0)
+        throw new DashboardError(
+          'no_sites_selected',
+          `No site of preview ${preview.id} passed: fix what the preview found (run the doctor on a site), then preview again.`,
+        );
+      return follow(req, reply, preview, urls, 'confirm', false, body.max_failures ?? DEFAULT_BUDGET, {
+        only_passed: body.only_passed ?? false,
+        left_out: results.length - urls.length,
+      });
+    },
+  );
+
+  r.post(
+    DASHBOARD_ROUTES.cancelRun,
+    { preValidation: guard, schema: { params: IdParams } },
+    async (req, reply) => {
+      await ctx.runs.cancel(req.params.id);
+      await audit(ctx, req, adminOf(req).actor, 'run.cancel', req.params.id, {});
+      // Said as it is: sites in flight are not interrupted, and the rest can still be pushed.
+      return reply.code(202).send({
+        success: true,
+        run_id: req.params.id,
+        message: `Cancelling: no new site starts; sites already being pushed finish, the others stay pending. Resume the run to push them.${
+          ctx.runs.shared
+            ? ' This run is shared: jobs other dashboards have not started are taken back; sites they are working on finish.'
+            : ''
+        }`,
+      });
     },
   );
 
   r.post(
     DASHBOARD_ROUTES.retryFailed,
-    { preValidation: guard, schema: { params: IdParams } },
+    { preValidation: guard, schema: { params: IdParams, body: RetryBody } },
     async (req, reply) => {
       const run = await find(req.params.id);
       if (run.state === 'running' || ctx.runs.isActive(run.id))
         throw new DashboardError('run_state_conflict', `Run ${run.id} is still running.`);
-      const urls = (await ctx.state.siteResults(run.id, { status: ['failed'] })).map((s) => s.url);
+      const code = req.body?.code;
+      const urls = (await ctx.state.siteResults(run.id, { status: ['failed'] }))
+        .filter((s) => code === undefined || (s.error?.code ?? 'server_error') === code)
+        .map((s) => s.url);
       if (urls.length === 0)
-        throw new DashboardError('no_sites_selected', `Run ${run.id} has no failed site.`);
-      return follow(req, reply, run, urls, 'retry_failed', run.dry_run);
+        throw new DashboardError(
+          'no_sites_selected',
+          code === undefined ? `Run ${run.id} has no failed site.` : `Run ${run.id} has no site that failed with ${code}.`,
+        );
+      return follow(req, reply, run, urls, 'retry_failed', run.dry_run, String(run.options.max_failures ?? DEFAULT_BUDGET), code ? { code } : {});
     },
   );
 
@@ -124,6 +187,8 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
     urls: string[],
     trigger: 'confirm' | 'retry_failed',
     dryRun: boolean,
+    maxFailures: string,
+    detail: Record<string, unknown> = {},
   ) {
     const snapshot =
       snapshotOfRun(of.options) ??
@@ -140,17 +205,26 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
       dryRun,
       plan,
       canary: Number(of.options.canary ?? 1) || 0,
-      maxFailures: String(of.options.max_failures ?? '10%'),
+      maxFailures,
       trigger,
       of: of.id,
+      selection: {
+        tags: (of.options.tags as string[] | undefined) ?? [],
+        drifted_only: of.options.drifted_only === true,
+      },
     });
     await audit(ctx, req, actor, trigger === 'confirm' ? 'run.confirm' : 'run.retry_failed', run.id, {
       of: of.id,
       sites: urls.length,
+      max_failures: maxFailures,
+      ...detail,
     });
     return reply.code(202).send({ success: true, run_id: run.id, dry_run: dryRun, sites: urls.length });
   }
 }
+
+/** The real push's failure budget unless the operator gives another one when confirming. */
+const DEFAULT_BUDGET = '10%';
 
 const done = (run: RunRecord) =>
   run.summary.ok + run.summary.failed + run.summary.skipped + run.summary.unchanged;

@@ -46,6 +46,14 @@ export interface RunManagerOptions {
   shared?: { runs: SharedRuns; heartbeatMs: number; staleAfterMs: number };
 }
 
+/** A preview's budget: it never halts on failures. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/** The engine speaks the CLI's words; the console names the failure budget, never a flag. */
+export function inConsoleWords(text: string): string {
+  return text.replaceAll('--max-failures', 'the failure budget');
+}
+
 /** Finished runs whose events stay in memory for late subscribers (older ones replay from the store). */
 const KEEP_FINISHED = 50;
 
@@ -65,6 +73,11 @@ export class RunManager {
       this.beat = setInterval(() => void this.heartbeat(), o.shared.heartbeatMs);
       this.beat.unref();
     }
+  }
+
+  /** Whether runs are shared with other dashboards through the Postgres queue. */
+  get shared(): boolean {
+    return this.o.shared !== undefined;
   }
 
   liveRun(id: string): LiveRun | undefined {
@@ -98,7 +111,8 @@ export class RunManager {
   }
 
   async start(s: StartRun): Promise<RunRecord> {
-    const budget = this.budget(s.maxFailures, s.plan.tasks.length);
+    // A preview writes nothing and checks every site: the failure budget is the real push's (issue 11).
+    const budget = s.dryRun ? UNLIMITED : this.budget(s.maxFailures, s.plan.tasks.length);
     const run = await this.o.state.createRun({
       command: 'push',
       dry_run: s.dryRun,
@@ -147,9 +161,33 @@ export class RunManager {
       throw new DashboardError('run_state_conflict', (err as Error).message);
     }
     const canary = Number(run.options.canary ?? 0);
-    const budget = this.budget(String(run.options.max_failures ?? '10%'), run.summary.total);
+    const budget = run.dry_run
+      ? UNLIMITED
+      : this.budget(String(run.options.max_failures ?? '10%'), run.summary.total);
     this.launch(reopened, plan, run.dry_run, Number.isInteger(canary) ? canary : 0, budget);
     return reopened;
+  }
+
+  /**
+   * Stops a run this dashboard runs: no new site starts, sites in flight finish, the rest stay
+   * pending and the run ends `cancelled` (resumable). On a shared Postgres run, the jobs other
+   * dashboards have not started are taken back; sites they are working on finish. Resolves as soon
+   * as the run is told to stop (`settled(id)` waits for its end). A run another dashboard
+   * coordinates is refused: only its coordinator can stop it.
+   */
+  async cancel(id: string): Promise<void> {
+    const a = this.active.get(id);
+    if (!a) {
+      const run = await this.o.state.getRun(id);
+      if (!run) throw new DashboardError('run_not_found');
+      throw new DashboardError(
+        'run_state_conflict',
+        run.state === 'running'
+          ? `Run ${id} is run by another process (another dashboard, or the CLI): cancel it there (Ctrl-C stops a CLI push).`
+          : `Run ${id} is ${run.state}: only a running run can be cancelled.`,
+      );
+    }
+    a.abort.abort();
   }
 
   /** Cancels every run in progress (each ends `cancelled`, resumable) and waits for them. */
@@ -163,7 +201,7 @@ export class RunManager {
     try {
       return parseFailureBudget(maxFailures, sites);
     } catch (err) {
-      throw new DashboardError('invalid_request', `max_failures: ${(err as Error).message}`);
+      throw new DashboardError('invalid_request', `max_failures: ${inConsoleWords((err as Error).message)}`);
     }
   }
 
@@ -231,7 +269,7 @@ export class RunManager {
     }
     await health.settled();
     live.reason = result
-      ? result.reason
+      ? result.reason && inConsoleWords(result.reason)
       : 'the run stopped on an internal error (see the dashboard log); resume it';
     try {
       // An internal error ends the run cancelled: its pending sites stay pending, so it can be resumed.

@@ -4,6 +4,7 @@ import type { RunRecord, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { siteView } from '../fleet/site-views.js';
+import { failureGroups, runOutcome } from './run-failures.js';
 import type { EndEventData, RunEvent } from './live-run.js';
 
 /** A run in the list: the record without its per-site detail, plus where it came from. */
@@ -19,6 +20,7 @@ export function runSummaryView(run: RunRecord, active: boolean) {
     key_version_id: run.key_version_id,
     keys: run.keys,
     summary: run.summary,
+    outcome: runOutcome(run),
     trigger: (run.options.trigger as string | undefined) ?? 'cli',
     of: (run.options.of as string | null | undefined) ?? null,
     active,
@@ -46,6 +48,16 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
     resumable:
       !active && run.command === 'push' && (run.state === 'interrupted' || run.state === 'cancelled'),
     confirmable: run.dry_run && run.state === 'done',
+    cancellable: active,
+    outcome: runOutcome(run),
+    failure_groups: failureGroups(results),
+    // What the confirm dialog restates: the selection the run was started with, its budget.
+    selection: {
+      tags: (run.options.tags as string[] | undefined) ?? [],
+      sites: ((run.options.sites as string[] | undefined) ?? []).length,
+      drifted_only: run.options.drifted_only === true,
+    },
+    max_failures: (run.options.max_failures as string | undefined) ?? null,
     trigger: (run.options.trigger as string | undefined) ?? 'cli',
     of: (run.options.of as string | null | undefined) ?? null,
   };

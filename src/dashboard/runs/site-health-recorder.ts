@@ -1,5 +1,6 @@
 import type { SiteOutcome } from '../../engine/push-site.js';
 import type { StateStore } from '../../store/state-store.js';
+import { heldFromOutcome } from '../fleet/held-keys.js';
 import { healthFromOutcome } from '../fleet/site-health.js';
 import type { FleetRunPlan } from './run-plan.js';
 
@@ -26,12 +27,11 @@ export function siteHealthRecorder(
       chain = chain
         .then(async () => {
           const versionId = plan.versionOf(o.url);
-          const h = healthFromOutcome(
-            o,
-            { id: versionId, keys: await plan.versions.masked(versionId) },
-            dryRun,
-          );
+          const version = { id: versionId, keys: await plan.versions.masked(versionId) };
+          const h = healthFromOutcome(o, version, dryRun);
           if (h) await state.fleet.recordHealth(id, h);
+          const held = heldFromOutcome(o, version, dryRun);
+          if (held) await state.fleet.recordHeldKeys(id, held, h?.checked_at ?? new Date().toISOString());
         })
         .catch(onError);
       return chain;

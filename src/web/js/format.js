@@ -132,6 +132,31 @@ export function runStateBadge(state) {
   return badge(kind, label);
 }
 
+const OUTCOMES = {
+  running: ['info', 'Running'],
+  completed: ['ok', 'Done'],
+  completed_with_failures: ['bad', 'Completed with failures'],
+  preview_ready: ['ok', 'Preview ready'],
+  preview_with_failures: ['warn', 'Preview: some sites failed'],
+  halted: ['bad', 'Halted'],
+  cancelled: ['warn', 'Cancelled'],
+  interrupted: ['warn', 'Interrupted'],
+  nothing_checked: ['warn', 'Nothing checked'],
+};
+
+/**
+ * What a run came to (the API's `outcome`), never a green "Done" over failed sites (issue 11).
+ * Falls back to the state for a run the API gave no outcome for.
+ */
+export function runOutcomeBadge(run) {
+  if (run.active) return badge(...OUTCOMES.running);
+  const o = OUTCOMES[run.outcome];
+  return o ? badge(...o) : runStateBadge(run.state);
+}
+
+/** The outcome's words, for a heading. */
+export const outcomeLabel = (outcome) => OUTCOMES[outcome]?.[1] ?? outcome;
+
 const SITE_RESULTS = {
   pending: ['neutral', 'Pending'],
   ok: ['ok', 'Updated'],

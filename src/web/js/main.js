@@ -88,7 +88,9 @@ function showLogin(message) {
     message,
     onLoggedIn: () => {
       loggedIn = true;
-      firstRender = true;
+      // After login, focus lands on the new page's heading (not <body>): the next Tab goes on from
+      // there, Shift+Tab reaches the nav (issue 11).
+      firstRender = false;
       void show();
     },
   });

@@ -4,7 +4,7 @@
  */
 import { ROUTES, api } from '../api.js';
 import { field, h, replace } from '../dom.js';
-import { duration, fmtTime, num, runKind, runStateBadge } from '../format.js';
+import { duration, fmtTime, num, runKind, runOutcomeBadge } from '../format.js';
 import { createPager } from '../pager.js';
 import { resumeRun } from './run-actions.js';
 
@@ -114,7 +114,7 @@ export async function render(container, ctx) {
                 r.key_version_id ? h('span', { class: 'muted small' }, ` · ${r.key_version_id}`) : null,
               ),
               h('td', {}, r.actor),
-              h('td', {}, runStateBadge(r.active ? 'running' : r.state)),
+              h('td', {}, runOutcomeBadge(r)),
               h(
                 'td',
                 { class: 'sites-summary' },

@@ -58,6 +58,29 @@ export function keyForm({ onSaved }) {
       ],
     });
 
+  /** Issue 11: saving never silently changes what the fleet should hold. */
+  const askDefault = (tagName) =>
+    openDialog({
+      title: tagName ? `Make it the override of tag ${tagName}?` : 'Make it the fleet default?',
+      body: h(
+        'div',
+        { class: 'stack' },
+        h(
+          'p',
+          {},
+          tagName
+            ? `Sites tagged ${tagName} will then want the new version, and get it on the next push or reconcile.`
+            : 'Every site without its own version or a tag override will then want the new version, and get it on the next push or reconcile.',
+        ),
+        h('p', { class: 'muted' }, 'Or only save it now, and set it as desired later under Desired state.'),
+      ),
+      actions: [
+        { label: 'Cancel', value: '' },
+        { label: 'Only save it', value: 'save', submit: true },
+        { label: tagName ? 'Save and make it the override' : 'Save and make it the default', value: 'default', submit: true, class: 'primary' },
+      ],
+    });
+
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';
@@ -71,12 +94,15 @@ export function keyForm({ onSaved }) {
     if (tag.value.trim()) body.tag = tag.value.trim();
     if (Object.values(body).some((v) => /^(pk|sk|rk)_live_/.test(v)) && (await confirmLive()) !== 'yes')
       return;
+    const choice = await askDefault(body.tag);
+    if (choice !== 'save' && choice !== 'default') return;
+    body.make_default = choice === 'default';
     submit.disabled = true;
     try {
       const res = await api(ROUTES.keys, { method: 'POST', body });
       for (const input of Object.values(inputs)) input.value = '';
       tag.value = '';
-      await onSaved(res, body.tag);
+      await onSaved(res, body.tag, body.make_default);
     } catch (err) {
       error.textContent = err.message;
     } finally {

@@ -8,7 +8,7 @@ import { ROUTES, api } from '../api.js';
 import { announce, field, h, replace } from '../dom.js';
 import { KEY_SETTINGS, SETTING_LABELS, fmtTime, maskedKey } from '../format.js';
 import { keyForm } from './key-form.js';
-import { fleetSummary, safeToRollCards } from './safe-to-roll.js';
+import { keyRollAdvice, keyRollCards } from './safe-to-roll.js';
 
 const KEY_NAMES = Object.keys(KEY_SETTINGS);
 const label = (name) => SETTING_LABELS[KEY_SETTINGS[name]] ?? name;
@@ -29,11 +29,11 @@ export async function render(container, ctx) {
   );
 
   let data;
-  /** The fleet's counts per desired version (never the list of its sites). */
-  let summary;
+  /** Per key: who wants it, who holds it (counted by the server, never the list of sites). */
+  let advice;
 
   async function load() {
-    [data, summary] = await Promise.all([api(ROUTES.keys), fleetSummary()]);
+    [data, advice] = await Promise.all([api(ROUTES.keys), keyRollAdvice()]);
     renderSafety();
     renderDesired();
     renderVersions();
@@ -52,11 +52,18 @@ export async function render(container, ctx) {
   };
 
   function renderSafety() {
-    const cards = safeToRollCards(data.versions, summary);
+    // Keys that can be rolled, or cannot be told yet, first; keys in use after them.
+    const order = { safe: 0, unknown: 1, in_use: 2 };
+    const cards = keyRollCards([...advice].sort((a, b) => order[a.state] - order[b.state]));
     replace(
       safety,
       h('h2', { id: 'safety-h' }, 'Rolling old keys'),
-      cards.length ? cards : h('p', { class: 'muted' }, 'No key version is desired yet: add one below.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'One card per key. A key may be rolled in Stripe only when no site should hold it and no site was last seen holding it.',
+      ),
+      cards.length ? h('div', { class: 'safe-cards' }, cards) : h('p', { class: 'muted' }, 'The vault is empty: add a key version below.'),
     );
   }
 
@@ -232,9 +239,22 @@ export async function render(container, ctx) {
     );
   }
 
-  async function saved(res, tag) {
+  async function saved(res, tag, madeDefault) {
     await load();
     const scope = tag ? `the override of tag ${tag}` : 'the fleet default';
+    if (!madeDefault) {
+      replace(
+        notice,
+        h(
+          'div',
+          { class: 'notice notice-ok' },
+          h('p', {}, `Saved ${res.version.id}. It is not desired by any site yet: set it under Desired state when ready.`),
+          res.warnings.map((w) => h('p', { class: 'warn-text' }, `Warning: ${w}`)),
+        ),
+      );
+      announce(`Saved key version ${res.version.id}.`);
+      return;
+    }
     replace(
       notice,
       h(

@@ -7,7 +7,7 @@
 import { ROUTES, api, sitesByRef } from '../api.js';
 import { splitSites, takePushDraft } from '../draft.js';
 import { announce, field, h, replace } from '../dom.js';
-import { num, plural, runKind, runStateBadge, timeAgo } from '../format.js';
+import { num, plural, runKind, runOutcomeBadge, timeAgo } from '../format.js';
 import { resumeRun } from './run-actions.js';
 
 export async function render(container, ctx) {
@@ -177,7 +177,7 @@ export async function render(container, ctx) {
               {},
               h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.id),
               ' ',
-              runStateBadge(r.state),
+              runOutcomeBadge(r),
               ` ${runKind(r)} · ${num(r.summary.ok + r.summary.unchanged + r.summary.failed + r.summary.skipped)} of ${plural(r.summary.total, 'site')} done · started `,
               timeAgo(r.started_at),
               !r.active && (r.state === 'interrupted' || r.state === 'cancelled')

@@ -1,6 +1,6 @@
 /**
- * What can be done with a finished run, from any view: resume it, confirm a preview, re-run its
- * failed sites. Each starts a run and opens it; the button stays disabled while the request is out,
+ * What can be done with a finished run, from any view: resume it, re-run its failed sites
+ * (confirming a preview goes through its dialog, run-confirm.js). Each starts a run and opens it; the button stays disabled while the request is out,
  * so a double click starts one run, not two.
  */
 import { ROUTES, api } from '../api.js';
@@ -23,8 +23,6 @@ async function act(route, id, ctx, errorEl, button, said) {
 export const resumeRun = (id, ctx, errorEl, button) =>
   act(ROUTES.resumeRun, id, ctx, errorEl, button, () => `Resuming run ${id}.`);
 
-export const confirmRun = (id, ctx, errorEl, button) =>
-  act(ROUTES.confirmRun, id, ctx, errorEl, button, (res) => `Pushing to ${plural(res.sites, 'site')}.`);
 
 export const retryFailed = (id, ctx, errorEl, button) =>
   act(

@@ -3,11 +3,11 @@
  * version is now on every site (safe to roll the old key in Stripe), and what can be done next
  * (confirm the preview, resume, re-run the failed sites).
  */
-import { ROUTES, api } from '../api.js';
 import { h } from '../dom.js';
-import { fmtTime, num, plural } from '../format.js';
-import { confirmRun, resumeRun, retryFailed } from './run-actions.js';
-import { fleetSummary, rollState, sitesByVersion } from './safe-to-roll.js';
+import { num, plural } from '../format.js';
+import { confirmDialog } from './run-confirm.js';
+import { resumeRun, retryFailed } from './run-actions.js';
+import { keyRollAdvice } from './safe-to-roll.js';
 
 function summary(report) {
   const t = report.summary;
@@ -21,33 +21,36 @@ function summary(report) {
       text: `${why}: ${num(t.total - pending)} of ${plural(t.total, 'site')} finished, ${num(pending)} still pending. Resuming pushes only to the pending sites, with the same keys.`,
     };
   }
+  if (t.total === 0)
+    return { title: 'Nothing checked', kind: 'warn', text: 'This run had no site.' };
   if (report.dry_run) {
     const failed = t.failed ? `, ${num(t.failed)} could not be checked` : '';
     return {
-      title: 'Preview ready',
+      // Every site was checked: the failure budget never stops a preview.
+      title: t.failed ? `Preview ready: ${plural(t.failed, 'site')} could not be checked` : 'Preview ready',
       kind: t.failed ? 'warn' : 'ok',
-      text: `${plural(t.ok, 'site')} would change, ${num(t.unchanged)} already up to date${failed}. Nothing was written.`,
+      text: `All ${plural(t.total, 'site')} checked: ${plural(t.ok, 'site')} would change, ${num(t.unchanged)} already up to date${failed}. Nothing was written.`,
     };
   }
   const skipped = t.skipped ? `, ${num(t.skipped)} skipped` : '';
   return {
-    title: report.state === 'halted' ? 'Halted' : 'Done',
+    // Never a green "Done" over failed sites.
+    title: report.state === 'halted' ? 'Halted' : t.failed ? 'Completed with failures' : 'Done',
     kind: report.state === 'halted' || t.failed ? 'bad' : 'ok',
     text: `${plural(t.ok, 'site')} updated and verified, ${num(t.unchanged)} already up to date, ${num(t.failed)} failed${skipped}.`,
   };
 }
 
-/** After a push: is the version it pushed now verified on every site that should hold it? */
-async function safeToRoll(version) {
-  if (!version) return null;
-  const [{ versions }, summary] = await Promise.all([api(ROUTES.keys), fleetSummary()]);
-  const v = versions.find((x) => x.id === version.id);
-  if (!v || rollState(v, sitesByVersion(summary).get(v.id)) !== 'safe') return null;
+/** After a push: which keys, if any, no site wants or holds any more (safe to roll in Stripe). */
+async function safeToRoll() {
+  const safe = (await keyRollAdvice()).filter((k) => k.state === 'safe');
+  if (!safe.length) return null;
   return h(
     'p',
     { class: 'safe-line' },
-    h('strong', {}, `${v.id} is verified on every site (${num(v.safe_to_roll.sites)}) `),
-    `since ${fmtTime(v.safe_to_roll.verified_at)}: it is safe to roll the previous keys in Stripe. `,
+    h('strong', {}, `${plural(safe.length, 'old key')} no site wants or holds any more: `),
+    safe.map((k) => `${k.name} …${k.last4}`).join(', '),
+    '. They can be rolled in Stripe. ',
     h('a', { href: '#/keys' }, 'Key vault'),
   );
 }
@@ -66,17 +69,26 @@ export async function recapOf(report, { ctx, errorEl, version }) {
   const actions = [];
   if (report.confirmable)
     actions.push(
-      button(
-        t.ok ? `Confirm: push to ${plural(t.total, 'site')}` : `Confirm anyway (${plural(t.total, 'site')})`,
-        'primary',
-        confirmRun,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          onclick: async () => {
+            const res = await confirmDialog(report, version);
+            if (res) ctx.navigate(`#/runs/${encodeURIComponent(res.run_id)}`);
+          },
+        },
+        t.failed
+          ? `Confirm… (${plural(t.total - t.failed, 'site')} passed, ${num(t.failed)} failed)`
+          : `Confirm: push to ${plural(t.total, 'site')}…`,
       ),
     );
   if (report.resumable) actions.push(button('Resume run', 'primary', resumeRun));
   if (t.failed && report.state !== 'running')
     actions.push(button(`Re-run failed only (${num(t.failed)})`, '', retryFailed));
   if (report.dry_run) actions.push(h('a', { href: '#/push', class: 'button-link' }, 'Change the selection'));
-  const roll = !report.dry_run && report.state === 'done' ? await safeToRoll(version) : null;
+  const roll = !report.dry_run && report.state === 'done' ? await safeToRoll() : null;
   return [
     h(
       'div',

@@ -5,7 +5,7 @@
  * now verified on every site (safe to roll the old key in Stripe).
  */
 import { ROUTES, api, followRun, sitesByRef } from '../api.js';
-import { announce, h, replace, throttle } from '../dom.js';
+import { announce, h, openDialog, replace, throttle } from '../dom.js';
 import {
   KEY_SETTINGS,
   SETTING_LABELS,
@@ -14,9 +14,10 @@ import {
   num,
   plural,
   runKind,
-  runStateBadge,
+  runOutcomeBadge,
 } from '../format.js';
 import { createPager } from '../pager.js';
+import { failureGroupsPanel } from './run-failures.js';
 import { recapOf } from './run-recap.js';
 import { runColumns, runRow } from './run-table.js';
 
@@ -49,7 +50,14 @@ export async function render(container, ctx) {
 
   const heading = h('h1', { tabindex: '-1' });
   const meta = h('dl', { class: 'meta' });
-  const progress = h('progress', { max: 1, value: 0, 'aria-label': 'Sites done' });
+  // Segmented: updated / unchanged / failed / skipped / pending, each its own colour and width.
+  const SEGMENTS = report.dry_run
+    ? [['ok', 'would change'], ['unchanged', 'up to date'], ['failed', 'failed'], ['skipped', 'skipped'], ['pending', 'pending']]
+    : [['ok', 'updated'], ['unchanged', 'unchanged'], ['failed', 'failed'], ['skipped', 'skipped'], ['pending', 'pending']];
+  const segments = new Map(SEGMENTS.map(([k, label]) => [k, h('span', { class: `seg seg-${k}`, title: label })]));
+  const progress = h('div', { class: 'segbar', role: 'img', 'aria-label': 'Sites done' }, [...segments.values()]);
+  const cancelButton = h('button', { type: 'button', class: 'danger', onclick: () => void cancelRun() }, 'Cancel run');
+  const failures = h('div', { class: 'failures-area' });
   const counts = h('p', { class: 'counts' });
   const live = h('p', { class: 'sr-only', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
   const recap = h('section', { class: 'recap', 'aria-labelledby': 'recap-h', tabindex: '-1' });
@@ -72,9 +80,10 @@ export async function render(container, ctx) {
   container.append(
     h('div', { class: 'view-head' }, heading, h('a', { href: '#/history', class: 'muted' }, '‹ All runs')),
     meta,
-    h('section', { class: 'panel progress-panel', 'aria-label': 'Progress' }, progress, counts, live),
+    h('section', { class: 'panel progress-panel', 'aria-label': 'Progress' }, progress, counts, live, h('div', { class: 'actions' }, cancelButton)),
     error,
     recap,
+    failures,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'sites-h' },
@@ -122,7 +131,7 @@ export async function render(container, ctx) {
     const item = (term, ...value) => h('div', {}, h('dt', {}, term), h('dd', {}, ...value));
     replace(
       meta,
-      item('State', runStateBadge(ended ? report.state : 'running')),
+      item('State', runOutcomeBadge({ ...report, active: !ended })),
       item('Started', fmtTime(report.started_at)),
       item('Finished', fmtTime(report.finished_at)),
       report.of
@@ -150,14 +159,19 @@ export async function render(container, ctx) {
     const t = tally();
     const total = rows.size;
     const done = total - t.pending;
-    progress.max = Math.max(1, total);
-    progress.value = done;
+    for (const [k, el] of segments) {
+      // CSSOM, not a style attribute: the page's CSP allows no inline style.
+      el.style.flexGrow = String(t[k] ?? 0);
+      el.hidden = !t[k];
+    }
+    cancelButton.hidden = ended || !report.cancellable;
     const what = report.dry_run
       ? [`${num(t.ok)} would change`, `${num(t.unchanged)} up to date`, `${num(t.failed)} failed`]
       : [`${num(t.ok)} updated`, `${num(t.unchanged)} unchanged`, `${num(t.failed)} failed`];
     if (t.skipped) what.push(`${num(t.skipped)} skipped`);
     const text = `${num(done)} of ${plural(total, 'site')} done — ${what.join(', ')}${ended ? '' : phase ? ` · phase: ${phase}` : ''}`;
     replace(counts, text);
+    progress.setAttribute('aria-label', text);
     counts.dataset.done = String(done);
     counts.dataset.total = String(total);
     announceProgress(text);
@@ -201,7 +215,38 @@ export async function render(container, ctx) {
 
   async function renderRecap() {
     recap.hidden = !ended;
-    if (ended) replace(recap, ...(await recapOf(report, { ctx, errorEl: error, version })));
+    failures.hidden = !ended;
+    if (ended) {
+      replace(recap, ...(await recapOf(report, { ctx, errorEl: error, version })));
+      replace(failures, failureGroupsPanel(report, { ctx, errorEl: error }));
+    }
+  }
+
+  async function cancelRun() {
+    const t = tally();
+    const yes = await openDialog({
+      title: 'Cancel this run?',
+      body: h(
+        'div',
+        { class: 'stack' },
+        h('p', {}, `No new site starts. Sites being pushed right now finish (a write is never cut in half); the ${plural(t.pending, 'site')} not started stay pending.`),
+        h('p', {}, 'The run can be resumed later: it then pushes only to the pending sites, with the same keys.'),
+      ),
+      actions: [
+        { label: 'Keep running', value: 'keep' },
+        { label: 'Cancel run', value: 'cancel', submit: true, class: 'danger' },
+      ],
+    });
+    if (!yes) return;
+    try {
+      cancelButton.disabled = true;
+      const res = await api(ROUTES.cancelRun, { method: 'POST', params: { id }, body: {} });
+      announce(res.message);
+      replace(counts, res.message);
+    } catch (err) {
+      cancelButton.disabled = false;
+      error.textContent = err.message;
+    }
   }
 
   const renderLive = throttle(() => {
