@@ -4,6 +4,7 @@ import { checkSiteKeyEnv, siteKeyEnvPrefix } from '../../keys/site-key-env.js';
 import { checkTags } from '../../store/fleet-records.js';
 import { SiteExistsError, type FleetSite, type FleetStore } from '../../store/fleet-store.js';
 import { DashboardError } from '../errors.js';
+import { siteByAlias } from './site-aliases.js';
 import { defaultSiteName } from './site-views.js';
 
 export interface ImportResult {
@@ -73,6 +74,11 @@ export async function importSites(
         result.warnings.push(
           `${site.url}: ${site.apiKeyEnv} is not set in ${cli ? 'this' : "the dashboard's"} environment; the site uses TEMPLATE_MASTER_API_KEY`,
         );
+    }
+    const alias = await siteByAlias(fleet, site.url);
+    if (alias && alias.url !== site.url) {
+      result.skipped.push({ url: site.url, reason: `the same site as ${alias.url}, already in the fleet` });
+      continue;
     }
     try {
       const tags = [...site.tags, ...extraTags.filter((t) => !site.tags.includes(t))];
