@@ -42,6 +42,19 @@ describe('dashboard startup', () => {
     expect(existsSync(join(dir, 'cli.db'))).toBe(false);
   });
 
+  it('keyfleet dashboard refuses --trust-proxy true (any X-Forwarded-For) with exit 2 and the fix (issue 12)', async () => {
+    const res = await runCli(['dashboard', '--port', '0', '--trust-proxy', 'true'], {
+      env: { KEYFLEET_DB: join(dir, 'proxy.db'), KEYFLEET_ADMIN_TOKEN: ADMIN_TOKEN },
+    });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--trust-proxy must be the number of proxies .* "true" is refused/);
+    const env = await runCli(['dashboard', '--port', '0'], {
+      env: { KEYFLEET_DB: join(dir, 'proxy.db'), KEYFLEET_ADMIN_TOKEN: ADMIN_TOKEN, KEYFLEET_TRUST_PROXY: 'true' },
+    });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/KEYFLEET_TRUST_PROXY must be/);
+  });
+
   it.skipIf(DASHBOARD_BACKEND === 'postgres')(
     'creates the vault key file (0600) next to the database on first start, with a warning',
     async () => {

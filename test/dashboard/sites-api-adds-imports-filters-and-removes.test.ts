@@ -129,6 +129,21 @@ describe('the sites API', () => {
     expect((await list()).length).toBe(before);
   });
 
+  it('takes the loopback aliases of a site for the site itself, when added and when imported (issue 12)', async () => {
+    const first = await d.call({ url: DASHBOARD_ROUTES.sites, body: { url: 'http://127.0.0.1:8089', name: 'loop' } });
+    expect(first.statusCode).toBe(201);
+    for (const url of ['http://localhost:8089', 'http://127.1:8089/', 'http://[::1]:8089', 'HTTP://LOCALHOST.:8089']) {
+      const res = await d.call({ url: DASHBOARD_ROUTES.sites, body: { url } });
+      expect({ url, status: res.statusCode, error: res.json().error }).toEqual({ url, status: 409, error: 'site_exists' });
+    }
+    const imported = (
+      await d.call({ url: DASHBOARD_ROUTES.importSites, body: { content: 'http://localhost:8089\n' } })
+    ).json();
+    expect(imported.added).toEqual([]);
+    expect(imported.skipped).toEqual([{ url: 'http://localhost:8089', reason: expect.stringMatching(/same site as http:\/\/127\.0\.0\.1:8089/) }]);
+    await d.call({ method: 'DELETE', url: `${DASHBOARD_ROUTES.sites}/loop` });
+  });
+
   it('imports URLs with a base path, named after them with _ for / (issue 12)', async () => {
     const res = await d.call({
       url: DASHBOARD_ROUTES.importSites,

@@ -10,7 +10,9 @@ import { whyUnreadable } from '../../engine/inventory.js';
 import { normaliseSiteUrl } from '../../engine/site-url.js';
 import { EXIT } from '../../protocol/error-catalog.js';
 import { fingerprint } from '../../protocol/fingerprint.js';
+import { siteByAlias } from '../../dashboard/fleet/site-aliases.js';
 import { checkSiteName } from '../../store/fleet-records.js';
+import { SiteExistsError } from '../../store/fleet-store.js';
 import type { StateStore } from '../../store/state-store.js';
 import { catalogError } from '../cli-error.js';
 import { printable, sitesTable } from '../sites-format.js';
@@ -68,6 +70,8 @@ export async function sitesAdd(opts: SitesOptions): Promise<number> {
   try {
     const site = await (async () => {
       if (apiKey !== null) await checkVaultKey(state);
+      const alias = await siteByAlias(state.fleet, url);
+      if (alias) throw new SiteExistsError('url', `${url}, registered as ${alias.url}`);
       return state.fleet.addSite({ url, name, tags, apiKey, source: 'admin', addedBy: who() });
     })().catch(refusal);
     await state.fleet.audit({

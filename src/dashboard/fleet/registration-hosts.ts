@@ -112,26 +112,11 @@ async function lookupAll(host: string): Promise<string[]> {
 }
 
 /** IPv4 in any form the URL parser accepts (`127.1`, `0x7f000001`) as dotted quad; others unchanged. */
-function canonicalIp(host: string): string {
+export function canonicalIp(host: string): string {
   if (isIP(host) === 6) return new URL(`http://[${host}]`).hostname.slice(1, -1);
   if (/^[0-9a-fx.]+$/i.test(host) && URL.canParse(`http://${host}`)) {
     const parsed = new URL(`http://${host}`).hostname;
     if (isIP(parsed) === 4) return parsed;
   }
   return host;
-}
-
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
-
-/**
- * The URLs one site may be known under: itself, and for a loopback host the same scheme, port and
- * path on every loopback name, so `http://localhost:5000` re-registers the site stored as
- * `http://127.0.0.1:5000` instead of adding a second one. `url` is normalised already (site-url.ts).
- */
-export function urlAliases(url: string): string[] {
-  const u = new URL(url);
-  const h = canonicalIp(canonicalHost(u.hostname));
-  if (!(h === 'localhost' || h === '::1' || h.startsWith('127.'))) return [url];
-  const rest = `${u.port === '' ? '' : `:${u.port}`}${u.pathname === '/' ? '' : u.pathname}`;
-  return [url, ...LOOPBACK_NAMES.map((n) => `${u.protocol}//${n}${rest}`).filter((a) => a !== url)];
 }

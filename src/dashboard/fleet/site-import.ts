@@ -4,6 +4,7 @@ import { checkSiteKeyEnv, siteKeyEnvPrefix } from '../../keys/site-key-env.js';
 import { checkTags } from '../../store/fleet-records.js';
 import type { FleetSite, FleetStore, NewFleetSite } from '../../store/fleet-store.js';
 import { DashboardError } from '../errors.js';
+import { siteByAlias, urlAliases } from './site-aliases.js';
 import { defaultSiteName } from './site-views.js';
 
 export interface ImportResult {
@@ -76,6 +77,14 @@ export async function importSites(
         result.warnings.push(
           `${site.url}: ${site.apiKeyEnv} is not set in ${cli ? 'this' : "the dashboard's"} environment; the site uses TEMPLATE_MASTER_API_KEY`,
         );
+    }
+    // Only a loopback URL has aliases (site-aliases.ts); every other URL is checked by the batch insert.
+    if (urlAliases(site.url).length > 1) {
+      const alias = await siteByAlias(fleet, site.url);
+      if (alias && alias.url !== site.url) {
+        outcome.push({ url: site.url, reason: `the same site as ${alias.url}, already in the fleet` });
+        continue;
+      }
     }
     const tags = [...site.tags, ...extraTags.filter((t) => !site.tags.includes(t))];
     // The inventory's default name keeps a base path's `/`, which a registry name cannot hold.

@@ -14,7 +14,8 @@ import { bearer } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
 import { effectiveVersion, VersionKeys } from '../fleet/desired.js';
-import { hostAllowed, refusedHost, urlAliases } from '../fleet/registration-hosts.js';
+import { hostAllowed, refusedHost } from '../fleet/registration-hosts.js';
+import { siteByAlias } from '../fleet/site-aliases.js';
 import { defaultSiteName, siteUrlOrThrow } from '../fleet/site-views.js';
 import { planForSites } from '../runs/run-plan.js';
 
@@ -100,7 +101,7 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
         if (why) throw new DashboardError('registration_host_refused', `Refused: ${why}. ${ERROR_CATALOG.registration_host_refused.hint}`);
       }
       const apiKey = req.body.api_key;
-      let site = await findByAlias(ctx, url);
+      let site = await siteByAlias(ctx.state.fleet, url);
       const again = site !== undefined;
       if (site) {
         // Whoever holds only the token must not take over a known site's key (issue 12).
@@ -148,15 +149,6 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
         .send({ success: true, site_id: site.id, run_id: runId, approval: site.approval, message });
     },
   );
-}
-
-/** The site `url` or one of its aliases (site.url is the stored one). */
-async function findByAlias(ctx: DashboardContext, url: string): Promise<FleetSite | undefined> {
-  for (const alias of urlAliases(url)) {
-    const site = await ctx.state.fleet.getSite(alias);
-    if (site && site.url === alias) return site;
-  }
-  return undefined;
 }
 
 /**

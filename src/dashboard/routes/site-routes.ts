@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { fingerprint } from '../../protocol/fingerprint.js';
 import { DASHBOARD_ROUTES } from '../../protocol/dashboard-routes.js';
-import type { FleetSite } from '../../store/fleet-store.js';
+import { SiteExistsError, type FleetSite } from '../../store/fleet-store.js';
 import { AddSiteBody, IdParams, ImportBody, PatchSiteBody, SiteQuery } from '../api-schemas.js';
 import { audit } from '../audit.js';
 import { adminOf, requireAdmin } from '../auth/admin-guard.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
+import { siteByAlias } from '../fleet/site-aliases.js';
 import { importSites } from '../fleet/site-import.js';
 import { defaultSiteName, siteUrlOrThrow, siteView } from '../fleet/site-views.js';
 
@@ -59,6 +60,9 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext):
     async (req, reply) => {
       const actor = adminOf(req).actor;
       const url = siteUrlOrThrow(req.body.url, ctx.config.allowHttp);
+      // `http://localhost:5000` is the site `http://127.0.0.1:5000` already is (issue 12).
+      const alias = await siteByAlias(ctx.state.fleet, url);
+      if (alias) throw new SiteExistsError('url', `${url}, registered as ${alias.url}`);
       const site = await ctx.state.fleet.addSite({
         url,
         name: req.body.name?.trim() || defaultSiteName(url),
