@@ -154,7 +154,7 @@ export class PostgresRunSites {
     runId: string,
     statuses?: readonly SiteStatus[],
     urls?: readonly string[],
-    withBefore = true,
+    withBefore: boolean | 'only' = true,
   ): Promise<SiteResult[]> {
     for (const s of statuses ?? [])
       if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
@@ -169,6 +169,7 @@ export class PostgresRunSites {
       params.push([...urls]);
       where += ` AND url = ANY($${params.length}::text[])`;
     }
+    if (withBefore === 'only') where += ' AND before_json IS NOT NULL';
     const sql = `SELECT ${withBefore ? COLUMNS : COLUMNS_NO_BEFORE} FROM run_sites WHERE ${where} ORDER BY position`;
     return (await this.db.rows<SiteRow>(sql, params)).map(siteFromRow);
   }

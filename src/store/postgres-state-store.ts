@@ -174,9 +174,9 @@ export class PostgresStateStore implements StateStore {
 
   siteResults(
     runId: string,
-    opts: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean } = {},
+    opts: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' } = {},
   ): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts.status, opts.urls, opts.before !== false);
+    return this.sites.list(runId, opts.status, opts.urls, opts.before ?? true);
   }
 
   async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {

@@ -78,7 +78,7 @@ export class SqliteRunSites {
     runId: string,
     statuses?: readonly SiteStatus[],
     urls?: readonly string[],
-    withBefore = true,
+    withBefore: boolean | 'only' = true,
   ): SiteResult[] {
     for (const s of statuses ?? []) {
       if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
@@ -94,6 +94,7 @@ export class SqliteRunSites {
       where += ' AND url IN (SELECT value FROM json_each(?))';
       params.push(JSON.stringify(urls));
     }
+    if (withBefore === 'only') where += ' AND before_json IS NOT NULL';
     const sql = `SELECT ${withBefore ? COLUMNS : COLUMNS_NO_BEFORE} FROM run_sites WHERE ${where} ORDER BY position`;
     return (this.stmt(sql).all(...params) as SiteRow[]).map(siteFromRow);
   }

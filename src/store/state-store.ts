@@ -183,11 +183,12 @@ export interface StateStore {
   listRuns(opts?: { limit?: number }): Promise<RunRecord[]>;
   /**
    * In the original site order; `urls` keeps only those sites (a shared run's job reads its own);
-   * `before: false` leaves out what each site held before the run (null): a report does not show it.
+   * `before: false` leaves out what each site held before the run (null): a report does not show it;
+   * `before: 'only'` keeps only the sites that have one (a resume's stored befores, stored-before.ts).
    */
   siteResults(
     runId: string,
-    opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean },
+    opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' },
   ): Promise<SiteResult[]>;
   /**
    * Runs left `running` by a dead process become `interrupted`; returns their ids. A run owned by this
