@@ -87,6 +87,8 @@ export function classifyError(err: unknown): Failure | null {
   let current: unknown = err;
   for (let depth = 0; depth < 4 && isObject(current); depth++) {
     if (current.name === 'TimeoutError') return { code: 'timeout', detail: 'TimeoutError' };
+    const refused = proxyRefusal(current);
+    if (refused !== null) return { code: 'proxy_error', detail: refused };
     const raw = typeof current.code === 'string' ? current.code : null;
     if (raw !== null) {
       const code =
@@ -98,6 +100,21 @@ export function classifyError(err: unknown): Failure | null {
     current = current.cause ?? nested;
   }
   return null;
+}
+
+/**
+ * undici's ProxyAgent reports a proxy that refuses the CONNECT tunnel (403, 407, 502, …) as a
+ * RequestAbortedError (`UND_ERR_ABORTED`, the code of a cancellation too) whose only mark is its
+ * message: "Proxy response (403) !== 200 when HTTP Tunneling". That is the site's failure through
+ * this proxy, not a cancellation, so it gets a catalog code instead of escaping as a bug (which made a
+ * shared run's job fail and be retried). Returns the proxy's status as detail, else null.
+ */
+const TUNNEL_REFUSED = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
+
+function proxyRefusal(err: Record<string, unknown>): string | null {
+  if (err.code !== 'UND_ERR_ABORTED' || typeof err.message !== 'string') return null;
+  const match = TUNNEL_REFUSED.exec(err.message);
+  return match === null ? null : `the proxy answered ${match[1]} to CONNECT`;
 }
 
 /**

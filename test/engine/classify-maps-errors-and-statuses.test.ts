@@ -56,6 +56,12 @@ describe('classifyError', () => {
       'connection_reset',
     ],
     [
+      // undici's ProxyAgent: the proxy refused the CONNECT tunnel (a RequestAbortedError by class).
+      'a proxy refusing the tunnel',
+      new errors.RequestAbortedError('Proxy response (403) !== 200 when HTTP Tunneling'),
+      'proxy_error',
+    ],
+    [
       'happy-eyeballs AggregateError',
       new AggregateError([sysError('ECONNREFUSED'), sysError('ECONNREFUSED')], 'connect failed'),
       'connection_refused',
@@ -72,8 +78,15 @@ describe('classifyError', () => {
     });
   });
 
+  it('says what the proxy answered when it refused the tunnel', () => {
+    expect(
+      classifyError(new errors.RequestAbortedError('Proxy response (407) !== 200 when HTTP Tunneling')),
+    ).toEqual({ code: 'proxy_error', detail: 'the proxy answered 407 to CONNECT' });
+  });
+
   it.each([
     ['a cancellation', new errors.RequestAbortedError()],
+    ['a cancellation whose message only mentions a proxy', new errors.RequestAbortedError('Proxy response')],
     ['a destroyed client', new errors.ClientDestroyedError()],
     ['a programming error', new TypeError('x is not a function')],
     ['a non-error', 'boom'],
