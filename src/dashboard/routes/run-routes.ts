@@ -200,6 +200,13 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
       );
     const actor = adminOf(req).actor;
     const plan = await planFromSnapshot(ctx.state, urls, snapshot, ctx.masterKey);
+    // planFromSnapshot leaves out every site now waiting for approval (removed, then registered again).
+    const awaitingApproval = urls.length - plan.tasks.length;
+    if (plan.tasks.length === 0)
+      throw new DashboardError(
+        'no_sites_selected',
+        `Every site this would push waits for an admin's approval (${awaitingApproval}): approve them on the Sites page (POST /api/admin/sites/:id/approve), then try again.`,
+      );
     const run = await ctx.runs.start({
       actor,
       dryRun,
@@ -215,11 +222,14 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
     });
     await audit(ctx, req, actor, trigger === 'confirm' ? 'run.confirm' : 'run.retry_failed', run.id, {
       of: of.id,
-      sites: urls.length,
+      sites: plan.tasks.length,
       max_failures: maxFailures,
+      ...(awaitingApproval > 0 ? { awaiting_approval: awaitingApproval } : {}),
       ...detail,
     });
-    return reply.code(202).send({ success: true, run_id: run.id, dry_run: dryRun, sites: urls.length });
+    return reply
+      .code(202)
+      .send({ success: true, run_id: run.id, dry_run: dryRun, sites: plan.tasks.length, awaiting_approval: awaitingApproval });
   }
 }
 
