@@ -58,7 +58,12 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')(
         });
       }
       // retries: 2 (the default policy): a proxy refusal must not be retried either.
-      client = createSiteClient({ timeoutMs: 5000, retries: 2, concurrency: 4, env: { HTTP_PROXY: proxyUrl } });
+      client = createSiteClient({
+        timeoutMs: 5000,
+        retries: 2,
+        concurrency: 4,
+        env: { HTTP_PROXY: proxyUrl },
+      });
     });
     afterAll(async () => {
       await client.close();

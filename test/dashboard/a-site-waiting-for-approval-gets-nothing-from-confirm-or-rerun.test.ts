@@ -31,7 +31,12 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
 
   beforeAll(async () => {
     proxy = await startCountingProxy();
-    client = createSiteClient({ timeoutMs: 3000, retries: 0, concurrency: 4, env: { HTTP_PROXY: proxy.url } });
+    client = createSiteClient({
+      timeoutMs: 3000,
+      retries: 0,
+      concurrency: 4,
+      env: { HTTP_PROXY: proxy.url },
+    });
     fleet = await startTemplateFleet(1);
     d = await startTestDashboard({ client, env: { KEYFLEET_RETRIES: '0', KEYFLEET_VERIFY_INTERVAL_S: '0' } });
     for (const url of [fleet.urls[0]!, GONE]) {
@@ -54,10 +59,16 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
     expect(groups.map((g: { code: string }) => g.code)).toEqual(['proxy_error']);
 
     // Removed by an admin, then registered again by whoever holds the token: pending.
-    const sites = (await d.call({ url: DASHBOARD_ROUTES.sites })).json().sites as { id: string; url: string }[];
+    const sites = (await d.call({ url: DASHBOARD_ROUTES.sites })).json().sites as {
+      id: string;
+      url: string;
+    }[];
     const gone = sites.find((s) => s.url.includes('gone.invalid'));
     expect(gone).toBeDefined();
-    const removed = await d.call({ method: 'DELETE', url: dashboardPath(DASHBOARD_ROUTES.site, { id: gone!.id }) });
+    const removed = await d.call({
+      method: 'DELETE',
+      url: dashboardPath(DASHBOARD_ROUTES.site, { id: gone!.id }),
+    });
     expect(removed.statusCode, removed.body).toBeLessThan(300);
     const again = await d.call({
       url: DASHBOARD_ROUTES.register,
@@ -101,7 +112,10 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
 
   it('confirming only the sites that passed sends nothing to it either', async () => {
     const before = reached().length;
-    const res = await d.call({ url: path(DASHBOARD_ROUTES.confirmRun, previewId), body: { only_passed: true } });
+    const res = await d.call({
+      url: path(DASHBOARD_ROUTES.confirmRun, previewId),
+      body: { only_passed: true },
+    });
     expect(res.statusCode, res.body).toBe(202);
     expect(res.json()).toMatchObject({ sites: 1 });
     expect((await toEnd(res.json().run_id as string)).summary).toMatchObject({ total: 1, failed: 0 });

@@ -4,12 +4,12 @@ import { Run } from '../../engine/push-run.js';
 import { loadStoredBefore, storedBeforeOf } from '../../engine/stored-before.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import type { SiteClient } from '../../engine/site-client.js';
+import { SiteError } from '../../engine/site-error.js';
 import { runPool, workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
-import type { FleetSite } from '../../store/fleet-store.js';
 import { newClaimant } from '../../store/run-records.js';
-import type { RunRecord, StateStore } from '../../store/state-store.js';
-import { fleetSitesByUrl, planFromSnapshot, snapshotOfRun } from './run-plan.js';
+import type { SiteResult, StateStore } from '../../store/state-store.js';
+import { planFromSnapshot, snapshotOfRun } from './run-plan.js';
 import type { SiteJob } from './run-queue.js';
 import { siteHealthRecorder } from './site-health-recorder.js';
 
@@ -30,9 +30,6 @@ export interface SiteJobWorkerOptions {
   /** How often a job asks again for its sites that another job holds (1 s by default). */
   claimRetryMs?: number;
 }
-
-/** A run's fleet, kept this long for the next job of the same run (a job should not list 50,000 sites). */
-const FLEET_TTL_MS = 60_000;
 
 /**
  * The worker half of a shared run (DESIGN §3): works one job of the queue — some sites of a run that
@@ -55,7 +52,6 @@ const FLEET_TTL_MS = 60_000;
  *   has finished it, or its claim is older than `claimStaleMs` (that worker died) and is taken over.
  */
 export class SiteJobWorker {
-  private readonly fleets = new Map<string, { at: number; sites: Promise<Map<string, FleetSite>> }>();
   private readonly watches = new Map<string, { watch: RunWatch; users: number }>();
   private readonly busy = new Map<string, Set<Promise<void>>>();
 
@@ -106,7 +102,10 @@ export class SiteJobWorker {
     if (!snapshot) throw new Error(`Run ${run.id} recorded no key version: its sites cannot be pushed.`);
 
     const urls = pending.map((r) => r.url);
-    const plan = await planFromSnapshot(state, urls, snapshot, this.o.masterKey, await this.fleet(run));
+    // This job's own sites, read now: approval (issue 12) is never judged on an older copy of the fleet.
+    const fleet = new Map((await state.fleet.listSites({ refs: urls })).map((s) => [s.url, s]));
+    const plan = await planFromSnapshot(state, urls, snapshot, this.o.masterKey, fleet);
+    await this.skipAwaitingApproval(run.id, pending, plan.tasks);
     const watch = this.watch(run.id, coordination, budget);
     const health = siteHealthRecorder(state, plan, run.dry_run, (err) =>
       log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
@@ -185,16 +184,22 @@ export class SiteJobWorker {
     }
   }
 
-  private fleet(run: RunRecord): Promise<Map<string, FleetSite>> {
-    const now = Date.now();
-    for (const [id, f] of this.fleets) if (now - f.at > FLEET_TTL_MS) this.fleets.delete(id);
-    let f = this.fleets.get(run.id);
-    if (!f) {
-      f = { at: now, sites: fleetSitesByUrl(this.o.state) };
-      f.sites.catch(() => this.fleets.delete(run.id));
-      this.fleets.set(run.id, f);
+  /**
+   * A site of the run that now waits for approval (removed, then registered again) is sent nothing:
+   * it ends `skipped` with `site_pending`, so the run still ends and says why.
+   */
+  private async skipAwaitingApproval(
+    runId: string,
+    pending: readonly SiteResult[],
+    tasks: readonly SiteTask[],
+  ): Promise<void> {
+    const planned = new Set(tasks.map((t) => t.url));
+    for (const r of pending) {
+      if (planned.has(r.url)) continue;
+      const error = new SiteError({ code: 'site_pending', url: r.url }).toJSON();
+      await this.o.state.recordSite(runId, { ...r, status: 'skipped', changes: [], error });
+      this.o.onSettled(runId, r.url);
     }
-    return f.sites;
   }
 
   /** One watch per run and coordination in this process, shared by its jobs. */
