@@ -46,9 +46,9 @@ describe('a registration with the token alone', () => {
     d = await startTestDashboard({ client, env: { KEYFLEET_ALLOW_HTTP: 'true' } });
     const keys = await d.call({
       url: DASHBOARD_ROUTES.keys,
-      body: { publishable_key: makeKey('pk'), secret_key: makeKey('sk') },
+      body: { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') },
     });
-    expect(keys.statusCode).toBe(201);
+    expect(keys.statusCode, keys.body).toBe(201);
   });
   afterAll(async () => {
     await d.close();
@@ -89,8 +89,8 @@ describe('a registration with the token alone', () => {
     expect(approved.json().site).toMatchObject({ approval: 'approved', approved_by: 'api-token' });
     const runId = approved.json().run_id as string;
     expect(runId).toMatch(/^\d{8}-/);
-    // The run's first request to the listener shows at the proxy (the run's own end is not awaited:
-    // the proxy refuses the tunnel, and a shared run on Postgres retries such a job).
+    // The run's first request to the listener shows at the proxy (which refuses the tunnel: the site
+    // fails with proxy_error).
     for (let i = 0; i < 400 && seen().length === 0; i++) await sleep(25);
     expect(seen().length).toBeGreaterThan(0);
     const audit = (await d.call({ url: DASHBOARD_ROUTES.audit })).json().entries.map((e: { action: string }) => e.action);
