@@ -57,8 +57,14 @@ export class SiteDoctor {
 
   constructor(private readonly o: SiteDoctorOptions) {}
 
-  /** Runs the ladder on `site`; DashboardError `doctor_running` when one is already running there. */
+  /**
+   * Runs the ladder on `site`; DashboardError `doctor_running` when one is already running there,
+   * `site_pending` when the site waits for approval.
+   */
   async examine(site: FleetSite, opts: { stripe: boolean }): Promise<SiteDoctorResult> {
+    // A site waiting for approval is sent nothing, not even a key to read with (issue 12): checked
+    // here too, so every caller (one site, a bulk job over a filter) holds to it.
+    if (site.approval === 'pending') throw new DashboardError('site_pending');
     if (this.running.has(site.id)) throw new DashboardError('doctor_running');
     const controller = new AbortController();
     let release = () => undefined as void;
