@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSiteClient, type SiteClient } from '../../src/engine/site-client.js';
+import { openStateStore } from '../../src/store/open-state-store.js';
 import { DASHBOARD_ROUTES, dashboardPath } from '../../src/protocol/dashboard-routes.js';
 import { startCountingProxy, type CountingProxy } from '../fault-fleet/counting-proxy.js';
 import { makeKey } from '../helpers/keys.js';
@@ -107,6 +108,45 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
     expect(end.summary).toMatchObject({ total: 1, ok: 1, failed: 0 });
     const results = (await d.call({ url: path(DASHBOARD_ROUTES.run, res.json().run_id as string) })).json();
     expect(JSON.stringify(results)).not.toContain('gone.invalid');
+    expect(reached().length).toBe(before);
+  });
+
+  it('resuming an interrupted run skips it with site_pending, sends it nothing, and the run ends', async () => {
+    // A run over both sites that stopped before touching either (written as a killed dashboard leaves it).
+    const store = await openStateStore({ env: d.env });
+    let runId: string;
+    try {
+      const version = (await store.listKeyVersions())[0]!.id;
+      const run = await store.createRun({
+        command: 'push',
+        dry_run: false,
+        actor: 'test',
+        sites_source: null,
+        keys: {},
+        options: { desired: { default: version, others: {} }, max_failures: '100%', canary: 0 },
+        key_version_id: version,
+        sites: [fleet.urls[0]!, GONE],
+      });
+      runId = run.id;
+      await store.finishRun(run.id, 'interrupted');
+    } finally {
+      await store.close();
+    }
+    const before = reached().length;
+    const res = await d.call({ url: path(DASHBOARD_ROUTES.resumeRun, runId), body: {} });
+    expect(res.statusCode, res.body).toBe(202);
+    const end = await toEnd(runId);
+    // The approved site already holds the keys (the confirms above): unchanged.
+    expect(end.summary).toMatchObject({ total: 2, unchanged: 1, skipped: 1, failed: 0 });
+    const sites = (await d.call({ url: path(DASHBOARD_ROUTES.run, runId) })).json().sites as {
+      url: string;
+      status: string;
+      error: { code: string } | null;
+    }[];
+    expect(sites.find((s) => s.url.includes('gone.invalid'))).toMatchObject({
+      status: 'skipped',
+      error: { code: 'site_pending' },
+    });
     expect(reached().length).toBe(before);
   });
 

@@ -10,6 +10,7 @@ import { newClaimant, workerName } from '../../store/run-records.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { DashboardError } from '../errors.js';
 import { LiveRun } from './live-run.js';
+import { skipAwaitingApproval } from './awaiting-approval.js';
 import { planFromSnapshot, snapshotOfRun, type FleetRunPlan } from './run-plan.js';
 import type { SharedRuns } from './shared-runs.js';
 import { siteHealthRecorder } from './site-health-recorder.js';
@@ -152,14 +153,21 @@ export class RunManager {
       (run.key_version_id ? { default: run.key_version_id, others: {} } : undefined);
     if (!snapshot)
       throw new DashboardError('run_state_conflict', `Run ${id} recorded no key version to resume with.`);
-    const pending = (await this.o.state.siteResults(id, { status: ['pending'] })).map((r) => r.url);
-    const plan = await planFromSnapshot(this.o.state, pending, snapshot, this.o.masterKey);
+    const pending = await this.o.state.siteResults(id, { status: ['pending'] });
+    const plan = await planFromSnapshot(
+      this.o.state,
+      pending.map((r) => r.url),
+      snapshot,
+      this.o.masterKey,
+    );
     let reopened: RunRecord;
     try {
       reopened = await this.o.state.reopenRun(id);
     } catch (err) {
       throw new DashboardError('run_state_conflict', (err as Error).message);
     }
+    // A site that waits for approval since the run stopped is sent nothing: skipped, saying why.
+    await skipAwaitingApproval(this.o.state, id, pending, plan.tasks);
     const canary = Number(run.options.canary ?? 0);
     const budget = run.dry_run
       ? UNLIMITED

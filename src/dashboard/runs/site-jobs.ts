@@ -4,11 +4,11 @@ import { Run } from '../../engine/push-run.js';
 import { loadStoredBefore, storedBeforeOf } from '../../engine/stored-before.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import type { SiteClient } from '../../engine/site-client.js';
-import { SiteError } from '../../engine/site-error.js';
 import { runPool, workersFor } from '../../engine/worker-pool.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import { newClaimant } from '../../store/run-records.js';
-import type { SiteResult, StateStore } from '../../store/state-store.js';
+import type { StateStore } from '../../store/state-store.js';
+import { skipAwaitingApproval } from './awaiting-approval.js';
 import { planFromSnapshot, snapshotOfRun } from './run-plan.js';
 import type { SiteJob } from './run-queue.js';
 import { siteHealthRecorder } from './site-health-recorder.js';
@@ -105,7 +105,8 @@ export class SiteJobWorker {
     // This job's own sites, read now: approval (issue 12) is never judged on an older copy of the fleet.
     const fleet = new Map((await state.fleet.listSites({ refs: urls })).map((s) => [s.url, s]));
     const plan = await planFromSnapshot(state, urls, snapshot, this.o.masterKey, fleet);
-    await this.skipAwaitingApproval(run.id, pending, plan.tasks);
+    for (const url of await skipAwaitingApproval(state, run.id, pending, plan.tasks))
+      this.o.onSettled(run.id, url);
     const watch = this.watch(run.id, coordination, budget);
     const health = siteHealthRecorder(state, plan, run.dry_run, (err) =>
       log.warn({ run: run.id, err: maskSecrets(err.message) }, 'could not record site health'),
@@ -181,24 +182,6 @@ export class SiteJobWorker {
       if (left.length > 0) {
         throw new Error(`this dashboard stopped the job with ${left.length} of its sites not worked`);
       }
-    }
-  }
-
-  /**
-   * A site of the run that now waits for approval (removed, then registered again) is sent nothing:
-   * it ends `skipped` with `site_pending`, so the run still ends and says why.
-   */
-  private async skipAwaitingApproval(
-    runId: string,
-    pending: readonly SiteResult[],
-    tasks: readonly SiteTask[],
-  ): Promise<void> {
-    const planned = new Set(tasks.map((t) => t.url));
-    for (const r of pending) {
-      if (planned.has(r.url)) continue;
-      const error = new SiteError({ code: 'site_pending', url: r.url }).toJSON();
-      await this.o.state.recordSite(runId, { ...r, status: 'skipped', changes: [], error });
-      this.o.onSettled(runId, r.url);
     }
   }
 
