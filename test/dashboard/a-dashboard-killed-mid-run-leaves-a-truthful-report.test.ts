@@ -86,7 +86,11 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')('a dashboard killed mid-run (P
         const marks = sites.map((s) => s.requests.length);
         const sk = makeKey('sk');
         const pk = makeKey('pk');
-        const keys = await coordinator.api('/api/admin/keys', { publishable_key: pk, secret_key: sk });
+        const keys = await coordinator.api('/api/admin/keys', {
+          make_default: true,
+          publishable_key: pk,
+          secret_key: sk,
+        });
         expect(keys.status).toBe(201);
         const started = await coordinator.api('/api/admin/runs', { canary: 1, max_failures: '0' });
         expect(started.status).toBe(202);
