@@ -23,6 +23,7 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
   let fleet: Fleet;
   let d: TestDashboard;
   let previewId: string;
+  let strangerId: string;
   const reached = () => [...proxy.connects, ...proxy.requests].filter((r) => r.includes('gone.invalid'));
   const path = (route: string, id: string) => dashboardPath(route, { id });
   const toEnd = async (runId: string) => {
@@ -80,6 +81,7 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
     });
     expect(again.statusCode, again.body).toBe(202);
     expect(again.json().approval).toBe('pending');
+    strangerId = again.json().site_id as string;
   });
   afterAll(async () => {
     await d.close();
@@ -148,6 +150,18 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
       error: { code: 'site_pending' },
     });
     expect(reached().length).toBe(before);
+  });
+
+  it('asking for its publishable key with its own key gets 409 site_pending, not the key', async () => {
+    const res = await d.call({
+      url: dashboardPath(DASHBOARD_ROUTES.siteStripeKey, { site: strangerId }),
+      auth: 'none',
+      from: '10.7.7.8',
+      headers: { 'x-api-key': 'stranger-key-0123456789' },
+    });
+    expect(res.statusCode, res.body).toBe(409);
+    expect(res.json()).toMatchObject({ error: 'site_pending' });
+    expect(res.body).not.toContain('pk_');
   });
 
   it('confirming only the sites that passed sends nothing to it either', async () => {
