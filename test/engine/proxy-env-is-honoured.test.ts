@@ -73,6 +73,27 @@ describe('proxy variables', () => {
     }
   });
 
+  it("a proxy refusing the tunnel is the site's proxy_error, asked once (not retried, not thrown as a bug)", async () => {
+    // The counting proxy refuses CONNECT to anything but 127.0.0.1 (403), as a deny list does.
+    const client = createSiteClient({
+      timeoutMs: 3000,
+      retries: 2,
+      concurrency: 1,
+      env: { HTTP_PROXY: proxy.url },
+    });
+    try {
+      const before = proxy.connects.length;
+      const refused = `http://localhost:${plain.port}`;
+      await expect(client.getPublishableKey(refused)).rejects.toMatchObject({
+        code: 'proxy_error',
+        attempts: 1,
+      });
+      expect(proxy.connects.slice(before)).toEqual([`localhost:${plain.port}`]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('does not trust a certificate it would not trust directly', async () => {
     const client = createSiteClient({
       timeoutMs: 3000,
