@@ -14,6 +14,10 @@ describe('retry defaults', () => {
         'service_unavailable',
         'timeout',
         'too_many_attempts',
+        // 429s with Retry-After added by the template (checkout limit) and harden (registrations):
+        // the request had no effect, so a retry after the wait is safe.
+        'rate_limited',
+        'too_many_registrations',
       ].sort(),
     );
   });
