@@ -61,9 +61,9 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
       if (presented === undefined || !keyMatches(presented, accepted))
         return refuse(req, reply, 'invalid_api_key');
       if (!site) return sendError(reply, 'site_not_found');
+      const version = effectiveVersion(site, await ctx.state.fleet.desired()).version_id;
       // A site waiting for approval receives nothing, not even its publishable key (issue 12).
       if (site.approval === 'pending') return sendError(reply, 'site_pending');
-      const version = effectiveVersion(site, await ctx.state.fleet.desired()).version_id;
       const pk = version
         ? (await new VersionKeys(ctx.state).keys(version)).stripe_publishable_key
         : undefined;
