@@ -100,7 +100,7 @@ describe.each(BACKENDS)('the atomic write PUT /api/export/settings (%s)', (backe
     expect(badPrice.json()).toMatchObject({ error: 'invalid_price_id_format', setting: 'stripe_price_id' });
 
     const unknown = await putAll({ stripe_publishable_key: makeKey('pk'), admin_password: 'x' });
-    expect(unknown.statusCode).toBe(404);
+    expect(unknown.statusCode).toBe(400);
     expect(unknown.json()).toMatchObject({ error: 'unknown_setting', setting: 'admin_password' });
 
     const tooLong = await putAll({ stripe_secret_key: `sk_test_${'a'.repeat(5000)}` });
