@@ -27,7 +27,8 @@ export function sendSettingError(
   status?: number,
 ): FastifyReply {
   const entry = ERROR_CATALOG[code];
-  const name = /^[a-z0-9_]{1,64}$/.test(setting) ? setting : '(unprintable name)';
+  // Input is reflected only when short and plain, and masked like the message (a key sent as a name).
+  const name = /^[a-z0-9_]{1,64}$/.test(setting) ? maskSecrets(setting) : '(unprintable name)';
   const text = message ?? `${name}: ${entry.message}`;
   return reply
     .code(status ?? entry.status ?? 500)
