@@ -1,4 +1,5 @@
 import { buildReport } from '../../engine/run-report.js';
+import { SEED_RESTART_HINT } from '../../engine/seed-protocol.js';
 import type { FleetSite } from '../../store/fleet-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
@@ -46,6 +47,8 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
     resumable:
       !active && run.command === 'push' && (run.state === 'interrupted' || run.state === 'cancelled'),
     confirmable: run.dry_run && run.state === 'done',
+    // Issue 9: said once per run where a seed site was given a secret (SEED_TEMPLATE.md point 5).
+    notes: !run.dry_run && results.some((r) => r.protocol === 'seed' && r.status === 'ok' && r.changes?.includes('stripe_secret_key')) ? [SEED_RESTART_HINT] : [],
     trigger: (run.options.trigger as string | undefined) ?? 'cli',
     of: (run.options.of as string | null | undefined) ?? null,
   };
@@ -64,7 +67,7 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
     events.push({
       id: events.length + 1,
       type: 'site',
-      data: { url, status, verified, attempts, duration_ms, error, changes: r.changes ?? [] },
+      data: { url, status, verified, attempts, duration_ms, error, changes: r.changes ?? [], ...(r.protocol ? { protocol: r.protocol } : {}) },
     });
   }
   const end: EndEventData = { ...buildReport(run, results), reason: null };
