@@ -1,4 +1,5 @@
-import { CAPABILITIES, type HealthStripeBody, type KeyInfo } from '../protocol/bodies.js';
+import type { HealthStripeBody, KeyInfo } from '../protocol/bodies.js';
+import { CAPABILITIES } from '../protocol/capabilities.js';
 import { fingerprint } from '../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../protocol/settings.js';
 import type { SiteSnapshot } from '../store/state-store.js';

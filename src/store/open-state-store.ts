@@ -4,7 +4,6 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SecretBox } from '../keys/secret-box.js';
 import { maskDatabaseUrl, parseDatabaseUrl } from './open-settings-store.js';
-import { PostgresStateStore } from './postgres-state-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 import type { StateStore } from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
@@ -180,6 +179,8 @@ async function openPostgres(
   }
   const vault = vaultKeyProvider(':postgres:', opts);
   const schema = opts.schema ?? (env.KEYFLEET_DB_SCHEMA?.trim() || 'public');
+  // pg is loaded only for a Postgres state database: a CLI push on SQLite never pays its start-up.
+  const { PostgresStateStore } = await import('./postgres-state-store.js');
   const store = new PostgresStateStore(url, { vault, schema, log: opts.log });
   try {
     await store.migrate();
