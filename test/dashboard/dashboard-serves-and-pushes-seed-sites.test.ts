@@ -51,6 +51,23 @@ describe('the dashboard and seed sites', () => {
     expect(await d.everything()).not.toContain(sk);
   });
 
+  it('the verify sweep finds the seed site in sync: its unknown secret is neither as desired nor drift', async () => {
+    seed.expireCaches(); // the workers' five minutes have passed
+    const status = (await d.call({ url: DASHBOARD_ROUTES.verify, body: { wait: true } })).json();
+    expect(status).toMatchObject({ last_checked: 2, last_drifted: 0 });
+    const sites = (await d.call({ url: DASHBOARD_ROUTES.sites })).json().sites as Array<{ url: string; health: { problem: string | null; pk_as_desired: boolean | null; sk_as_desired: boolean | null } }>;
+    expect(sites.find((s) => s.url === seed.url)?.health).toMatchObject({ problem: null, pk_as_desired: true, sk_as_desired: null });
+  });
+
+  it('the dashboard\'s doctor passes the healthy seed site', async () => {
+    const id = ((await d.call({ url: DASHBOARD_ROUTES.sites })).json().sites as Array<{ id: string; url: string }>).find((s) => s.url === seed.url)?.id as string;
+    const res = await d.call({ method: 'POST', url: dashboardPath(DASHBOARD_ROUTES.siteDoctor, { id }), body: {} });
+    expect(res.statusCode).toBe(200);
+    const report = res.json();
+    expect(report.diagnosis ?? report.site?.diagnosis ?? null).toBeNull();
+    expect(JSON.stringify(report)).toContain('seed template');
+  });
+
   it('KEYFLEET_PUBLIC_PK=1: the publishable key without a key, as the seed site asks for it', async () => {
     const res = await d.call({ url: dashboardPath(DASHBOARD_ROUTES.siteStripeKey, { site: 'gallery' }), auth: 'none' });
     expect(res.statusCode).toBe(200);
