@@ -138,8 +138,9 @@ export class FleetVerifier {
       const now = await preflightSite(this.o.client, { url: site.url, apiKey, desired: want }, tally);
       await this.o.state.fleet.recordHeldKeys(site.id, heldFromSnapshot(now), new Date().toISOString());
       const wrong = mismatches(want, now);
+      // On a seed site the secret is unknown (issue 9): neither as desired nor drifted.
       const as = (name: 'stripe_publishable_key' | 'stripe_secret_key') =>
-        want[name] === undefined ? null : !wrong.includes(name);
+        want[name] === undefined || now.unknown?.includes(name) ? null : !wrong.includes(name);
       return {
         ...base,
         checked_at: new Date().toISOString(),

@@ -1,4 +1,5 @@
 import { buildReport } from '../../engine/run-report.js';
+import { SEED_RESTART_HINT } from '../../engine/seed-protocol.js';
 import type { FleetSite } from '../../store/fleet-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
@@ -58,6 +59,8 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
       drifted_only: run.options.drifted_only === true,
     },
     max_failures: (run.options.max_failures as string | undefined) ?? null,
+    // Issue 9: said once per run where a seed site was given a secret (SEED_TEMPLATE.md point 5).
+    notes: !run.dry_run && results.some((r) => r.protocol === 'seed' && r.status === 'ok' && r.changes?.includes('stripe_secret_key')) ? [SEED_RESTART_HINT] : [],
     trigger: (run.options.trigger as string | undefined) ?? 'cli',
     of: (run.options.of as string | null | undefined) ?? null,
   };
@@ -85,6 +88,7 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
         error,
         changes: r.changes ?? [],
         worker: r.worker ?? null,
+        ...(r.protocol ? { protocol: r.protocol } : {}),
       },
     });
   }

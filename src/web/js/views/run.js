@@ -150,6 +150,8 @@ export async function render(container, ctx) {
           maskedKey(version?.keys[name] ?? { ...k, prefix: null, mode: null }),
         ),
       ),
+      // Issue 9: once per run, e.g. seed sites use a pushed secret only after a restart.
+      (report.notes ?? []).map((note) => item('Note', note)),
     );
   }
 
