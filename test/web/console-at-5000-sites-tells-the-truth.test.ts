@@ -190,7 +190,7 @@ describe('the console at 5,000 sites tells the truth first', () => {
       const box = await page.locator(selector).first().boundingBox();
       return box !== null && box.x >= 0 && box.x + box.width <= 390;
     };
-    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     const visit = async (hash: string, heading: RegExp) => {
       await page.goto(`${d.url}/#/${hash}`);
       await poll(h1).toMatch(heading);

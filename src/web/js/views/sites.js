@@ -12,7 +12,7 @@ import { num, plural } from '../format.js';
 import { createPager } from '../pager.js';
 import { addSiteDialog, editSiteDialog, importDialog, removeSiteDialog } from './site-dialogs.js';
 import { SITE_COLUMNS, emptyRow, renderTiles, siteRow } from './site-row.js';
-import { watchVerify } from './verify-watch.js';
+import { describeSweep, watchVerify } from './verify-watch.js';
 
 /** The API's problem filters, in the order the menu lists them. */
 const PROBLEMS = [
@@ -53,7 +53,13 @@ export async function render(container, ctx) {
     {},
     PROBLEMS.map(([v, l]) => h('option', { value: v, selected: v === filters.problem }, l)),
   );
-  const verifyButton = h('button', { type: 'button', onclick: () => guard(verifyNow) }, 'Verify now');
+  const verifyButton = h('button', { type: 'button', onclick: () => guard(() => verifyNow()) }, 'Verify now');
+  // Imported sites stay Unchecked until a sweep reaches them: offer to read just those now.
+  const verifyUnchecked = h(
+    'button',
+    { type: 'button', hidden: true, onclick: () => guard(() => verifyNow({ problem: 'unchecked' })) },
+    'Verify unchecked sites now',
+  );
   const reconcileButton = h('button', { type: 'button', onclick: reconcile }, 'Reconcile drifted');
   const pushSelected = h(
     'button',
@@ -85,7 +91,7 @@ export async function render(container, ctx) {
     ),
     notice,
     tiles,
-    verifyInfo,
+    h('div', { class: 'verify-line' }, verifyInfo, verifyUnchecked),
     h(
       'div',
       { class: 'toolbar', role: 'search', 'aria-label': 'Sites' },
@@ -182,6 +188,9 @@ export async function render(container, ctx) {
 
   function renderSummary() {
     const counts = renderTiles(tiles, summary.statuses, filters.problem, pickProblem);
+    verifyUnchecked.hidden = counts.unchecked === 0;
+    if (!verifyUnchecked.disabled)
+      replace(verifyUnchecked, `Verify the ${plural(counts.unchecked, 'unchecked site')} now`);
     reconcileButton.disabled = counts.drifted === 0;
     replace(
       reconcileButton,
@@ -316,17 +325,19 @@ export async function render(container, ctx) {
     ctx.navigate('#/push');
   }
 
-  async function verifyNow() {
+  async function verifyNow(scope = {}) {
     verifyButton.disabled = true;
+    verifyUnchecked.disabled = true;
     replace(verifyButton, 'Verifying…');
     try {
-      const status = await verify.verifyNow();
+      const status = await verify.verifyNow(scope, () => load());
       if (!status) return;
       await load();
-      const text = `Verify finished: ${plural(status.last_checked, 'site')} checked, ${num(status.last_drifted)} drifted.`;
-      say(text, status.last_drifted ? 'warn' : 'ok');
+      const { text, kind } = describeSweep(status.last);
+      say(`Verify finished: ${text}`, kind);
     } finally {
       verifyButton.disabled = false;
+      verifyUnchecked.disabled = false;
       replace(verifyButton, 'Verify now');
     }
   }
