@@ -118,6 +118,22 @@ export const ExportQuery = z.object({
   status: z.enum(['ok', 'failed', 'skipped', 'unchanged', 'pending']).optional(),
 });
 
+/**
+ * Bulk work over every site matching a filter (the Sites page's filters) or named sites. `expected`
+ * is how many sites the operator saw matching: a fleet that changed since is refused (409), so
+ * "remove all 4,995 unreachable" never removes a site that became reachable meanwhile… unnoticed.
+ */
+export const BulkBody = z.object({
+  action: z.enum(['remove', 'add_tags', 'remove_tags', 'doctor']),
+  tag: list.optional(),
+  problem: z.enum(['any', 'unreachable', 'drift', 'error', 'unchecked', 'none']).optional(),
+  q: z.string().max(2048).optional(),
+  sites: list.optional(),
+  /** For add_tags / remove_tags. */
+  tags: list.optional(),
+  expected: z.coerce.number().int().min(0),
+});
+
 export const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });
 export const AuditQuery = RunsQuery;
 export const IdParams = z.object({ id: z.string().max(300) });

@@ -15,6 +15,7 @@ import { checkDashboardConfig, dashboardConfigFromEnv, type DashboardConfig } fr
 import type { DashboardContext } from './context.js';
 import { dashboardErrorHandler } from './errors.js';
 import { parseForm } from './form-body.js';
+import { registerBulkRoutes } from './routes/bulk-routes.js';
 import { registerCredentialRoutes } from './routes/credential-routes.js';
 import { registerDoctorRoutes } from './routes/doctor-routes.js';
 import { registerKeyRoutes } from './routes/key-routes.js';
@@ -190,6 +191,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     registerVerifyRoutes(app, ctx);
     registerCredentialRoutes(app, ctx);
     registerDoctorRoutes(app, ctx);
+    registerBulkRoutes(app, ctx);
     registerWebRoutes(app);
     await app.ready();
     verifier.start();
