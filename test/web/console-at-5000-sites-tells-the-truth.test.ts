@@ -221,4 +221,33 @@ describe('the console at 5,000 sites tells the truth first', () => {
     expect(Math.abs(b!.x - a!.x)).toBeLessThan(1);
     await page.setViewportSize({ width: 1280, height: 800 });
   });
+
+  it('bulk actions cover all 4,995 unreachable sites, not the 50 on screen: tag, then remove', { timeout: 180_000 }, async () => {
+    await page.goto(`${d.url}/#/sites`);
+    await poll(h1).toBe('Sites');
+    await page.locator('.view[aria-busy="false"]').waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption('unreachable');
+    await poll(() => textOf(page, '.bulk-label')).toBe('All 4,995 matching:');
+    expect(await page.getByRole('link', { name: 'Export (CSV)' }).getAttribute('href')).toBe(
+      `${DASHBOARD_ROUTES.exportSites}?problem=unreachable`,
+    );
+    await page.getByRole('button', { name: 'Tag all 4,995 matching sites', exact: true }).click();
+    const tag = page.getByRole('dialog', { name: 'Tag all 4,995 matching sites' });
+    await tag.getByLabel('Tags').fill('dead');
+    await tag.getByRole('button', { name: 'Add tags' }).click();
+    await poll(() => textOf(page, '.notice-area'), 60_000).toBe('Done on 4,995 sites: tagged × 4,995.');
+    expect(await page.getByLabel('Tag', { exact: true }).locator('option', { hasText: 'dead' }).textContent()).toBe('dead (4,995)');
+
+    await page.getByRole('button', { name: 'Remove all 4,995 matching sites' }).click();
+    const remove = page.getByRole('dialog', { name: 'Remove all 4,995 matching sites?' });
+    await remove.getByLabel('Type 4995 to confirm').fill('499');
+    await remove.getByRole('button', { name: 'Remove 4,995 sites' }).click();
+    expect(await remove.getByRole('alert').textContent()).toBe('Type 4995 to remove them.');
+    await remove.getByLabel('Type 4995 to confirm').fill('4995');
+    await remove.getByRole('button', { name: 'Remove 4,995 sites' }).click();
+    await poll(() => textOf(page, '.notice-area'), 120_000).toBe('Done on 4,995 sites: removed × 4,995.');
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await poll(() => textOf(page, '.tile-all .tile-count')).toBe('5');
+    await shot(page, '46-bulk-removed');
+  });
 });

@@ -10,6 +10,7 @@ import { setPushDraft } from '../draft.js';
 import { announce, field, h, replace, throttle } from '../dom.js';
 import { num, plural } from '../format.js';
 import { createPager } from '../pager.js';
+import { bulkBar } from './site-bulk.js';
 import { addSiteDialog, editSiteDialog, importDialog, removeSiteDialog } from './site-dialogs.js';
 import { SITE_COLUMNS, emptyRow, renderTiles, siteRow } from './site-row.js';
 import { describeSweep, watchVerify } from './verify-watch.js';
@@ -75,6 +76,7 @@ export async function render(container, ctx) {
   const caption = h('caption', { class: 'sr-only' });
   const pager = createPager({ label: 'Sites', onChange: () => guard(load) });
   const verify = watchVerify({ infoEl: verifyInfo, onSwept: () => load() });
+  const bulk = bulkBar({ state: () => ({ filters, total: page.total }), say, reload: () => load() });
 
   container.append(
     h(
@@ -100,6 +102,7 @@ export async function render(container, ctx) {
       field('Status', problemSelect),
       h('div', { class: 'toolbar-actions' }, reconcileButton, pushSelected),
     ),
+    bulk.el,
     h(
       'div',
       { class: 'table-wrap' },
@@ -174,6 +177,7 @@ export async function render(container, ctx) {
     }
     page = res;
     summary = res.summary;
+    bulk.update();
     renderTags();
     renderSummary();
     renderRows();
