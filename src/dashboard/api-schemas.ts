@@ -41,6 +41,8 @@ export const SiteQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
   summary: flag.optional(),
+  /** `problems`: errors, drifted, unreachable and unchecked sites first (issue 11). */
+  sort: z.enum(['added', 'problems']).optional(),
 });
 
 export const AddSiteBody = z.object({

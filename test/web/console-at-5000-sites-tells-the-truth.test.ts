@@ -222,6 +222,28 @@ describe('the console at 5,000 sites tells the truth first', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('the Sites page pages from the top too, sorts problems first, and its tiles follow the tag filter', { timeout: 60_000 }, async () => {
+    await page.goto(`${d.url}/#/sites`);
+    await poll(h1).toBe('Sites');
+    await page.locator('.view[aria-busy="false"]').waitFor();
+    expect(await textOf(page, '.tile-all .tile-count')).toBe('5,000');
+    expect(await textOf(page, '.pager-top .pager-top-page')).toBe('Page 1 of 100');
+    await page.getByRole('button', { name: 'Next page (top)' }).click();
+    await poll(() => textOf(page, '.pager-top .pager-top-page')).toBe('Page 2 of 100');
+    expect(await textOf(page, '.pager-info')).toBe('Showing 51–100 of 5,000');
+    // In added order the five real (in sync) sites come first; problems first puts them last.
+    await page.getByLabel('Sort', { exact: true }).selectOption('problems');
+    await poll(() => textOf(page, '.pager-info')).toBe('Showing 1–50 of 5,000');
+    expect(await page.locator('.sites-table tbody tr[data-site]').first().getAttribute('class')).toBe('row-unreachable');
+    await page.getByLabel('Sort', { exact: true }).selectOption('added');
+    await page.getByLabel('Tag', { exact: true }).selectOption('pilot');
+    await poll(() => textOf(page, '.tile-all .tile-count')).toBe('2');
+    expect(await textOf(page, '.tile-unreachable .tile-count')).toBe('0');
+    expect(await page.locator('.pager-top').isHidden()).toBe(true);
+    await page.getByLabel('Tag', { exact: true }).selectOption('');
+    await poll(() => textOf(page, '.tile-all .tile-count')).toBe('5,000');
+  });
+
   it('bulk actions cover all 4,995 unreachable sites, not the 50 on screen: tag, then remove', { timeout: 180_000 }, async () => {
     await page.goto(`${d.url}/#/sites`);
     await poll(h1).toBe('Sites');

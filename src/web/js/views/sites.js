@@ -27,7 +27,7 @@ const PROBLEMS = [
 ];
 
 // Kept while the operator moves between views.
-const filters = { q: '', tag: '', problem: '' };
+const filters = { q: '', tag: '', problem: '', sort: 'added' };
 const selected = new Set();
 
 export async function render(container, ctx) {
@@ -53,6 +53,14 @@ export async function render(container, ctx) {
     'select',
     {},
     PROBLEMS.map(([v, l]) => h('option', { value: v, selected: v === filters.problem }, l)),
+  );
+  const sortSelect = h(
+    'select',
+    {},
+    [
+      ['added', 'Order added'],
+      ['problems', 'Problems first'],
+    ].map(([v, l]) => h('option', { value: v, selected: v === filters.sort }, l)),
   );
   const verifyButton = h('button', { type: 'button', onclick: () => guard(() => verifyNow()) }, 'Verify now');
   // Imported sites stay Unchecked until a sweep reaches them: offer to read just those now.
@@ -100,9 +108,11 @@ export async function render(container, ctx) {
       field('Search', search),
       field('Tag', tagSelect),
       field('Status', problemSelect),
+      field('Sort', sortSelect),
       h('div', { class: 'toolbar-actions' }, reconcileButton, pushSelected),
     ),
     bulk.el,
+    pager.top,
     h(
       'div',
       { class: 'table-wrap' },
@@ -138,6 +148,11 @@ export async function render(container, ctx) {
     void guard(load);
   });
   problemSelect.addEventListener('change', () => pickProblem(problemSelect.value));
+  sortSelect.addEventListener('change', () => {
+    filters.sort = sortSelect.value;
+    pager.reset();
+    void guard(load);
+  });
 
   /** The current page under the current filters, with the fleet's counts. */
   async function load() {
@@ -152,6 +167,7 @@ export async function render(container, ctx) {
           q: filters.q,
           tag: filters.tag ? [filters.tag] : undefined,
           problem: filters.problem,
+          sort: filters.sort === 'added' ? undefined : filters.sort,
           limit,
           offset,
           summary: true,
