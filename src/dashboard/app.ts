@@ -113,7 +113,8 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       for (const r of await recordSafeToRoll(state)) {
         app.log.info(
           { version: r.version_id, sites: r.sites },
-          `key version ${r.version_id} is verified on every site: the previous keys can be rolled in Stripe`,
+          // Never "the previous keys can be rolled": other sites may still want or hold them (issue 11).
+          `key version ${r.version_id} is verified on every site that should hold it; which old keys can be rolled: GET /api/admin/keys/roll`,
         );
         await state.fleet.audit({
           actor: 'system',
