@@ -96,6 +96,9 @@ export const RunBody = z.object({
   sites: list.optional(),
   /** Reconcile: only sites drifted from their desired version (or never checked). */
   drifted_only: flag.optional(),
+  /** Only the sites with this status / matching this search (the Sites page's filters, issue 11). */
+  problem: z.enum(['any', 'unreachable', 'drift', 'error', 'unchecked', 'none']).optional(),
+  q: z.string().max(2048).optional(),
   canary: z.coerce.number().int().min(0).max(1000).optional(),
   max_failures: z.string().max(16).optional(),
 });

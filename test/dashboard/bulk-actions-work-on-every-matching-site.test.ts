@@ -67,6 +67,17 @@ describe('bulk actions work on every site matching a filter', () => {
     expect(tagged.total).toBe(DEAD);
   });
 
+  it('previews a push to every site matching a status filter (the bulk bar\'s "Preview a push")', async () => {
+    const res = await d.call({ url: DASHBOARD_ROUTES.runs, body: { dry_run: true, problem: 'unreachable' } });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().sites).toBe(DEAD);
+    const run = (await d.call({ url: dashboardPath(DASHBOARD_ROUTES.run, { id: res.json().run_id }) })).json();
+    expect(run.selection).toMatchObject({ problem: 'unreachable', q: null });
+    const none = await d.call({ url: DASHBOARD_ROUTES.runs, body: { dry_run: true, problem: 'none', q: 'no-such-site' } });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().error).toBe('no_sites_selected');
+  });
+
   it('runs the doctor on the matching sites and counts the diagnoses', async () => {
     const done = await job({ action: 'doctor', sites: fleet.urls, expected: 2 });
     expect(done).toMatchObject({ total: 2, done: 2, failed: 0 });

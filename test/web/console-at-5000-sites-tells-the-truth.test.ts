@@ -272,6 +272,7 @@ describe('the console at 5,000 sites tells the truth first', () => {
     expect(await page.getByRole('link', { name: 'Export (CSV)' }).getAttribute('href')).toBe(
       `${DASHBOARD_ROUTES.exportSites}?problem=unreachable`,
     );
+    expect(await page.getByRole('button', { name: 'Preview a push to all 4,995 matching sites' }).isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Tag all 4,995 matching sites', exact: true }).click();
     const tag = page.getByRole('dialog', { name: 'Tag all 4,995 matching sites' });
     await tag.getByLabel('Tags').fill('dead');

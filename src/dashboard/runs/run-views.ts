@@ -1,5 +1,5 @@
 import { buildReport } from '../../engine/run-report.js';
-import type { FleetSite } from '../../store/fleet-store.js';
+import type { FleetSite, SiteStatusFilter } from '../../store/fleet-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
@@ -56,6 +56,8 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
       tags: (run.options.tags as string[] | undefined) ?? [],
       sites: ((run.options.sites as string[] | undefined) ?? []).length,
       drifted_only: run.options.drifted_only === true,
+      problem: (run.options.problem as string | undefined) ?? null,
+      q: (run.options.q as string | undefined) ?? null,
     },
     max_failures: (run.options.max_failures as string | undefined) ?? null,
     trigger: (run.options.trigger as string | undefined) ?? 'cli',
@@ -87,7 +89,13 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
 /** The sites a new run covers: named ones and tagged ones (union), all when neither is given. */
 export async function selectSites(
   ctx: DashboardContext,
-  sel: { sites?: string[]; tags?: string[]; drifted_only?: boolean },
+  sel: {
+    sites?: string[];
+    tags?: string[];
+    drifted_only?: boolean;
+    problem?: SiteStatusFilter;
+    q?: string;
+  },
 ): Promise<FleetSite[]> {
   const fleet = ctx.state.fleet;
   let chosen: FleetSite[];
@@ -108,6 +116,17 @@ export async function selectSites(
     if (sel.tags?.length) for (const s of await fleet.listSites({ tags: sel.tags })) byId.set(s.id, s);
     const order = new Map((await fleet.listSites()).map((s, i) => [s.id, i]));
     chosen = [...byId.values()].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+  }
+  if (sel.problem || sel.q?.trim()) {
+    const match = new Set(
+      (
+        await fleet.listSites({
+          ...(sel.problem ? { status: sel.problem } : {}),
+          ...(sel.q?.trim() ? { q: sel.q.trim() } : {}),
+        })
+      ).map((s) => s.id),
+    );
+    chosen = chosen.filter((s) => match.has(s.id));
   }
   if (sel.drifted_only) {
     const desired = await fleet.desired();

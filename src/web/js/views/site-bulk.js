@@ -48,7 +48,7 @@ const outcomesText = (o) =>
  * The bar above the table. `state()` gives `{ filters, total }` as on screen; `say(text, kind)`
  * shows a notice; `reload()` refreshes the page once a job has changed the fleet.
  */
-export function bulkBar({ state, say, reload }) {
+export function bulkBar({ state, say, reload, navigate }) {
   const label = h('span', { class: 'bulk-label' });
   const exportLink = h('a', { class: 'button-link', download: 'sites.csv' }, 'Export (CSV)');
   const busy = (on) => {
@@ -108,7 +108,26 @@ export function bulkBar({ state, say, reload }) {
     });
     if (ok) await start('remove');
   };
+  // A push to every matching site starts as its preview; the preview's Confirm dialog restates it.
+  const preview = async () => {
+    const { filters } = state();
+    busy(true);
+    try {
+      const body = {
+        dry_run: true,
+        ...(filters.tag ? { tags: [filters.tag] } : {}),
+        ...(filters.problem ? { problem: filters.problem } : {}),
+        ...(filters.q ? { q: filters.q } : {}),
+      };
+      const res = await api(ROUTES.runs, { method: 'POST', body });
+      navigate(`#/runs/${encodeURIComponent(res.run_id)}`);
+    } catch (err) {
+      say(err.message, 'bad');
+      busy(false);
+    }
+  };
   const buttons = [
+    h('button', { type: 'button', onclick: () => void preview() }, 'Preview a push'),
     h('button', { type: 'button', onclick: () => void tagDialog(false) }, 'Tag…'),
     h('button', { type: 'button', onclick: () => void tagDialog(true) }, 'Untag…'),
     h('button', { type: 'button', onclick: () => void start('doctor') }, 'Doctor'),
@@ -123,7 +142,13 @@ export function bulkBar({ state, say, reload }) {
       label.textContent = `All ${num(total)} matching:`;
       exportLink.href = exportHref(filters);
       el.hidden = total === 0;
-      for (const b of buttons) b.setAttribute('aria-label', `${b.textContent.replace('…', '')} all ${num(total)} matching sites`);
+      for (const b of buttons)
+        b.setAttribute(
+          'aria-label',
+          b === buttons[0]
+            ? `Preview a push to all ${num(total)} matching sites`
+            : `${b.textContent.replace('…', '')} all ${num(total)} matching sites`,
+        );
     },
   };
 }

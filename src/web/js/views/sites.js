@@ -84,7 +84,12 @@ export async function render(container, ctx) {
   const caption = h('caption', { class: 'sr-only' });
   const pager = createPager({ label: 'Sites', onChange: () => guard(load) });
   const verify = watchVerify({ infoEl: verifyInfo, onSwept: () => load() });
-  const bulk = bulkBar({ state: () => ({ filters, total: page.total }), say, reload: () => load() });
+  const bulk = bulkBar({
+    state: () => ({ filters, total: page.total }),
+    say,
+    reload: () => load(),
+    navigate: (hash) => ctx.navigate(hash),
+  });
 
   container.append(
     h(
