@@ -156,8 +156,10 @@ describe('logging in to the dashboard', () => {
         const [a, b] = [lum(style.outlineColor), lum(bg)];
         return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
       }, background);
-    const bodyBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    const barBg = await page.evaluate(() => getComputedStyle(document.getElementById('topbar')!).backgroundColor);
+    const bg = (selector: string) =>
+      page.locator(selector).evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).backgroundColor);
+    const bodyBg = await bg('body');
+    const barBg = await bg('#topbar');
     expect(await ratio(nav.last(), barBg)).toBeGreaterThanOrEqual(3);
     await page.getByRole('button', { name: 'Add site' }).focus();
     expect(await ratio(page.getByRole('button', { name: 'Add site' }), bodyBg)).toBeGreaterThanOrEqual(3);

@@ -85,6 +85,8 @@ describe('the sites table with 5,000 sites', () => {
       expect(await rows().count()).toBe(50);
       expect(await tile('all')).toBe('5,000');
       expect(await tile('unchecked')).toBe('5,000');
+      // Issue 11: imported sites are offered a verify of just them, not left Unchecked until the next sweep.
+      expect(await page.getByRole('button', { name: 'Verify the 5,000 unchecked sites now' }).isVisible()).toBe(true);
       // The server paged: the page asked for 50 sites and got 50, never the whole fleet.
       expect(lastList()).toEqual({
         query: { limit: '50', offset: '0', summary: 'true' },
@@ -279,7 +281,7 @@ describe('the sites table with 5,000 sites', () => {
       // A preview over that site: the run page names its site from the run's own list of URLs.
       await page.getByRole('button', { name: 'Preview changes' }).click();
       await poll(h1).toMatch(/^Preview/);
-      await poll(() => textOf(page, '.recap h2'), 15_000).toBe('Preview ready');
+      await poll(() => textOf(page, '.recap h2'), 15_000).toBe('Preview ready: 1 site could not be checked');
       const row = page.locator('.run-table tbody tr');
       expect(await row.count()).toBe(1);
       expect(await row.locator('.site-name').textContent()).toBe(picked);

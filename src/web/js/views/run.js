@@ -93,6 +93,7 @@ export async function render(container, ctx) {
         h('h2', { id: 'sites-h' }, report.dry_run ? 'What each site would change' : 'Sites'),
         filterSelect,
       ),
+      pager.top,
       h(
         'div',
         { class: 'table-wrap' },
