@@ -6,7 +6,15 @@
 //   npm run build && node bench/push/run.js --sites 10000 --latency 50 --concurrency 256
 //   node bench/push/run.js --rss-only                  # 50,000 sites, keyfleet only (RSS target)
 //
-// Options: --sites N --latency L --concurrency C --skip-python --skip-bare --rss-only --port 18080
+// Rows (--rows, comma-separated; default all): keyfleet on three fleets of the same size —
+//   atomic       sites with issue 10's atomic write: 2 requests per changed site
+//   per-setting  sites without it (today's path): preflight, two PUTs, read-back
+//   seed         sites of the original template (SEED_TEMPLATE.md): the seed protocol
+// and, on the per-setting fleet, the peers doing the old four-request job: bare (undici alone) and
+// aiohttp. Every row reports requests per site (and their distribution over the sites).
+//
+// Options: --sites N --latency L --concurrency C --rows atomic,per-setting,seed,bare,aiohttp
+//          --skip-python --skip-bare --rss-only --port 18080
 //          --per-sim 5000 (sites per sim process) --keep-alive 72000 (sites' keep-alive, ms)
 //          --node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (for keyfleet's node)
 //          --out results.json --verbose (fleet counts and client summaries on stderr)
@@ -35,8 +43,12 @@ const C = Number(opt('concurrency', 256));
 const port = Number(opt('port', 18080));
 const perSim = Number(opt('per-sim', 5000));
 const keepAlive = Number(opt('keep-alive', 72_000));
-const skipPython = has('skip-python') || rssOnly;
-const skipBare = has('skip-bare') || rssOnly;
+const ROWS = ['atomic', 'per-setting', 'seed', 'bare', 'aiohttp'];
+const wanted = new Set(opt('rows', rssOnly ? 'per-setting' : ROWS.join(',')).split(',').map((r) => r.trim()));
+for (const r of wanted) if (!ROWS.includes(r)) throw new Error(`--rows: unknown row ${r} (known: ${ROWS.join(', ')})`);
+if (has('skip-python')) wanted.delete('aiohttp');
+if (has('skip-bare')) wanted.delete('bare');
+const skipPython = !wanted.has('aiohttp');
 const outFile = opt('out', null);
 const verbose = has('verbose');
 const nodeArgs = opt('node-args', '').split(' ').filter(Boolean); // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -88,14 +100,14 @@ process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 const floorS = (requests) => (requests * L) / C / 1000;
 // The whole run: the clients at a generous multiple of the expected floor, plus start-up.
-const budgetMs = (90 + 3 * 10 * floorS(4 * N)) * 1000; // up to three clients
+const budgetMs = (90 * wanted.size + wanted.size * 10 * floorS(8 * N)) * 1000; // every client, at up to 8 requests per site
 setTimeout(() => {
   console.error(`bench: gave up after ${Math.round(budgetMs / 1000)} s`);
   process.exit(1);
 }, budgetMs).unref();
 
 // --- the simulated fleet --------------------------------------------------------------------
-function ask(child, type, timeoutMs = 60_000) {
+function ask(child, type, timeoutMs = 60_000, payload = {}) {
   return new Promise((resolve, reject) => {
     const fail = (why) => {
       clearTimeout(timer);
@@ -114,7 +126,7 @@ function ask(child, type, timeoutMs = 60_000) {
     };
     child.on('message', onMessage);
     child.once('exit', onExit);
-    if (type !== 'ready') child.send({ type });
+    if (type !== 'ready') child.send({ ...payload, type });
   });
 }
 
@@ -177,6 +189,10 @@ async function fleetStats() {
     simLocalPeaks: all.map((s) => s.peak),
     bothKeys: sum((s) => Math.min(s.pkSet, s.skSet)),
     simCpuS: sum((s) => s.cpuS),
+    perSite: all.reduce((acc, s) => {
+      for (const [k, v] of Object.entries(s.perSiteHistogram)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
     byRoute: all.reduce((acc, s) => {
       for (const [k, v] of Object.entries(s.byRoute)) acc[k] = (acc[k] ?? 0) + v;
       return acc;
@@ -219,14 +235,15 @@ function timed(label, cmd, args, env, timeoutMs) {
 }
 
 const baseEnv = { PATH: process.env.PATH, HOME: tmp, XDG_DATA_HOME: tmp, NO_COLOR: '1', ...keys }; // no proxy variables
-const clientTimeoutMs = (30 + 10 * floorS(4 * N)) * 1000;
+const clientTimeoutMs = (30 + 10 * floorS(8 * N)) * 1000;
 
-async function runKeyfleet() {
-  const statsFile = join(tmp, 'client-stats.json');
+async function runKeyfleet(label) {
+  const statsFile = join(tmp, `client-stats-${label}.json`);
   const args = [...nodeArgs, '--import', pathToFileURL(join(here, 'client-peak.js')).href, join(root, 'bin/keyfleet.js'),
     'push', '--sites-file', sitesFile, '--yes', '--json', '--concurrency', String(C), '--canary', '0', '--max-failures', '100%'];
-  const env = { ...baseEnv, KEYFLEET_DB: join(tmp, 'keyfleet.db'), BENCH_CLIENT_STATS: statsFile };
-  const r = await timed('keyfleet', process.execPath, args, env, clientTimeoutMs);
+  // A state database per row: no protocol remembered from another row's fleet.
+  const env = { ...baseEnv, KEYFLEET_DB: join(tmp, `keyfleet-${label}.db`), BENCH_CLIENT_STATS: statsFile };
+  const r = await timed(`keyfleet-${label}`, process.execPath, args, env, clientTimeoutMs);
   let summary = null;
   try {
     summary = JSON.parse(r.stdout).summary;
@@ -263,7 +280,8 @@ async function runAiohttp() {
   return { ...r, ok: out?.ok ?? 0, summary: out, clientPeak: out?.peak_in_flight ?? null };
 }
 
-async function measure(name, run) {
+async function measure(name, mode, run) {
+  await Promise.all(sims.map((s) => ask(s, 'mode', 60_000, { mode })));
   const r = await run();
   const fleet = await fleetStats();
   await Promise.all(sims.map((s) => ask(s, 'reset')));
@@ -276,10 +294,13 @@ async function measure(name, run) {
   const floor = floorS(fleet.requests);
   return {
     client: name,
+    fleet: mode,
     sites: N,
     latency_ms: L,
     concurrency: C,
     requests: fleet.requests,
+    requests_per_site: round(fleet.requests / N),
+    requests_per_site_histogram: fleet.perSite,
     floor_s: round(floor),
     wall_s: t?.wall ?? null,
     wall_over_floor: t ? round(t.wall / floor) : null,
@@ -317,25 +338,34 @@ const started = new Date();
 const loadBefore = loadavg().map((x) => round(x)); // the machine is shared: say how busy it was
 await startFleet();
 console.error(`bench: ${N} sites on ${sims.length} sim process(es), ${siteAddress(0)}…${siteAddress(N - 1)}:${port}, L=${L} ms, C=${C}`);
-const rows = [await measure('keyfleet', runKeyfleet)];
-if (!skipBare) rows.push(await measure('undici-bare', runBare));
-if (!skipPython) rows.push(await measure('aiohttp', runAiohttp));
+const rows = [];
+if (wanted.has('atomic')) rows.push(await measure('keyfleet-atomic', 'atomic', () => runKeyfleet('atomic')));
+if (wanted.has('per-setting')) rows.push(await measure('keyfleet-per-setting', 'keyfleet', () => runKeyfleet('per-setting')));
+if (wanted.has('seed')) rows.push(await measure('keyfleet-seed', 'seed', () => runKeyfleet('seed')));
+if (wanted.has('bare')) rows.push(await measure('undici-bare', 'keyfleet', runBare));
+if (wanted.has('aiohttp')) rows.push(await measure('aiohttp', 'keyfleet', runAiohttp));
 for (const s of sims) s.disconnect();
+if (rows.length === 0) throw new Error('--rows selected nothing');
 
-const kf = rows[0];
+const atomic = rows.find((r) => r.client === 'keyfleet-atomic');
+const perSetting = rows.find((r) => r.client === 'keyfleet-per-setting');
+const seedRow = rows.find((r) => r.client === 'keyfleet-seed');
+const kf = perSetting ?? atomic ?? seedRow ?? rows[0];
 const bare = rows.find((r) => r.client === 'undici-bare');
 const py = rows.find((r) => r.client === 'aiohttp');
 const verdicts = [];
-if (!rssOnly) verdicts.push(`keyfleet wall / floor = ${kf.wall_over_floor} (target ≤ 1.3)`);
-if (py) verdicts.push(`keyfleet CPU / aiohttp CPU = ${round(kf.cpu_s / py.cpu_s)} (target ≤ 0.5)`);
+for (const r of [atomic, perSetting, seedRow].filter(Boolean)) verdicts.push(`${r.client}: ${r.requests_per_site} requests per site ${JSON.stringify(r.requests_per_site_histogram)}, wall / floor = ${r.wall_over_floor}`);
+if (atomic && py) verdicts.push(`atomic: CPU / aiohttp CPU = ${round(atomic.cpu_s / py.cpu_s)} (target ≤ 0.35), wall / aiohttp wall = ${round(atomic.wall_s / py.wall_s)} (target ≤ 0.5)`);
+if (perSetting && py) verdicts.push(`per-setting: CPU / aiohttp CPU = ${round(perSetting.cpu_s / py.cpu_s)} (target ≤ 0.5)`);
+if (perSetting && bare) verdicts.push(`per-setting: CPU / undici alone CPU = ${round(perSetting.cpu_s / bare.cpu_s)} (target ≤ 1.2); wall ${round(perSetting.wall_s / bare.wall_s)}`);
 if (py) verdicts.push(`aiohttp wall / floor = ${py.wall_over_floor}`);
-if (bare) verdicts.push(`undici alone (reference): wall / floor = ${bare.wall_over_floor}, CPU ${bare.cpu_s} s; keyfleet / undici alone: wall ${round(kf.wall_s / bare.wall_s)}, CPU ${round(kf.cpu_s / bare.cpu_s)}`);
+if (bare) verdicts.push(`undici alone (reference): wall / floor = ${bare.wall_over_floor}, CPU ${bare.cpu_s} s`);
 verdicts.push(`load average before: ${loadBefore.join(' ')}; after each client: ${rows.map((r) => `${r.client} ${r.loadavg_after[0]}`).join(', ')}`);
 if (kf.memory_peaks_mb) verdicts.push(`keyfleet memory peaks (MB): ${JSON.stringify(kf.memory_peaks_mb)}`);
 if (kf.client_mean_request_ms) verdicts.push(`keyfleet: a request takes ${kf.client_mean_request_ms} ms as keyfleet sees it, ${kf.mean_hold_ms} ms at the site; event-loop delay ${JSON.stringify(kf.loop_delay_ms)}`);
 verdicts.push(`keyfleet peak RSS = ${kf.peak_rss_mb} MB${N >= 50_000 ? ' (target < 300 MB at 50,000 sites)' : ''}`);
 
-const cols = ['client', 'sites', 'latency_ms', 'concurrency', 'requests', 'floor_s', 'wall_s', 'wall_over_floor', 'cpu_s', 'peak_rss_mb', 'peak_in_flight_sim', 'peak_in_flight_client', 'sites_ok'];
+const cols = ['client', 'fleet', 'sites', 'latency_ms', 'concurrency', 'requests', 'requests_per_site', 'floor_s', 'wall_s', 'wall_over_floor', 'cpu_s', 'peak_rss_mb', 'peak_in_flight_sim', 'peak_in_flight_client', 'sites_ok'];
 const cols2 = ['client', 'startup_s', 'preflight_s', 'writes_s', 'exit_s', 'avg_in_flight', 'mean_hold_ms', 'sim_cpu_s'];
 const tableOf = (cs) => [`| ${cs.join(' | ')} |`, `|${cs.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cs.map((c) => r[c]).join(' | ')} |`)].join('\n');
 console.log(`push benchmark, ${started.toISOString()}: node ${process.argv.slice(1).map((a) => a.replace(root + '/', '')).join(' ')}\n`);

@@ -10,8 +10,16 @@
 // is one file descriptor and each keep-alive connection another, so with `ulimit -n` = 20,000 one
 // process can serve ~6,000 sites; run.js gives each 5,000 and starts as many as N needs.
 //
-// Forked with IPC (run.js): sends {type:'ready'}, answers {type:'stats'} and {type:'reset'},
-// exits on disconnect. Standalone: prints the ready line, prints stats on SIGINT/SIGTERM.
+// Forked with IPC (run.js): sends {type:'ready'}, answers {type:'stats'}, {type:'reset'} and
+// {type:'mode', mode}, exits on disconnect. Standalone: prints the ready line, prints stats on
+// SIGINT/SIGTERM.
+//
+// --mode (or the `mode` message) says which site the fleet is:
+//   keyfleet  the template before issue 10: per-setting PUTs only (the authenticated view has no capabilities)
+//   atomic    the template with issue 10's atomic write: `capabilities: ["atomic_write"]` and
+//             PUT /api/export/settings {"values":{…}} answering the key view as committed
+//   seed      the original template (SEED_TEMPLATE.md): no health routes (Flask's HTML 404),
+//             GET /api/export/stats to prove the key, its own answer bodies; one worker, no cache
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { now, siteAddress, siteIndex } from './common.js';
@@ -27,6 +35,9 @@ const latency = Number(arg('latency', 50));
 // The template is Fastify, whose default keep-alive is 72 s (nginx: 75 s); a client keeps idle
 // connections that long too, which is what a real fleet costs it in file descriptors.
 const keepAliveMs = Number(arg('keep-alive', 72_000));
+let mode = arg('mode', 'keyfleet');
+const MODES = ['keyfleet', 'atomic', 'seed'];
+if (!MODES.includes(mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}`);
 const apiKey = process.env.SIM_API_KEY ?? '';
 if (!apiKey) throw new Error('SIM_API_KEY is required');
 
@@ -37,6 +48,7 @@ const pkRef = new Uint16Array(count); // 0 = none, else index into `values`
 const skRef = new Uint16Array(count);
 const pkAt = new Uint32Array(count); // updated_at, seconds since the epoch
 const skAt = new Uint32Array(count);
+const perSite = new Uint16Array(count); // requests per site, for their distribution over the sites
 let values = [null];
 const valueIds = new Map();
 function intern(value) {
@@ -89,15 +101,84 @@ function healthStripe(site, authed) {
   const env = values[sk]?.mode ?? values[pk]?.mode ?? null;
   const base = `{"success":true,"secret_key_configured":${sk !== 0},"publishable_key_configured":${pk !== 0},"environment":${JSON.stringify(env)}`;
   if (!authed) return `${base}}`;
+  const caps = mode === 'atomic' ? ',"capabilities":["atomic_write"]' : '';
   return (
-    `${base},"authenticated":true,"keys":{"stripe_publishable_key":${keyJson(pk, pkAt[site], true)},` +
+    `${base},"authenticated":true${caps},"keys":{"stripe_publishable_key":${keyJson(pk, pkAt[site], true)},` +
     `"stripe_secret_key":${keyJson(sk, skAt[site], false)},"stripe_webhook_secret":null,"stripe_price_id":null}}`
   );
 }
 
+const FLASK_404 = '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n';
+const SEED_SAVED = {
+  stripe_publishable_key: '{"message":"stripe_publishable_key mis \\u00e0 jour","success":true}',
+  stripe_secret_key: '{"message":"secret_saved","success":true}',
+};
+
+/** The original template's answers (SEED_TEMPLATE.md), for the routes a push uses. */
+function seedAnswer(site, method, url, key, body) {
+  const authed = key === apiKey;
+  if (url === '/api/export/stats' && method === 'GET') {
+    if (!authed) return [401, '{"error":"invalid_api_key","success":false}'];
+    return [200, `{"stats":{"settings":2},"success":true,"timestamp":"${new Date().toISOString()}"}`];
+  }
+  if (url === '/api/stripe-pk' && method === 'GET') {
+    const pk = pkRef[site];
+    return pk ? [200, `{"publishable_key":${JSON.stringify(values[pk].value)},"success":true}`] : [404, '{"message":"no_publishable_key","success":false}'];
+  }
+  const name = url.startsWith('/api/export/settings/') ? url.slice(21) : null;
+  if (name !== null && method === 'PUT' && SEED_SAVED[name]) {
+    if (!authed) return name === 'stripe_publishable_key' ? [403, '{"error":"Cl\\u00e9 API invalide","success":false}'] : [401, '{"error":"invalid_api_key","success":false}'];
+    let value;
+    try {
+      value = JSON.parse(body).value;
+    } catch {
+      return [500, '{"error":"400 Bad Request: Failed to decode JSON object","success":false}'];
+    }
+    const at = Math.floor(Date.now() / 1000);
+    if (name === 'stripe_secret_key') {
+      if (typeof value !== 'string' || !/^sk_(test|live)_[A-Za-z0-9_-]+$/.test(value)) return [400, '{"error":"invalid_secret_format","success":false}'];
+      [skRef[site], skAt[site]] = [intern(value), at];
+    } else {
+      if (typeof value !== 'string' || !/^pk_(test|live)_[A-Za-z0-9_-]+$/.test(value)) return [400, '{"error":"invalid_publishable_format","success":false}'];
+      [pkRef[site], pkAt[site]] = [intern(value), at];
+    }
+    return [200, SEED_SAVED[name]];
+  }
+  return [404, FLASK_404];
+}
+
+/** Issue 10's atomic write: every value validated, then all written; the answer is the key view. */
+function atomicWrite(site, body) {
+  let values_;
+  try {
+    values_ = JSON.parse(body).values;
+  } catch {
+    return error(400, 'invalid_request', 'body must be {"values":{…}}');
+  }
+  if (typeof values_ !== 'object' || values_ === null) return error(400, 'invalid_request', 'body must be {"values":{…}}');
+  for (const [name, value] of Object.entries(values_)) {
+    if (!FORMATS[name]) return error(404, 'unknown_setting', `no setting ${name}`);
+    if (typeof value !== 'string' || !FORMATS[name].test(value)) {
+      const code = name === 'stripe_secret_key' ? 'invalid_secret_format' : 'invalid_publishable_key_format';
+      return [400, JSON.stringify({ success: false, error: code, message: 'value does not have the expected format', setting: name })];
+    }
+  }
+  const at = Math.floor(Date.now() / 1000);
+  for (const [name, value] of Object.entries(values_)) {
+    if (name === 'stripe_secret_key') [skRef[site], skAt[site]] = [intern(value), at];
+    else [pkRef[site], pkAt[site]] = [intern(value), at];
+  }
+  return [200, healthStripe(site, true)];
+}
+
 /** [status, body] for one request to site `site` (an index into this process's range). */
 function answer(site, method, url, key, body) {
+  if (mode === 'seed') return seedAnswer(site, method, url, key, body);
   const authed = key === apiKey; // a bench sim: no constant-time compare, no rate limit
+  if (mode === 'atomic' && url === '/api/export/settings' && method === 'PUT') {
+    if (!authed) return error(401, 'invalid_api_key', 'X-API-Key was not accepted');
+    return atomicWrite(site, body);
+  }
   if (url === '/api/health/stripe' && method === 'GET') {
     if (key !== undefined && !authed) return error(401, 'invalid_api_key', 'X-API-Key was not accepted');
     return [200, healthStripe(site, authed)];
@@ -132,6 +213,7 @@ function onRequest(req, res) {
   const route = `${req.method} ${req.url.startsWith('/api/export/settings/') ? 'setting' : req.url}`;
   byRoute[route] = (byRoute[route] ?? 0) + 1;
   if (req.method === 'PUT' && arrived < firstPut) firstPut = arrived;
+  perSite[siteIndex(req.socket.localAddress) - from] += 1;
   const site = siteIndex(req.socket.localAddress) - from;
   let body = '';
   req.setEncoding('utf8');
@@ -172,7 +254,10 @@ function stats() {
   }
   const cpu = process.cpuUsage(cpuBase);
   const cpuS = (cpu.user + cpu.system) / 1e6;
-  return { from, to, requests, peak, byRoute, pkSet, skSet, cpuS, firstPut, starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
+  // How many sites got how many requests: {"2": 9998, "4": 2} — the atomic path's promise, per site.
+  const perSiteHistogram = {};
+  for (let s = 0; s < count; s++) perSiteHistogram[perSite[s]] = (perSiteHistogram[perSite[s]] ?? 0) + 1;
+  return { from, to, requests, peak, byRoute, pkSet, skSet, cpuS, firstPut, perSiteHistogram, starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
 }
 
 function reset() {
@@ -180,6 +265,7 @@ function reset() {
   skRef.fill(0);
   pkAt.fill(0);
   skAt.fill(0);
+  perSite.fill(0);
   values = [null];
   valueIds.clear();
   starts = [];
@@ -203,6 +289,10 @@ if (process.send) {
     else if (m?.type === 'reset') {
       reset();
       process.send({ type: 'reset' });
+    } else if (m?.type === 'mode') {
+      if (!MODES.includes(m.mode)) throw new Error(`unknown mode ${m.mode}`);
+      mode = m.mode;
+      process.send({ type: 'mode' });
     }
   });
   process.on('disconnect', () => process.exit(0));

@@ -41,6 +41,8 @@ export const SiteQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   offset: z.coerce.number().int().min(0).max(10_000_000).optional(),
   summary: flag.optional(),
+  /** `problems`: errors, drifted, unreachable and unchecked sites first (issue 11). */
+  sort: z.enum(['added', 'problems']).optional(),
 });
 
 export const AddSiteBody = z.object({
@@ -94,6 +96,9 @@ export const RunBody = z.object({
   sites: list.optional(),
   /** Reconcile: only sites drifted from their desired version (or never checked). */
   drifted_only: flag.optional(),
+  /** Only the sites with this status / matching this search (the Sites page's filters, issue 11). */
+  problem: z.enum(['any', 'unreachable', 'drift', 'error', 'unchecked', 'none']).optional(),
+  q: z.string().max(2048).optional(),
   canary: z.coerce.number().int().min(0).max(1000).optional(),
   max_failures: z.string().max(16).optional(),
 });
@@ -116,6 +121,22 @@ export const RetryBody = z.object({ code: z.string().max(64).optional() }).nulli
 export const ExportQuery = z.object({
   code: z.string().max(64).optional(),
   status: z.enum(['ok', 'failed', 'skipped', 'unchanged', 'pending']).optional(),
+});
+
+/**
+ * Bulk work over every site matching a filter (the Sites page's filters) or named sites. `expected`
+ * is how many sites the operator saw matching: a fleet that changed since is refused (409), so
+ * "remove all 4,995 unreachable" never removes a site that became reachable meanwhile… unnoticed.
+ */
+export const BulkBody = z.object({
+  action: z.enum(['remove', 'add_tags', 'remove_tags', 'doctor']),
+  tag: list.optional(),
+  problem: z.enum(['any', 'unreachable', 'drift', 'error', 'unchecked', 'none']).optional(),
+  q: z.string().max(2048).optional(),
+  sites: list.optional(),
+  /** For add_tags / remove_tags. */
+  tags: list.optional(),
+  expected: z.coerce.number().int().min(0),
 });
 
 export const RunsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() });

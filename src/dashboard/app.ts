@@ -18,6 +18,7 @@ import { dashboardErrorHandler } from './errors.js';
 import { parseForm } from './form-body.js';
 import { parseAllowedHosts } from './fleet/registration-hosts.js';
 import { registerApprovalRoutes } from './routes/approval-routes.js';
+import { registerBulkRoutes } from './routes/bulk-routes.js';
 import { registerCredentialRoutes } from './routes/credential-routes.js';
 import { registerDoctorRoutes } from './routes/doctor-routes.js';
 import { registerKeyRoutes } from './routes/key-routes.js';
@@ -118,7 +119,8 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
       for (const r of await recordSafeToRoll(state)) {
         app.log.info(
           { version: r.version_id, sites: r.sites },
-          `key version ${r.version_id} is verified on every site: the previous keys can be rolled in Stripe`,
+          // Never "the previous keys can be rolled": other sites may still want or hold them (issue 11).
+          `key version ${r.version_id} is verified on every site that should hold it; which old keys can be rolled: GET /api/admin/keys/roll`,
         );
         await state.fleet.audit({
           actor: 'system',
@@ -207,6 +209,7 @@ export async function buildDashboardApp(options: BuildDashboardAppOptions = {}):
     registerVerifyRoutes(app, ctx);
     registerCredentialRoutes(app, ctx);
     registerDoctorRoutes(app, ctx);
+    registerBulkRoutes(app, ctx);
     registerWebRoutes(app);
     await app.ready();
     verifier.start();

@@ -52,6 +52,11 @@ export interface DashboardConfig {
   timeoutMs: number;
   retries: number;
   allowHttp: boolean;
+  /**
+   * KEYFLEET_PUBLIC_PK=1 (issue 9): `GET /api/sites/:site/stripe-key` answers the publishable key
+   * without a key, as the original template's sites ask for it. A publishable key is public data.
+   */
+  publicPk: boolean;
   /** Failed logins (and bad tokens) per address per minute before 429. */
   authFailureLimit: number;
   sessionTtlMs: number;
@@ -181,6 +186,7 @@ export function dashboardConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Da
     timeoutMs: int(env, 'KEYFLEET_TIMEOUT_MS', 8000, 1),
     retries: int(env, 'KEYFLEET_RETRIES', 2, 0),
     allowHttp: flag(env, 'KEYFLEET_ALLOW_HTTP') ?? false,
+    publicPk: flag(env, 'KEYFLEET_PUBLIC_PK') ?? false,
     authFailureLimit: int(env, 'KEYFLEET_LOGIN_FAILURES_PER_MINUTE', 5, 1),
     sessionTtlMs: int(env, 'KEYFLEET_SESSION_HOURS', 12, 1) * 3_600_000,
     verifyIntervalMs: int(env, 'KEYFLEET_VERIFY_INTERVAL_S', 300, 0) * 1000,

@@ -73,6 +73,11 @@ export interface DoctorContext {
   expected: KeySet;
   /** `--stripe`: also POST /api/test-stripe. */
   stripe: boolean;
+  /**
+   * `--protocol` (issue 9): `keyfleet` never takes a missing /api/health for the original template;
+   * `auto` (the default) and `seed` do when its public settings route answers.
+   */
+  protocol?: 'auto' | 'keyfleet' | 'seed';
 }
 
 /** What one site's ladder knows so far. */

@@ -63,7 +63,7 @@ export async function checkHealth(site: SiteRun, ctx: DoctorContext): Promise<St
   if (redirect !== null && redirect.status !== 'pass') return redirect;
   const verdict = classifyResponse(res.status, res.body, HealthBody);
   // No /api/health at all: the original template has none (issue 9) — not a failure of the site.
-  if (res.status === 404 && (await detectSeed(site, ctx))) {
+  if (res.status === 404 && ctx.protocol !== 'keyfleet' && (await detectSeed(site, ctx))) {
     return pass(`seed template: no /api/health (the original template has none; GET /api/export/settings answers)${tries(res)}`);
   }
   const body = verdict.ok ? verdict.value : parseHealth(res.body);

@@ -1,4 +1,4 @@
-import type { HealthStripeBody, PkBody, SavedBody } from '../protocol/bodies.js';
+import type { HealthBody, HealthStripeBody, PkBody, SavedBody, TestStripeBody } from '../protocol/bodies.js';
 import type { BodyCheck } from './classify.js';
 
 /**
@@ -60,4 +60,17 @@ export const healthStripeBody: BodyCheck<HealthStripeBody> = {
     }
     return ok(v as unknown as HealthStripeBody);
   },
+};
+
+/** `GET /api/health`: `{"status":"ok"|"error","version":…,"database":"ok"|"error"}`. */
+export const healthBody: BodyCheck<HealthBody> = {
+  safeParse: (v) =>
+    isRecord(v) && (v.status === 'ok' || v.status === 'error') && typeof v.version === 'string' && (v.database === 'ok' || v.database === 'error')
+      ? ok(v as HealthBody)
+      : no,
+};
+
+/** `POST /api/test-stripe`: `{"success":true,"livemode":bool}`. */
+export const testStripeBody: BodyCheck<TestStripeBody> = {
+  safeParse: (v) => (isRecord(v) && v.success === true && typeof v.livemode === 'boolean' ? ok(v as TestStripeBody) : no),
 };

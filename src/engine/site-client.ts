@@ -1,11 +1,5 @@
-import {
-  HealthBody,
-  TestStripeBody,
-  type ConfirmBody,
-  type HealthStripeBody,
-  type PkBody,
-} from '../protocol/bodies.js';
-import { anyObject, healthStripeBody, pkBody, priceBody, savedBody, successBody } from './body-checks.js';
+import type { ConfirmBody, HealthBody, HealthStripeBody, PkBody, TestStripeBody } from '../protocol/bodies.js';
+import { anyObject, healthBody, healthStripeBody, pkBody, priceBody, savedBody, successBody, testStripeBody } from './body-checks.js';
 import type { ErrorDialect } from './classify.js';
 import { API_KEY_HEADER, ROUTES, settingPath } from '../protocol/routes.js';
 import type { SettingName } from '../protocol/settings.js';
@@ -152,7 +146,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
     path: ROUTES.health,
     headers: publicHeaders,
     body: null,
-    schema: HealthBody,
+    schema: healthBody,
     map: identity,
     secrets: [],
   };
@@ -254,7 +248,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
         path: ROUTES.testStripe,
         headers: authed(apiKey, false),
         body: null,
-        schema: TestStripeBody,
+        schema: testStripeBody,
         map: identity,
         secrets: [apiKey],
       }),

@@ -1,4 +1,5 @@
-import { CAPABILITIES, type HealthStripeBody, type KeyInfo } from '../protocol/bodies.js';
+import type { HealthStripeBody, KeyInfo } from '../protocol/bodies.js';
+import { CAPABILITIES } from '../protocol/capabilities.js';
 import { fingerprint } from '../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../protocol/settings.js';
 import type { SiteSnapshot } from '../store/state-store.js';
@@ -44,6 +45,8 @@ export function mismatches(desired: DesiredKeys, current: SiteSnapshot): Setting
   return SETTING_NAMES.filter((name) => {
     const want = desired[name];
     if (want === undefined) return false;
+    // A seed site never reveals its secrets: unknown is not a mismatch (nor a proof; see `unknown`).
+    if (current.unknown?.includes(name)) return false;
     if (name === 'stripe_publishable_key') return current.publishable_key !== want;
     if (name === 'stripe_price_id') return current.price_id !== want;
     return current.fingerprints[name] !== desiredFingerprint(desired, name);

@@ -56,7 +56,9 @@ async function verifySeed(client: SiteClient, task: SiteTask, before: SiteSnapsh
     proof = { ...again, unverifiable: proof.unverifiable };
   }
   if (proof.wrong.length > 0) {
-    return failedOutcome(task.url, drift(task, proof.wrong, null), tally, null, [], 'seed');
+    // Its workers may still serve a value cached before the change, for up to 5 minutes.
+    const why = waitMs < 300_000 ? '; a seed site\'s workers may serve a cached value for up to 5 minutes: keyfleet verify --wait 300' : '';
+    return failedOutcome(task.url, drift(task, proof.wrong, null, why), tally, null, [], 'seed');
   }
   const pending = proof.stale.length > 0;
   return {
@@ -66,9 +68,9 @@ async function verifySeed(client: SiteClient, task: SiteTask, before: SiteSnapsh
   };
 }
 
-function drift(task: SiteTask, wrong: SettingName[], before: SiteSnapshot | null): SiteError {
+function drift(task: SiteTask, wrong: SettingName[], before: SiteSnapshot | null, why = ''): SiteError {
   const detail = wrong
     .map((n) => `${SETTINGS[n].short} ${before ? `is ${before.fingerprints[n] ?? 'missing'}` : 'differs'}, expected ${fingerprint(task.desired[n] ?? '')}`)
     .join('; ');
-  return new SiteError({ code: 'verify_mismatch', url: task.url, detail: `drift: ${describeSettings(wrong)} (${detail})`, attempts: 0 });
+  return new SiteError({ code: 'verify_mismatch', url: task.url, detail: `drift: ${describeSettings(wrong)} (${detail})${why}`, attempts: 0 });
 }

@@ -22,9 +22,8 @@ export type SettingPutBody = z.infer<typeof SettingPutBody>;
 export const SettingsPutBody = z.object({ values: z.record(z.string(), z.string()) });
 export type SettingsPutBody = z.infer<typeof SettingsPutBody>;
 
-/** What a site's authenticated key view lists in `capabilities`, so a client knows before it writes. */
-export const CAPABILITIES = { atomicWrite: 'atomic_write' } as const;
-export type Capability = (typeof CAPABILITIES)[keyof typeof CAPABILITIES];
+/** What a site's authenticated key view lists in `capabilities` (defined zod-free in capabilities.ts). */
+export { CAPABILITIES, type Capability } from './capabilities.js';
 
 export const LaunchBody = z.object({
   domain: z

@@ -29,6 +29,9 @@ export const DASHBOARD_ROUTES = {
   cancelRun: '/api/admin/runs/:id/cancel',
   runFailures: '/api/admin/runs/:id/failures',
   runExport: '/api/admin/runs/:id/export.csv',
+  bulkSites: '/api/admin/sites/bulk',
+  exportSites: '/api/admin/sites/export.csv',
+  bulkJob: '/api/admin/jobs/:id',
   // Called by template sites.
   siteStripeKey: '/api/sites/:site/stripe-key',
   register: '/api/sites/register',

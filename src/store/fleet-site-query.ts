@@ -108,8 +108,13 @@ export function siteListSql(
   if (page.limit !== undefined) paging += ` LIMIT ${ph(page.limit)}`;
   if (page.offset)
     paging += `${page.limit === undefined && dialect === 'sqlite' ? ' LIMIT -1' : ''} OFFSET ${ph(page.offset)}`;
+  // Problems first (issue 11): errors, drifted, unreachable, unchecked, then in sync; each in added order.
+  const order =
+    page.sort === 'problems'
+      ? `CASE ${KIND_SQL} WHEN 'error' THEN 0 WHEN 'drifted' THEN 1 WHEN 'unreachable' THEN 2 WHEN 'unchecked' THEN 3 ELSE 4 END, seq`
+      : 'seq';
   return {
-    rows: { sql: `SELECT * ${body} ORDER BY seq${paging}`, params },
+    rows: { sql: `SELECT * ${body} ORDER BY ${order}${paging}`, params },
     count: { sql: `SELECT COUNT(*) AS n ${body}`, params: countParams },
   };
 }
@@ -123,6 +128,19 @@ export const SITE_KIND_COUNTS_SQL = `SELECT ${KIND_SQL} AS kind,
     CASE WHEN approval = 'pending' THEN NULL ELSE effective_version END AS version_id,
     CASE WHEN ${IN_SYNC} THEN 1 ELSE 0 END AS in_sync, COUNT(*) AS n
   FROM ${SITES_WITH_VERSION} GROUP BY 1, 2, 3`;
+
+/** SITE_KIND_COUNTS_SQL over the sites carrying any of `tags` (the tiles follow the tag filter, issue 11). */
+export function siteKindCountsSql(tags: readonly string[], dialect: Dialect): Sql {
+  if (tags.length === 0) return { sql: SITE_KIND_COUNTS_SQL, params: [] };
+  const inTags =
+    dialect === 'postgres' ? '= ANY($1::text[])' : `IN (${tags.map(() => '?').join(', ')})`;
+  return {
+    sql: `SELECT ${KIND_SQL} AS kind, effective_version AS version_id,
+    CASE WHEN ${IN_SYNC} THEN 1 ELSE 0 END AS in_sync, COUNT(*) AS n
+  FROM ${SITES_WITH_VERSION} WHERE id IN (SELECT site_id FROM fleet_site_tags WHERE tag ${inTags}) GROUP BY 1, 2, 3`,
+    params: dialect === 'postgres' ? [tags] : [...tags],
+  };
+}
 /** Sites per tag (rows of `tag`, `n`). */
 export const SITE_TAG_COUNTS_SQL = 'SELECT tag, COUNT(*) AS n FROM fleet_site_tags GROUP BY tag ORDER BY tag';
 

@@ -106,6 +106,8 @@ export interface SiteFilter {
 export interface SitePageRequest {
   limit?: number;
   offset?: number;
+  /** `added` (default): in the order sites were added; `problems`: errors, drifted, unreachable, unchecked first. */
+  sort?: 'added' | 'problems';
 }
 
 export interface SitePage {
@@ -189,8 +191,11 @@ export interface FleetStore {
   listSites(filter?: SiteFilter): Promise<FleetSite[]>;
   /** One page of `listSites(filter)`, same order, paged in the query, with the count of every match. */
   pageSites(filter: SiteFilter, page?: SitePageRequest): Promise<SitePage>;
-  /** Counted in the query over the whole fleet (no filter). */
-  siteSummary(): Promise<SiteSummary>;
+  /**
+   * Counted in the query over the whole fleet, or (statuses and versions) over the sites carrying
+   * any of `scope.tags`; the tag counts are always the fleet's.
+   */
+  siteSummary(scope?: { tags?: readonly string[] }): Promise<SiteSummary>;
   updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined>;
   /** false when there was no such site. */
   removeSite(id: string): Promise<boolean>;
@@ -201,6 +206,8 @@ export interface FleetStore {
   recordHeldKeys(id: string, held: HeldKeys, seenAt: string): Promise<void>;
   /** Counted in the query over the whole fleet. */
   heldKeyCounts(): Promise<HeldKeyCounts>;
+  /** What each of these sites was last seen holding (a page of them: one query). */
+  heldKeysOf(siteIds: readonly string[]): Promise<Map<string, HeldKeys>>;
   desired(): Promise<DesiredVersions>;
   /** No tag: the fleet default. `versionId` null removes a tag override (the default cannot be removed). */
   setDesired(scope: { tag?: string }, versionId: string | null, actor: string): Promise<DesiredVersions>;
@@ -227,3 +234,14 @@ export function heldCountsOf(
 
 export const HELD_KEY_COUNTS_SQL =
   'SELECT setting, fingerprint, COUNT(*) AS n FROM fleet_site_held_keys GROUP BY setting, fingerprint';
+
+/** Folds `SELECT site_id, setting, fingerprint` rows into a map per site. */
+export function heldBySite(rows: Array<{ site_id: string; setting: string; fingerprint: string | null }>): Map<string, HeldKeys> {
+  const out = new Map<string, HeldKeys>();
+  for (const r of rows) {
+    const held = out.get(r.site_id) ?? {};
+    held[r.setting] = r.fingerprint;
+    out.set(r.site_id, held);
+  }
+  return out;
+}

@@ -27,13 +27,22 @@ export function latestVersion(set: MigrationSet): number {
   return set.migrations.reduce((max, m) => Math.max(max, m.version), 0);
 }
 
-/** Refuses a database written by a newer keyfleet: running old code on it could corrupt it silently. */
-function pending(set: MigrationSet, current: number): Migration[] {
+/**
+ * The migrations not applied yet, in order. Versions are reserved per branch (issue numbers in
+ * state-migrations.ts), so a database can hold 9 before 6 is written: what is missing is applied,
+ * not only what is above the highest. Refuses a database written by a newer keyfleet (a version this
+ * one does not know): running old code on it could corrupt it silently.
+ */
+function pending(set: MigrationSet, applied: readonly number[]): Migration[] {
   const latest = latestVersion(set);
-  if (current > latest) {
+  const known = new Set(set.migrations.map((m) => m.version));
+  const unknown = applied.filter((v) => !known.has(v));
+  if (unknown.length > 0) {
+    const current = Math.max(...applied);
     throw new Error(`${set.label} is at schema version ${current}, newer than this keyfleet knows (${latest}). Upgrade keyfleet.`);
   }
-  return set.migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  const done = new Set(applied);
+  return set.migrations.filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version);
 }
 
 const versionTable = (set: MigrationSet) =>
@@ -43,9 +52,9 @@ const versionTable = (set: MigrationSet) =>
 export function runSqliteMigrations(db: Database, set: MigrationSet): number {
   db.transaction(() => {
     db.exec(versionTable(set));
-    const row = db.prepare(`SELECT MAX(version) AS v FROM ${set.table}`).get() as { v: number | null };
+    const applied = (db.prepare(`SELECT version FROM ${set.table}`).all() as Array<{ version: number }>).map((r) => r.version);
     const record = db.prepare(`INSERT INTO ${set.table} (version, applied_at) VALUES (?, ?)`);
-    for (const m of pending(set, row.v ?? 0)) {
+    for (const m of pending(set, applied)) {
       db.exec(m.sqlite);
       record.run(m.version, new Date().toISOString());
     }
@@ -66,8 +75,8 @@ export async function runPostgresMigrations(client: PoolClient, schema: string, 
     if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
     await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
     await client.query(versionTable(set));
-    const res = await client.query<{ v: number | null }>(`SELECT MAX(version) AS v FROM ${set.table}`);
-    for (const m of pending(set, res.rows[0]?.v ?? 0)) {
+    const res = await client.query<{ version: number }>(`SELECT version FROM ${set.table}`);
+    for (const m of pending(set, res.rows.map((r) => Number(r.version)))) {
       await client.query(m.postgres);
       await client.query(`INSERT INTO ${set.table} (version, applied_at) VALUES ($1, $2)`, [m.version, new Date().toISOString()]);
     }

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { PostgresSettingsStore } from './postgres-settings-store.js';
 import type { SettingsStore } from './settings-store.js';
 import { SqliteSettingsStore } from './sqlite-settings-store.js';
 
@@ -135,7 +134,8 @@ export async function openSettingsStore(
     store =
       target.backend === 'sqlite'
         ? new SqliteSettingsStore(target.path, { log: opts.log })
-        : new PostgresSettingsStore(target.url, opts);
+        : // pg is loaded only for Postgres: the CLI, which imports this file's URL helpers, never pays for it.
+          new (await import('./postgres-settings-store.js')).PostgresSettingsStore(target.url, opts);
     await store.migrate();
     return store;
   } catch (err) {

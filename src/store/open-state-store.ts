@@ -4,8 +4,6 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SecretBox } from '../keys/secret-box.js';
 import { maskDatabaseUrl, parseDatabaseUrl } from './open-settings-store.js';
-import { schemaNameProblem } from './postgres-db.js';
-import { PostgresStateStore } from './postgres-state-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 import type { StateStore } from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
@@ -181,8 +179,11 @@ async function openPostgres(
   }
   const vault = vaultKeyProvider(':postgres:', opts);
   const schema = opts.schema ?? (env.KEYFLEET_DB_SCHEMA?.trim() || 'public');
+  // pg is loaded only for a Postgres state database: a CLI push on SQLite never pays its start-up.
+  const { schemaNameProblem } = await import('./postgres-db.js');
   const problem = schemaNameProblem(schema);
   if (problem !== null) throw new StateConfigError(problem);
+  const { PostgresStateStore } = await import('./postgres-state-store.js');
   const store = new PostgresStateStore(url, { vault, schema, log: opts.log });
   try {
     await store.migrate();

@@ -1,6 +1,6 @@
 import { approvalOf, checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
 import {
-  SITE_KIND_COUNTS_SQL,
+  siteKindCountsSql,
   SITE_TAG_COUNTS_SQL,
   siteListSql,
   summaryOf,
@@ -17,6 +17,7 @@ import {
   type SitePageRequest,
   type SitePatch,
   type SiteSummary,
+  heldBySite,
   heldCountsOf,
   HELD_KEY_COUNTS_SQL,
   type HeldKeyCounts,
@@ -151,10 +152,11 @@ export class PostgresFleetStore implements FleetStore {
     });
   }
 
-  async siteSummary(): Promise<SiteSummary> {
+  async siteSummary(scope: { tags?: readonly string[] } = {}): Promise<SiteSummary> {
+    const counts = siteKindCountsSql(scope.tags ?? [], 'postgres');
     return this.db.tx(async (q) => {
       await q.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const kinds = await q.rows<KindCountRow>(SITE_KIND_COUNTS_SQL);
+      const kinds = await q.rows<KindCountRow>(counts.sql, counts.params);
       const tags = await q.rows<{ tag: string; n: string }>(SITE_TAG_COUNTS_SQL);
       return summaryOf(kinds, tags);
     });
@@ -238,6 +240,15 @@ export class PostgresFleetStore implements FleetStore {
       const sites = await q.one<{ n: string }>('SELECT COUNT(*) AS n FROM fleet_sites');
       return heldCountsOf(rows, sites?.n ?? 0);
     });
+  }
+
+  async heldKeysOf(siteIds: readonly string[]): Promise<Map<string, HeldKeys>> {
+    if (siteIds.length === 0) return new Map();
+    const rows = await this.db.rows<{ site_id: string; setting: string; fingerprint: string | null }>(
+      'SELECT site_id, setting, fingerprint FROM fleet_site_held_keys WHERE site_id = ANY($1::text[])',
+      [siteIds],
+    );
+    return heldBySite(rows);
   }
 
   desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);

@@ -52,6 +52,8 @@ export class PostgresSettingsStore implements SettingsStore {
   private readonly reconnect: ReconnectPolicy;
   private readonly timeoutMs: number;
   private readonly table: { settings: string; audit: string; generation: string };
+  /** Prepared statement names are per connection; one per schema, since the text names the schema. */
+  private readonly generationStatement: string;
   private listener: PgChannelListener | null = null;
   private listening: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
@@ -62,6 +64,7 @@ export class PostgresSettingsStore implements SettingsStore {
       throw new Error('The Postgres schema name must be 1 to 63 bytes long.');
     }
     this.channel = channelFor(this.schema);
+    this.generationStatement = `kf_generation_${createHash('sha256').update(this.schema).digest('hex').slice(0, 16)}`;
     this.log = options.log ?? (() => undefined);
     this.reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
     const q = quoteIdent(this.schema);
@@ -187,7 +190,10 @@ export class PostgresSettingsStore implements SettingsStore {
   }
 
   async generation(): Promise<number> {
-    const res = await this.query<{ n: string }>(`SELECT n FROM ${this.table.generation} WHERE id = 1`);
+    // The read-after-write check runs once per batch of reads: a named statement is parsed and
+    // planned once per connection, not on every check.
+    this.assertOpen();
+    const res = await this.pool.query<{ n: string }>({ name: this.generationStatement, text: `SELECT n FROM ${this.table.generation} WHERE id = 1` });
     return Number(res.rows[0]?.n ?? 0);
   }
 

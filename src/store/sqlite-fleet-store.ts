@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { approvalOf, checkSiteName, checkTags, newSiteId, siteFromRow, type SiteRow } from './fleet-records.js';
 import {
-  SITE_KIND_COUNTS_SQL,
+  siteKindCountsSql,
   SITE_TAG_COUNTS_SQL,
   siteListSql,
   summaryOf,
@@ -18,6 +18,7 @@ import {
   type SitePageRequest,
   type SitePatch,
   type SiteSummary,
+  heldBySite,
   heldCountsOf,
   HELD_KEY_COUNTS_SQL,
   type HeldKeyCounts,
@@ -138,9 +139,10 @@ export class SqliteFleetStore implements FleetStore {
     })();
   }
 
-  async siteSummary(): Promise<SiteSummary> {
+  async siteSummary(scope: { tags?: readonly string[] } = {}): Promise<SiteSummary> {
+    const counts = siteKindCountsSql(scope.tags ?? [], 'sqlite');
     return this.db.transaction(() => {
-      const kinds = this.stmt(SITE_KIND_COUNTS_SQL).all() as KindCountRow[];
+      const kinds = this.stmt(counts.sql).all(...counts.params) as KindCountRow[];
       const tags = this.stmt(SITE_TAG_COUNTS_SQL).all() as Array<{ tag: string; n: number }>;
       return summaryOf(kinds, tags);
     })();
@@ -223,6 +225,14 @@ export class SqliteFleetStore implements FleetStore {
       const sites = (this.stmt('SELECT COUNT(*) AS n FROM fleet_sites').get() as { n: number }).n;
       return heldCountsOf(rows, sites);
     })();
+  }
+
+  async heldKeysOf(siteIds: readonly string[]): Promise<Map<string, HeldKeys>> {
+    if (siteIds.length === 0) return new Map();
+    const rows = this.stmt(
+      'SELECT site_id, setting, fingerprint FROM fleet_site_held_keys WHERE site_id IN (SELECT value FROM json_each(?))',
+    ).all(JSON.stringify(siteIds)) as Array<{ site_id: string; setting: string; fingerprint: string | null }>;
+    return heldBySite(rows);
   }
 
   desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);

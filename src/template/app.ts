@@ -6,7 +6,7 @@ import type { DestinationStream } from 'pino';
 import { loggerOptions } from '../log/logger.js';
 import { openSettingsStore } from '../store/open-settings-store.js';
 import type { SettingsStore } from '../store/settings-store.js';
-import { templateConfigFromEnv, type TemplateConfig } from './config.js';
+import { checkMasterKeys, templateConfigFromEnv, type TemplateConfig } from './config.js';
 import { templatePlugin } from './plugin.js';
 import type { StripeGateway } from './stripe-gateway.js';
 
@@ -31,6 +31,7 @@ export interface BuildTemplateAppOptions {
  */
 export async function buildTemplateApp(options: BuildTemplateAppOptions = {}): Promise<FastifyInstance> {
   const config: TemplateConfig = { ...templateConfigFromEnv(), ...options.config };
+  checkMasterKeys(config.masterKeys); // before any file is created (the plugin checks again when mounted alone)
   const logger =
     options.logStream === false ? false : { ...loggerOptions(options.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
   const fastPath = createFastPath();

@@ -18,12 +18,20 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
  * The error body with the `setting` it concerns (the atomic write names which value it refused).
  * The name is echoed only when it is short and plain, so input is never reflected raw.
  */
-export function sendSettingError(reply: FastifyReply, code: ErrorCode, setting: string, message?: string): FastifyReply {
+export function sendSettingError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  setting: string,
+  message?: string,
+  /** The atomic write answers every refused value with 400 (DESIGN §1), whatever the code's usual status. */
+  status?: number,
+): FastifyReply {
   const entry = ERROR_CATALOG[code];
-  const name = /^[a-z0-9_]{1,64}$/.test(setting) ? setting : '(unprintable name)';
+  // Input is reflected only when short and plain, and masked like the message (a key sent as a name).
+  const name = /^[a-z0-9_]{1,64}$/.test(setting) ? maskSecrets(setting) : '(unprintable name)';
   const text = message ?? `${name}: ${entry.message}`;
   return reply
-    .code(entry.status ?? 500)
+    .code(status ?? entry.status ?? 500)
     .type('application/json; charset=utf-8')
     .send(JSON.stringify({ success: false, error: code, message: maskSecrets(text), setting: name }));
 }

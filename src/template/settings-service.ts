@@ -34,6 +34,11 @@ export interface SettingsServiceOptions {
    * change notification refreshes within milliseconds.
    */
   readAfterWrite?: boolean;
+  /**
+   * How long a read waits for the read-after-write check before serving the cache (default 1000 ms):
+   * a database that stops answering must not stall /api/stripe-pk.
+   */
+  checkTimeoutMs?: number;
   /** Where the encryption key came from, named when it does not decrypt (default TEMPLATE_ENCRYPTION_KEY). */
   keySource?: string;
 }
@@ -48,9 +53,11 @@ export interface SettingsServiceOptions {
 export class SettingsService {
   private snap: SettingsSnapshot;
   private readonly refresher: FreshRead<SettingsSnapshot>;
+  private readonly checked: FreshRead<SettingsSnapshot>;
   private unsubscribe: (() => Promise<void>) | null = null;
   readonly readAfterWrite: boolean;
   private readonly keySource: string;
+  private readonly checkTimeoutMs: number;
 
   constructor(
     readonly store: SettingsStore,
@@ -60,8 +67,11 @@ export class SettingsService {
   ) {
     this.snap = new SettingsSnapshot(-1, new Map(), env);
     this.refresher = new FreshRead(() => this.sync());
+    // Reads share one bounded check at a time (one timer per check, not per request).
+    this.checked = new FreshRead(() => bounded(this.sync(), this.checkTimeoutMs));
     this.readAfterWrite = options.readAfterWrite ?? false;
     this.keySource = options.keySource ?? 'TEMPLATE_ENCRYPTION_KEY';
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 1000;
   }
 
   /** Loads every row; refuses to start on secrets it cannot decrypt, seals plaintext secrets when it can. */
@@ -115,7 +125,7 @@ export class SettingsService {
    */
   forRead(): Promise<SettingsSnapshot> {
     if (!this.readAfterWrite) return Promise.resolve(this.snap);
-    return this.refresh().catch(() => this.snap);
+    return this.checked.run().catch(() => this.snap);
   }
 
   /** Refreshes from the store with a read started after this call (shared with concurrent callers). */
@@ -218,4 +228,13 @@ export class SettingsService {
   keyInfo(): Record<SettingName, KeyInfo | null> {
     return this.snap.keyInfo();
   }
+}
+
+/** `p`, or a rejection after `ms` (the caller then serves its cache); `p` itself runs on. */
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the read-after-write check took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -138,6 +138,12 @@ describe('push, verify, backup and rollback on a fleet of seed and keyfleet site
     }
   });
 
+  it('validate warns that seed sites refuse a restricted key, before any push', async () => {
+    const r = await cli(['validate'], { STRIPE_SECRET_KEY: makeKey('rk') });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/restricted key.*original template.*restricted_key_unsupported/);
+  });
+
   it('never printed a secret', () => {
     const all = outputs.join('\n');
     expect(all).not.toContain(sk);

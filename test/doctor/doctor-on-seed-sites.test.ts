@@ -56,6 +56,14 @@ describe('keyfleet doctor on seed sites', () => {
     expect(r.code).toBe(0);
   });
 
+  it('--protocol keyfleet does not take a missing /api/health for the original template', async () => {
+    const s = await start();
+    const r = await runDoctor([s.url, '--json', '--protocol', 'keyfleet'], { TEMPLATE_MASTER_API_KEY: MASTER_KEY });
+    expect(r.code).toBe(1);
+    expect(check(JSON.parse(r.stdout) as SiteJson, 'health')).toMatchObject({ status: 'fail' });
+    expect((await runDoctor([s.url, '--protocol', 'flask'])).code).toBe(2);
+  });
+
   it('a refused key is the diagnosis, and nothing is created on the site', async () => {
     const s = await start();
     const { r, site } = await doctor(s.url, { TEMPLATE_MASTER_API_KEY: 'wrong-key-0123456789abcdefghijklmnop' });

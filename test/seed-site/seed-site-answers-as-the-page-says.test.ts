@@ -108,6 +108,20 @@ describe('the seed-site simulator answers as SEED_TEMPLATE.md says', () => {
     expect(plain.checkoutSecret()).toBe(pushed);
   });
 
+  it("the guide's curl commands (and so the old scripts' requests) get the page's answers", async () => {
+    const s = await start();
+    const curl = (...args: string[]) => sh('curl', ['-sS', '-w', '\n%{http_code}', ...args]).then((r) => r.stdout.split('\n'));
+    // "Verify API Key", as written with its placeholder key: refused with 403 — and the site now has an export_api_key.
+    const [body, status] = await curl('-X', 'PUT', `${s.url}/api/export/settings/stripe_publishable_key`, '-H', 'Content-Type: application/json', '-H', 'X-API-Key: your-master-key-here', '-d', '{"value":"pk_test_dummy"}');
+    expect([status, body]).toEqual(['403', '{"error":"Cl\\u00e9 API invalide","success":false}']);
+    expect(s.settings.has('export_api_key')).toBe(true);
+    // "curl verbose mode" with the right key: the secret is saved, the answer says only that.
+    const [saved, ok] = await curl('-X', 'PUT', `${s.url}/api/export/settings/stripe_secret_key`, '-H', 'Content-Type: application/json', '-H', `X-API-Key: ${MASTER_KEY}`, '-d', '{"value":"sk_test_dummy"}');
+    expect([ok, saved]).toEqual(['200', '{"message":"secret_saved","success":true}']);
+    const [pk, code] = await curl('-X', 'GET', `${s.url}/api/stripe-pk`);
+    expect([code, pk]).toEqual(['404', '{"message":"no_publishable_key","success":false}']);
+  });
+
   it("the guide's verify_propagation.sh and backup_current_keys.sh work on it unmodified", async () => {
     const s = await start({ settings: { stripe_publishable_key: 'pk_test_guideCheck123' } });
     const work = mkdtempSync(join(tmpdir(), 'seed-guide-'));

@@ -100,8 +100,14 @@ describe.each(BACKENDS)('the atomic write PUT /api/export/settings (%s)', (backe
     expect(badPrice.json()).toMatchObject({ error: 'invalid_price_id_format', setting: 'stripe_price_id' });
 
     const unknown = await putAll({ stripe_publishable_key: makeKey('pk'), admin_password: 'x' });
-    expect(unknown.statusCode).toBe(404);
+    expect(unknown.statusCode).toBe(400);
     expect(unknown.json()).toMatchObject({ error: 'unknown_setting', setting: 'admin_password' });
+
+    // A secret sent as a name is not reflected whole.
+    const lowerSecret = `sk_live_${'q'.repeat(30)}`;
+    const asName = await putAll({ [lowerSecret]: 'x' });
+    expect(asName.json().error).toBe('unknown_setting');
+    expect(asName.body).not.toContain(lowerSecret);
 
     const tooLong = await putAll({ stripe_secret_key: `sk_test_${'a'.repeat(5000)}` });
     expect(tooLong.json()).toMatchObject({ error: 'invalid_secret_format', setting: 'stripe_secret_key' });

@@ -63,17 +63,18 @@ describe('secrets encrypted at rest with TEMPLATE_ENCRYPTION_KEY', () => {
     await expect(site.restart({ encryptionKey: 'too-short' })).rejects.toThrow(/32 bytes/);
   });
 
-  it('seals secrets that were stored in clear (an older site, the seed app) at the first start', async () => {
-    site = await startTestSite();
-    const sk = makeKey('sk');
-    await site.app.close();
-    // Written in clear behind the site's back, as a database from before encryption by default holds it.
-    const store = await site.db.open();
-    await store.put('stripe_secret_key', sk, { fingerprint: fingerprint(sk), actorIp: null });
-    await store.close();
-    const key = newKey();
-    await site.restart({ encryptionKey: key });
-    expect((await rows()).stripe_secret_key).toMatch(/^enc:v1:/);
-    expect(await skFingerprint()).toBe(fingerprint(sk));
-  });
+  for (const given of ['TEMPLATE_ENCRYPTION_KEY', 'the default key file'] as const) {
+    it(`seals secrets that were stored in clear (an older site, the seed app) at the first start, with ${given}`, async () => {
+      site = await startTestSite();
+      const sk = makeKey('sk');
+      await site.app.close();
+      // Written in clear behind the site's back, as a database from before encryption by default holds it.
+      const store = await site.db.open();
+      await store.put('stripe_secret_key', sk, { fingerprint: fingerprint(sk), actorIp: null });
+      await store.close();
+      await site.restart({ encryptionKey: given === 'TEMPLATE_ENCRYPTION_KEY' ? newKey() : undefined });
+      expect((await rows()).stripe_secret_key).toMatch(/^enc:v1:/);
+      expect(await skFingerprint()).toBe(fingerprint(sk));
+    });
+  }
 });

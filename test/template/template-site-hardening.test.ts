@@ -8,6 +8,7 @@ import { fingerprint } from '../../src/protocol/fingerprint.js';
 import { checkMasterKeys, ConfigError } from '../../src/template/config.js';
 import { startFakeStripe, type FakeStripe } from '../fake-stripe/server.js';
 import { startTestSite, testDatabase, type TestSite } from '../helpers/template-site.js';
+import { spawnTemplateSite } from '../helpers/spawn-site.js';
 import { MASTER_KEY, makeKey, makeWebhookSecret } from '../helpers/keys.js';
 
 const auth = { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' };
@@ -78,6 +79,15 @@ describe('template site hardening (issue 12)', () => {
 
   it('a site configured with TEMPLATE_MASTER_API_KEY=abc does not start', async () => {
     await expect(startTestSite({ config: { masterKeys: ['abc'] } })).rejects.toThrow(/TEMPLATE_MASTER_API_KEY is too short/);
+  });
+
+  it('`keyfleet template` with TEMPLATE_MASTER_API_KEY=abc exits 2 with the fix', async () => {
+    const err = await spawnTemplateSite({ TEMPLATE_MASTER_API_KEY: 'abc' }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/TEMPLATE_MASTER_API_KEY is too short \(3 characters; at least 15\)\. Generate one with: openssl rand -base64 32/);
+    expect(err?.message).toMatch(/exited \(2\)/);
   });
 
   it("checkout never builds Stripe's return URLs from a Host that is not PUBLIC_URL or allowed", async () => {

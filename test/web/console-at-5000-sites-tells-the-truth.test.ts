@@ -221,4 +221,75 @@ describe('the console at 5,000 sites tells the truth first', () => {
     expect(Math.abs(b!.x - a!.x)).toBeLessThan(1);
     await page.setViewportSize({ width: 1280, height: 800 });
   });
+
+  it('the Sites page pages from the top too, sorts problems first, and its tiles follow the tag filter', { timeout: 60_000 }, async () => {
+    await page.goto(`${d.url}/#/sites`);
+    await poll(h1).toBe('Sites');
+    await page.locator('.view[aria-busy="false"]').waitFor();
+    expect(await textOf(page, '.tile-all .tile-count')).toBe('5,000');
+    expect(await textOf(page, '.pager-top .pager-top-page')).toBe('Page 1 of 100');
+    await page.getByRole('button', { name: 'Next page (top)' }).click();
+    await poll(() => textOf(page, '.pager-top .pager-top-page')).toBe('Page 2 of 100');
+    expect(await textOf(page, '.pager-info')).toBe('Showing 51–100 of 5,000');
+    // In added order the five real (in sync) sites come first; problems first puts them last.
+    await page.getByLabel('Sort', { exact: true }).selectOption('problems');
+    await poll(() => textOf(page, '.pager-info')).toBe('Showing 1–50 of 5,000');
+    expect(await page.locator('.sites-table tbody tr[data-site]').first().getAttribute('class')).toBe('row-unreachable');
+    await page.getByLabel('Sort', { exact: true }).selectOption('added');
+    await page.getByLabel('Tag', { exact: true }).selectOption('pilot');
+    await poll(() => textOf(page, '.tile-all .tile-count')).toBe('2');
+    expect(await textOf(page, '.tile-unreachable .tile-count')).toBe('0');
+    expect(await page.locator('.pager-top').isHidden()).toBe(true);
+    await page.getByLabel('Tag', { exact: true }).selectOption('');
+    await poll(() => textOf(page, '.tile-all .tile-count')).toBe('5,000');
+  });
+
+  it('a verify sweep shows its progress as it goes, and says every count at the end', { timeout: 120_000 }, async () => {
+    await page.goto(`${d.url}/#/sites`);
+    await poll(h1).toBe('Sites');
+    await page.locator('.view[aria-busy="false"]').waitFor();
+    // The first site's reads wait: the sweep is held there while the page shows how far it got.
+    held.holdAll();
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await held.waitForHeld();
+    await poll(() => textOf(page, '.verify-info'), 60_000).toMatch(
+      /^Verifying: 4,999 of 5,000 sites done — 0 drifted, 4,995 unreachable so far…/,
+    );
+    await shot(page, '47-verify-in-progress');
+    held.release();
+    await poll(() => textOf(page, '.notice-area'), 60_000).toBe(
+      'Verify finished: 5,000 sites checked: 5 in sync, 0 drifted, 4,995 unreachable.',
+    );
+    expect(await page.locator('.notice-area .notice-warn').count()).toBe(1);
+  });
+
+  it('bulk actions cover all 4,995 unreachable sites, not the 50 on screen: tag, then remove', { timeout: 180_000 }, async () => {
+    await page.goto(`${d.url}/#/sites`);
+    await poll(h1).toBe('Sites');
+    await page.locator('.view[aria-busy="false"]').waitFor();
+    await page.getByLabel('Status', { exact: true }).selectOption('unreachable');
+    await poll(() => textOf(page, '.bulk-label')).toBe('All 4,995 matching:');
+    expect(await page.getByRole('link', { name: 'Export (CSV)' }).getAttribute('href')).toBe(
+      `${DASHBOARD_ROUTES.exportSites}?problem=unreachable`,
+    );
+    expect(await page.getByRole('button', { name: 'Preview a push to all 4,995 matching sites' }).isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Tag all 4,995 matching sites', exact: true }).click();
+    const tag = page.getByRole('dialog', { name: 'Tag all 4,995 matching sites' });
+    await tag.getByLabel('Tags').fill('dead');
+    await tag.getByRole('button', { name: 'Add tags' }).click();
+    await poll(() => textOf(page, '.notice-area'), 60_000).toBe('Done on 4,995 sites: tagged × 4,995.');
+    expect(await page.getByLabel('Tag', { exact: true }).locator('option', { hasText: 'dead' }).textContent()).toBe('dead (4,995)');
+
+    await page.getByRole('button', { name: 'Remove all 4,995 matching sites' }).click();
+    const remove = page.getByRole('dialog', { name: 'Remove all 4,995 matching sites?' });
+    await remove.getByLabel('Type 4995 to confirm').fill('499');
+    await remove.getByRole('button', { name: 'Remove 4,995 sites' }).click();
+    expect(await remove.getByRole('alert').textContent()).toBe('Type 4995 to remove them.');
+    await remove.getByLabel('Type 4995 to confirm').fill('4995');
+    await remove.getByRole('button', { name: 'Remove 4,995 sites' }).click();
+    await poll(() => textOf(page, '.notice-area'), 120_000).toBe('Done on 4,995 sites: removed × 4,995.');
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await poll(() => textOf(page, '.tile-all .tile-count')).toBe('5');
+    await shot(page, '46-bulk-removed');
+  });
 });

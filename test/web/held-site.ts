@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 export async function startHeldSite(target: string) {
   const upstream = new URL(target);
   let holding = false;
+  let holdingReads = false;
   let waiting: Array<() => void> = [];
   let onHeld: Array<{ n: number; resolve: () => void }> = [];
   let heldCount = 0;
@@ -34,7 +35,7 @@ export async function startHeldSite(target: string) {
   };
 
   const server = createServer((req, res) => {
-    if (holding && req.method === 'PUT') {
+    if ((holding && req.method === 'PUT') || holdingReads) {
       waiting.push(() => forward(req, res));
       heldCount += 1;
       for (const w of onHeld.filter((w) => heldCount >= w.n)) w.resolve();
@@ -51,9 +52,16 @@ export async function startHeldSite(target: string) {
       holding = true;
       heldCount = 0;
     },
-    /** Lets every waiting write through and stops holding. */
+    /** From now on, every request waits, reads too (a verify sweep then stops at this site). */
+    holdAll() {
+      holding = true;
+      holdingReads = true;
+      heldCount = 0;
+    },
+    /** Lets every waiting request through and stops holding. */
     release() {
       holding = false;
+      holdingReads = false;
       const go = waiting;
       waiting = [];
       for (const f of go) f();

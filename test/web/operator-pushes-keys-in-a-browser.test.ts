@@ -300,7 +300,7 @@ describe('an operator pushes keys from the web dashboard', () => {
     // The push recorded what it verified: every site in sync.
     expect(await textOf(page, '.tile-ok .tile-count')).toBe('4');
     await page.getByRole('button', { name: 'Verify now' }).click();
-    await poll(notice).toBe('Verify finished: 4 sites checked, 1 drifted.');
+    await poll(notice).toBe('Verify finished: 4 sites checked: 3 in sync, 1 drifted, 0 unreachable.');
     const row = siteRow(fleet.urls[1]!);
     expect(await row.locator('td').nth(2).textContent()).toBe('Drifted');
     expect(await row.locator('td').nth(3).textContent()).toBe('✗ differs');

@@ -85,6 +85,8 @@ describe('the sites table with 5,000 sites', () => {
       expect(await rows().count()).toBe(50);
       expect(await tile('all')).toBe('5,000');
       expect(await tile('unchecked')).toBe('5,000');
+      // Issue 11: imported sites are offered a verify of just them, not left Unchecked until the next sweep.
+      expect(await page.getByRole('button', { name: 'Verify the 5,000 unchecked sites now' }).isVisible()).toBe(true);
       // The server paged: the page asked for 50 sites and got 50, never the whole fleet.
       expect(lastList()).toEqual({
         query: { limit: '50', offset: '0', summary: 'true' },

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { isProtocolChoice, PROTOCOL_CHOICES } from '../../engine/site-protocol.js';
 import { readFile } from 'node:fs/promises';
 import { runPool } from '../../engine/worker-pool.js';
 import { API_KEY_ENV, loadKeys, type KeySet } from '../../keys/key-source.js';
@@ -86,6 +87,7 @@ export async function doctor(opts: DoctorOptions): Promise<number> {
     env: process.env,
     expected: expectedKeys(loaded.keys, reporter),
     stripe: opts.stripe === true,
+    protocol: opts.protocol === undefined ? 'auto' : protocolChoice(opts.protocol),
   };
 
   const results: Array<SiteResult | undefined> = new Array<SiteResult | undefined>(sites.length);
@@ -144,4 +146,9 @@ function expectedKeys(keys: KeySet, reporter: Reporter): KeySet {
       );
   }
   return out;
+}
+
+function protocolChoice(value: string): 'auto' | 'keyfleet' | 'seed' {
+  if (!isProtocolChoice(value)) throw usageError(`--protocol must be one of ${PROTOCOL_CHOICES.join(', ')} (got "${value}").`);
+  return value;
 }

@@ -42,6 +42,12 @@ export async function validate(opts: ValidateOptions): Promise<number> {
     },
   });
   const result = validateKeys(loaded.keys);
+  // Issue 9: sites of the original template refuse restricted keys; said here, before any push.
+  if (loaded.keys.stripe_secret_key?.startsWith('rk_')) {
+    const msg = `restricted key (rk_…): sites of the original template (seed protocol) refuse it — a push reports them ${'restricted_key_unsupported'} and sends them nothing; keyfleet template sites accept it.`;
+    sourceWarnings.push(msg);
+    write(process.stderr, `keyfleet: warning: ${msg}\n`);
+  }
   const stripe = opts.checkStripe ? await checkStripe(loaded.keys.stripe_secret_key) : null;
   const problems = [...result.problems, ...(stripe?.problems ?? [])];
   const report = {

@@ -9,8 +9,8 @@ const PUBLIC_VALUES = { stripe_publishable_key: 'publishable_key', stripe_price_
 /**
  * What a read of a site says it holds, by fingerprint. Public settings come by value (hashed here,
  * as the site would); secrets by the fingerprint the authenticated key view gives. A site whose
- * protocol cannot show a secret (a seed site: `protocol: 'seed'` or the setting listed
- * `unverifiable`) says nothing about it: absent, never "no value".
+ * protocol cannot show a secret (a seed site: the snapshot lists it `unknown`, or says `protocol:
+ * 'seed'` or `unverifiable`) says nothing about it: absent, never "no value".
  */
 export function heldFromSnapshot(s: SiteSnapshot): HeldKeys {
   const extra = s as SiteSnapshot & { protocol?: string; unverifiable?: string[] };
@@ -20,8 +20,9 @@ export function heldFromSnapshot(s: SiteSnapshot): HeldKeys {
     const publicField = PUBLIC_VALUES[name as keyof typeof PUBLIC_VALUES];
     if (publicField !== undefined) {
       const v = s[publicField];
-      held[name] = v ? fingerprint(v) : (s.fingerprints[name] ?? null);
-    } else if (!blind && !extra.unverifiable?.includes(name)) {
+      if (v) held[name] = fingerprint(v);
+      else if (!s.unknown?.includes(name)) held[name] = s.fingerprints[name] ?? null;
+    } else if (!blind && !s.unknown?.includes(name) && !extra.unverifiable?.includes(name)) {
       held[name] = s.fingerprints[name] ?? null;
     }
   }

@@ -36,7 +36,13 @@ export function registerRunRoutes(app: FastifyInstance, ctx: DashboardContext): 
     const b = req.body;
     const sites = await selectSites(ctx, b);
     const plan = await planForSites(ctx.state, sites, ctx.masterKey);
-    const selection = { tags: b.tags ?? [], sites: b.sites ?? [], drifted_only: b.drifted_only ?? false };
+    const selection = {
+      tags: b.tags ?? [],
+      sites: b.sites ?? [],
+      drifted_only: b.drifted_only ?? false,
+      ...(b.problem ? { problem: b.problem } : {}),
+      ...(b.q?.trim() ? { q: b.q.trim() } : {}),
+    };
     const run = await ctx.runs.start({
       actor,
       dryRun: b.dry_run ?? false,

@@ -55,12 +55,18 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
       const header = req.headers[API_KEY_HEADER];
       const presented = typeof header === 'string' && header !== '' ? header : bearer(req);
       const site = await ctx.state.fleet.getSite(req.params.site);
-      const own = site?.has_api_key ? await ctx.state.fleet.siteApiKey(site.id) : null;
-      const accepted = own === null ? ctx.masterKeyHashes : [...ctx.masterKeyHashes, hashApiKey(own)];
-      // An unknown site is only revealed to a caller holding a valid key.
-      if (presented === undefined || !keyMatches(presented, accepted))
-        return refuse(req, reply, 'invalid_api_key');
-      if (!site) return sendError(reply, 'site_not_found');
+      // KEYFLEET_PUBLIC_PK=1: the original template's sites ask with no key (SEED_TEMPLATE.md point 7);
+      // a publishable key is public. A key that is sent must still be right.
+      const open = ctx.config.publicPk && presented === undefined;
+      if (!open) {
+        const own = site?.has_api_key ? await ctx.state.fleet.siteApiKey(site.id) : null;
+        const accepted = own === null ? ctx.masterKeyHashes : [...ctx.masterKeyHashes, hashApiKey(own)];
+        // An unknown site is only revealed to a caller holding a valid key.
+        if (presented === undefined || !keyMatches(presented, accepted))
+          return refuse(req, reply, 'invalid_api_key');
+      }
+      // Publicly, an unknown site looks like one with no key: the registry is not enumerable.
+      if (!site) return sendError(reply, open ? 'no_publishable_key' : 'site_not_found');
       const version = effectiveVersion(site, await ctx.state.fleet.desired()).version_id;
       // A site waiting for approval receives nothing, not even its publishable key (issue 12).
       if (site.approval === 'pending') return sendError(reply, 'site_pending');

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { fingerprint } from '../../protocol/fingerprint.js';
 import { DASHBOARD_ROUTES } from '../../protocol/dashboard-routes.js';
-import { SiteExistsError, type FleetSite } from '../../store/fleet-store.js';
+import { SiteExistsError, type FleetSite, type HeldKeys } from '../../store/fleet-store.js';
 import { AddSiteBody, IdParams, ImportBody, PatchSiteBody, SiteQuery } from '../api-schemas.js';
 import { audit } from '../audit.js';
 import { adminOf, requireAdmin } from '../auth/admin-guard.js';
@@ -13,6 +13,14 @@ import { importSites } from '../fleet/site-import.js';
 import { defaultSiteName, siteUrlOrThrow, siteView } from '../fleet/site-views.js';
 
 const IMPORT_LIMIT = 40 * 1024 * 1024;
+
+/** The settings a site was last seen holding no value for. */
+function missingOf(held: HeldKeys | undefined): string[] {
+  return Object.entries(held ?? {})
+    .filter(([, fp]) => fp === null)
+    .map(([setting]) => setting)
+    .sort();
+}
 
 /**
  * The fleet registry: list (filter by tag, by problem, by a search, by ids, names or URLs; paged),
@@ -32,7 +40,7 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext):
     typeof key === 'string' ? { api_key_fingerprint: fingerprint(key) } : {};
 
   r.get(DASHBOARD_ROUTES.sites, { preValidation: guard, schema: { querystring: SiteQuery } }, async (req) => {
-    const { tag, problem, q, ref, limit, offset, summary } = req.query;
+    const { tag, problem, q, ref, limit, offset, summary, sort } = req.query;
     const desired = await ctx.state.fleet.desired();
     // Filtered and paged in the store's query: a page of 50 is read as 50 rows, whatever the fleet.
     const page = await ctx.state.fleet.pageSites(
@@ -42,15 +50,18 @@ export function registerSiteRoutes(app: FastifyInstance, ctx: DashboardContext):
         ...(q?.trim() ? { q: q.trim() } : {}),
         ...(ref ? { refs: ref } : {}),
       },
-      { limit, offset },
+      { limit, offset, ...(sort ? { sort } : {}) },
     );
+    // Issue 11: a site that holds no key is said `missing`, not `differs` (what it was last seen holding).
+    const held = await ctx.state.fleet.heldKeysOf(page.sites.map((s) => s.id));
     return {
       success: true,
       desired,
-      sites: page.sites.map((s) => siteView(s, desired)),
+      sites: page.sites.map((s) => ({ ...siteView(s, desired), missing: missingOf(held.get(s.id)) })),
       total: page.total,
       ...(limit !== undefined || offset !== undefined ? { limit: limit ?? null, offset: offset ?? 0 } : {}),
-      ...(summary ? { summary: await ctx.state.fleet.siteSummary() } : {}),
+      // The tiles follow the tag filter (issue 11); the tag menu's counts stay the fleet's.
+      ...(summary ? { summary: await ctx.state.fleet.siteSummary(tag?.length ? { tags: tag } : {}) } : {}),
     };
   });
 

@@ -13,8 +13,12 @@ const VerifyQuery = z.object({ wait_for_sweep: z.coerce.number().int().min(1).op
 const VerifyBody = z
   .object({
     wait: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
+    /** Only these sites (ids, names or URLs)… */
+    sites: z.array(z.string().max(2048)).max(500).optional(),
+    /** …or only the sites with this status (`unchecked`: imported and never read). */
+    problem: z.enum(['unchecked', 'unreachable', 'any']).optional(),
   })
-  .optional();
+  .nullish();
 
 /**
  * The periodic verify: its status (GET; `?wait_for_sweep=N` answers once N sweeps have finished,
@@ -39,8 +43,12 @@ export function registerVerifyRoutes(app: FastifyInstance, ctx: DashboardContext
     DASHBOARD_ROUTES.verify,
     { preValidation: guard, schema: { body: VerifyBody } },
     async (req, reply) => {
-      await audit(ctx, req, adminOf(req).actor, 'verify.start', null);
-      const sweep = ctx.verifier.sweep();
+      const scope = {
+        ...(req.body?.sites ? { refs: req.body.sites } : {}),
+        ...(req.body?.problem ? { status: req.body.problem } : {}),
+      };
+      await audit(ctx, req, adminOf(req).actor, 'verify.start', null, scope);
+      const sweep = ctx.verifier.sweep(scope);
       if (req.body?.wait) {
         await Promise.race([sweep, new Promise((resolve) => setTimeout(resolve, MAX_WAIT_MS).unref())]);
         return { success: true, ...ctx.verifier.status() };

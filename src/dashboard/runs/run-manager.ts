@@ -113,7 +113,9 @@ export class RunManager {
 
   async start(s: StartRun): Promise<RunRecord> {
     // A preview writes nothing and checks every site: the failure budget is the real push's (issue 11).
-    const budget = s.dryRun ? UNLIMITED : this.budget(s.maxFailures, s.plan.tasks.length);
+    // Checked even for a preview: a budget the push could not use is said now, not at confirm time.
+    const pushBudget = this.budget(s.maxFailures, s.plan.tasks.length);
+    const budget = s.dryRun ? UNLIMITED : pushBudget;
     const run = await this.o.state.createRun({
       command: 'push',
       dry_run: s.dryRun,

@@ -1,5 +1,6 @@
 import { buildReport } from '../../engine/run-report.js';
-import type { FleetSite } from '../../store/fleet-store.js';
+import { SEED_RESTART_HINT } from '../../engine/seed-protocol.js';
+import type { FleetSite, SiteStatusFilter } from '../../store/fleet-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
 import type { DashboardContext } from '../context.js';
 import { DashboardError } from '../errors.js';
@@ -56,8 +57,18 @@ export async function runDetailView(ctx: DashboardContext, run: RunRecord) {
       tags: (run.options.tags as string[] | undefined) ?? [],
       sites: ((run.options.sites as string[] | undefined) ?? []).length,
       drifted_only: run.options.drifted_only === true,
+      problem: (run.options.problem as string | undefined) ?? null,
+      q: (run.options.q as string | undefined) ?? null,
     },
     max_failures: (run.options.max_failures as string | undefined) ?? null,
+    // Issue 9: said once per run where a seed site was given a secret (SEED_TEMPLATE.md point 5).
+    notes:
+      !run.dry_run &&
+      results.some(
+        (r) => r.protocol === 'seed' && r.status === 'ok' && r.changes?.includes('stripe_secret_key'),
+      )
+        ? [SEED_RESTART_HINT]
+        : [],
     trigger: (run.options.trigger as string | undefined) ?? 'cli',
     of: (run.options.of as string | null | undefined) ?? null,
   };
@@ -85,6 +96,7 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
         error,
         changes: r.changes ?? [],
         worker: r.worker ?? null,
+        ...(r.protocol ? { protocol: r.protocol } : {}),
       },
     });
   }
@@ -96,7 +108,13 @@ export async function storedEvents(state: StateStore, run: RunRecord): Promise<R
 /** The sites a new run covers: named ones and tagged ones (union), all when neither is given. */
 export async function selectSites(
   ctx: DashboardContext,
-  sel: { sites?: string[]; tags?: string[]; drifted_only?: boolean },
+  sel: {
+    sites?: string[];
+    tags?: string[];
+    drifted_only?: boolean;
+    problem?: SiteStatusFilter;
+    q?: string;
+  },
 ): Promise<FleetSite[]> {
   const fleet = ctx.state.fleet;
   let chosen: FleetSite[];
@@ -121,14 +139,30 @@ export async function selectSites(
   // Sites waiting for approval (issue 12) are never part of a run; naming one is an error.
   const pending = chosen.filter((s) => s.approval === 'pending');
   if (pending.length > 0 && sel.sites?.length) {
-    const named = pending.filter((s) => sel.sites?.some((ref) => ref === s.id || ref === s.name || ref === s.url));
+    const named = pending.filter((s) =>
+      sel.sites?.some((ref) => ref === s.id || ref === s.name || ref === s.url),
+    );
     if (named.length > 0)
       throw new DashboardError(
         'site_pending',
-        `${named.map((s) => s.name).slice(0, 5).join(', ')} waits for approval: approve it first (POST /api/admin/sites/:id/approve).`,
+        `${named
+          .map((s) => s.name)
+          .slice(0, 5)
+          .join(', ')} waits for approval: approve it first (POST /api/admin/sites/:id/approve).`,
       );
   }
   chosen = chosen.filter((s) => s.approval !== 'pending');
+  if (sel.problem || sel.q?.trim()) {
+    const match = new Set(
+      (
+        await fleet.listSites({
+          ...(sel.problem ? { status: sel.problem } : {}),
+          ...(sel.q?.trim() ? { q: sel.q.trim() } : {}),
+        })
+      ).map((s) => s.id),
+    );
+    chosen = chosen.filter((s) => match.has(s.id));
+  }
   if (sel.drifted_only) {
     const desired = await fleet.desired();
     chosen = chosen.filter((s) => siteView(s, desired).drift !== 'in_sync');

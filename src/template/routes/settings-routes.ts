@@ -51,7 +51,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: TemplateContex
         body: SettingsPutBody,
         summary: 'Set several Stripe settings in one transaction (X-API-Key); answers the key view as committed',
         description:
-          'Every value is validated first: any invalid value → 400 with the catalog code and `setting`, nothing written. ' +
+          'Every value is validated first: any invalid value (bad format, unknown name) → 400 with the catalog code and `setting`, nothing written. ' +
           'A publishable and secret key of different modes after the merge with the stored values → 400 mixed_key_modes. ' +
           'Then all are written in one transaction; every instance serves them together. The 200 body is the ' +
           'authenticated GET /api/health/stripe view as committed. Supported when that view lists capability atomic_write.',
@@ -68,7 +68,8 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: TemplateContex
       }
       const values = new Map<SettingName, string>();
       for (const [name, value] of entries) {
-        if (!isSettingName(name)) return sendSettingError(reply, 'unknown_setting', name);
+        // 400, not the per-setting route's 404: the route exists, one value of the body is refused.
+        if (!isSettingName(name)) return sendSettingError(reply, 'unknown_setting', name, undefined, 400);
         const spec = SETTINGS[name];
         if (value.length > MAX_KEY_LENGTH || !isValidKey(spec.kind, value)) return sendSettingError(reply, spec.formatError, name);
         values.set(name, value);

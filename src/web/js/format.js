@@ -112,8 +112,11 @@ export function siteStatusBadge(site) {
 }
 
 /** ✓ / ✗ / — for "is the site's key the desired one". */
-export function asDesired(value, what) {
+export function asDesired(value, what, missing = false) {
   if (value === true) return h('span', { class: 'yes', title: `${what} as desired` }, '✓ as desired');
+  // The site holds no value at all: not the same problem (or fix) as holding another key.
+  if (value === false && missing)
+    return h('span', { class: 'no', title: `The site holds no ${what.toLowerCase()}` }, '✗ missing');
   if (value === false)
     return h('span', { class: 'no', title: `${what} differs from the desired one` }, '✗ differs');
   return h('span', { class: 'muted', title: `${what} not checked` }, '—');

@@ -48,6 +48,16 @@ export function createPager({ label, onChange, pageSize = 50, sizes = [25, 50, 1
     h('span', { class: 'pager-buttons' }, first, prev, pageInfo, next, last),
     sizeSelect,
   );
+  // The same controls above the table (issue 11: a 50-row page is 3,400 px tall): a second, compact
+  // set of buttons that page the same state; the full pager (page size, live count) stays below.
+  const topInfo = h('span', { class: 'pager-top-page' });
+  const topPrev = h('button', { type: 'button', class: 'ghost', 'aria-label': 'Previous page (top)', onclick: () => go(page - 1) }, '‹');
+  const topNext = h('button', { type: 'button', class: 'ghost', 'aria-label': 'Next page (top)', onclick: () => go(page + 1) }, '›');
+  const top = h(
+    'nav',
+    { class: 'pager pager-top', 'aria-label': `${label}: paging above the list` },
+    h('span', { class: 'pager-buttons' }, topPrev, topInfo, topNext),
+  );
 
   function update() {
     const focused = document.activeElement;
@@ -58,15 +68,21 @@ export function createPager({ label, onChange, pageSize = 50, sizes = [25, 50, 1
       total === 0 ? `No ${label.toLowerCase()}` : `Showing ${num(from)}–${num(to)} of ${num(total)}`,
     );
     replace(pageInfo, `Page ${num(page + 1)} of ${num(pages())}`);
-    first.disabled = prev.disabled = page === 0;
-    next.disabled = last.disabled = page >= pages() - 1;
+    replace(topInfo, `Page ${num(page + 1)} of ${num(pages())}`);
+    first.disabled = prev.disabled = topPrev.disabled = page === 0;
+    next.disabled = last.disabled = topNext.disabled = page >= pages() - 1;
+    top.hidden = pages() <= 1;
     // A button that just got disabled under the keyboard would drop focus to <body>.
     if (focused instanceof HTMLButtonElement && focused.disabled && el.contains(focused))
       (focused === next || focused === last ? prev : next).focus();
+    if (focused instanceof HTMLButtonElement && focused.disabled && top.contains(focused))
+      (focused === topNext ? topPrev : topNext).focus();
   }
 
   return {
     el,
+    /** The compact copy for above the table (hidden when there is one page). */
+    top,
     /** Sets the row count (after filtering); keeps the page when it still exists. */
     setTotal(n) {
       total = n;

@@ -227,7 +227,7 @@ export async function render(container, ctx) {
                 h(
                   'tr',
                   {},
-                  ['Version', 'Created', ...KEY_NAMES.map(label), 'Verified everywhere'].map((c) =>
+                  ['Version', 'Created', ...KEY_NAMES.map(label), 'Verified on its sites'].map((c) =>
                     h('th', { scope: 'col' }, c),
                   ),
                 ),

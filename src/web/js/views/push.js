@@ -111,7 +111,11 @@ export async function render(container, ctx) {
       { class: 'row' },
       h('legend', {}, 'Safety'),
       field('Canary sites', canary, 'Pushed and verified first; the run stops if one fails.'),
-      field('Max failures', maxFailures, 'A count (5) or a share (10%) of the sites.'),
+      field(
+        'Max failures',
+        maxFailures,
+        'A count (5) or a share (10%) of the sites. The preview checks every site whatever this says; you confirm the budget of the push itself before it starts.',
+      ),
     ),
     error,
     h('div', { class: 'actions' }, submit),

@@ -16,7 +16,11 @@ function scopeOf(report) {
   if (s.tags.length) parts.push(`sites tagged ${s.tags.join(', ')}`);
   if (s.sites) parts.push(plural(s.sites, 'chosen site'));
   if (!parts.length) parts.push('every site');
-  return `${parts.join(' and ')}${s.drifted_only ? ', drifted only' : ''}`;
+  const only = [];
+  if (s.problem) only.push(`status ${s.problem}`);
+  if (s.q) only.push(`matching "${s.q}"`);
+  if (s.drifted_only) only.push('drifted');
+  return `${parts.join(' and ')}${only.length ? `, only ${only.join(', ')}` : ''}`;
 }
 
 /** "connection_refused × 4,995, timeout × 3" */

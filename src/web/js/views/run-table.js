@@ -67,6 +67,8 @@ function changes(r, version, target) {
   );
 }
 
+const SETTING_SHORT = { stripe_secret_key: 'sk', stripe_webhook_secret: 'webhook', stripe_publishable_key: 'pk', stripe_price_id: 'price' };
+
 export function runRow(r, { site, version, dryRun }) {
   const done = r.status !== 'pending';
   return h(
@@ -78,13 +80,16 @@ export function runRow(r, { site, version, dryRun }) {
       h('span', { class: 'site-name' }, site?.name ?? r.url),
       site ? h('span', { class: 'site-url' }, r.url) : null,
       r.worker ? h('span', { class: 'site-worker muted', title: 'worked by' }, r.worker) : null,
+      // Issue 9: a site of the original template proves less; say so on its row.
+      r.protocol === 'seed' ? h('span', { class: 'muted block', title: 'the original template (seed protocol)' }, 'seed template') : null,
     ),
     h('td', {}, siteResultBadge(r.status, dryRun)),
     h('td', {}, changes(r, version, site?.desired.version_id)),
     h(
       'td',
       {},
-      !done ? '' : r.verified ? h('span', { class: 'yes' }, '✓') : h('span', { class: 'muted' }, '—'),
+      !done ? '' : r.verified ? h('span', { class: 'yes' }, '✓') : h('span', { class: 'muted', title: r.pending_proof ?? '' }, r.pending_proof ? 'not yet' : '—'),
+      r.unverifiable?.length ? h('span', { class: 'muted block', title: r.unverifiable[0].reason }, `${r.unverifiable.map((u) => SETTING_SHORT[u.setting] ?? u.setting).join(', ')} written, unverifiable`) : null,
     ),
     h('td', { class: 'num' }, done ? num(r.attempts) : ''),
     h('td', { class: 'num' }, done ? duration(r.duration_ms) : ''),

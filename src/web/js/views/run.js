@@ -93,6 +93,7 @@ export async function render(container, ctx) {
         h('h2', { id: 'sites-h' }, report.dry_run ? 'What each site would change' : 'Sites'),
         filterSelect,
       ),
+      pager.top,
       h(
         'div',
         { class: 'table-wrap' },
@@ -150,6 +151,8 @@ export async function render(container, ctx) {
           maskedKey(version?.keys[name] ?? { ...k, prefix: null, mode: null }),
         ),
       ),
+      // Issue 9: once per run, e.g. seed sites use a pushed secret only after a restart.
+      (report.notes ?? []).map((note) => item('Note', note)),
     );
   }
 

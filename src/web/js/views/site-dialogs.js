@@ -61,6 +61,7 @@ export function addSiteDialog() {
 }
 
 export function importDialog() {
+  const status = h('p', { class: 'muted', role: 'status' });
   const file = h('input', { type: 'file', name: 'file', accept: '.txt,.yml,.yaml,.list,text/plain' });
   const paste = h('textarea', {
     name: 'content',
@@ -95,6 +96,7 @@ export function importDialog() {
         h('input', { name: 'tags', autocomplete: 'off' }),
         'Optional, comma-separated: added to every imported site.',
       ),
+      status,
     ),
     actions: [
       { label: 'Cancel', value: 'cancel' },
@@ -107,7 +109,14 @@ export function importDialog() {
       if (!content.trim()) throw new Error('Choose a file or paste the list of sites.');
       const body = { format: f.format.value, content };
       if (f.tags.value.trim()) body.tags = splitTags(f.tags.value);
-      return api(ROUTES.importSites, { method: 'POST', body });
+      // Long work says what it is doing (issue 11): a big file takes a few seconds to register.
+      const lines = content.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length;
+      status.textContent = `Importing ${lines.toLocaleString('en-US')} ${f.format.value === 'seed' ? (lines === 1 ? 'site' : 'sites') : 'lines'}… Each is checked and registered; the new sites then show as Unchecked until verified.`;
+      try {
+        return await api(ROUTES.importSites, { method: 'POST', body });
+      } finally {
+        status.textContent = '';
+      }
     },
   });
 }

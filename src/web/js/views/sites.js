@@ -10,9 +10,10 @@ import { setPushDraft } from '../draft.js';
 import { announce, field, h, replace, throttle } from '../dom.js';
 import { num, plural } from '../format.js';
 import { createPager } from '../pager.js';
+import { bulkBar } from './site-bulk.js';
 import { addSiteDialog, editSiteDialog, importDialog, removeSiteDialog } from './site-dialogs.js';
 import { SITE_COLUMNS, emptyRow, renderTiles, siteRow } from './site-row.js';
-import { watchVerify } from './verify-watch.js';
+import { describeSweep, watchVerify } from './verify-watch.js';
 
 /** The API's problem filters, in the order the menu lists them. */
 const PROBLEMS = [
@@ -26,7 +27,7 @@ const PROBLEMS = [
 ];
 
 // Kept while the operator moves between views.
-const filters = { q: '', tag: '', problem: '' };
+const filters = { q: '', tag: '', problem: '', sort: 'added' };
 const selected = new Set();
 
 export async function render(container, ctx) {
@@ -53,7 +54,21 @@ export async function render(container, ctx) {
     {},
     PROBLEMS.map(([v, l]) => h('option', { value: v, selected: v === filters.problem }, l)),
   );
-  const verifyButton = h('button', { type: 'button', onclick: () => guard(verifyNow) }, 'Verify now');
+  const sortSelect = h(
+    'select',
+    {},
+    [
+      ['added', 'Order added'],
+      ['problems', 'Problems first'],
+    ].map(([v, l]) => h('option', { value: v, selected: v === filters.sort }, l)),
+  );
+  const verifyButton = h('button', { type: 'button', onclick: () => guard(() => verifyNow()) }, 'Verify now');
+  // Imported sites stay Unchecked until a sweep reaches them: offer to read just those now.
+  const verifyUnchecked = h(
+    'button',
+    { type: 'button', hidden: true, onclick: () => guard(() => verifyNow({ problem: 'unchecked' })) },
+    'Verify unchecked sites now',
+  );
   const reconcileButton = h('button', { type: 'button', onclick: reconcile }, 'Reconcile drifted');
   const pushSelected = h(
     'button',
@@ -69,6 +84,12 @@ export async function render(container, ctx) {
   const caption = h('caption', { class: 'sr-only' });
   const pager = createPager({ label: 'Sites', onChange: () => guard(load) });
   const verify = watchVerify({ infoEl: verifyInfo, onSwept: () => load() });
+  const bulk = bulkBar({
+    state: () => ({ filters, total: page.total }),
+    say,
+    reload: () => load(),
+    navigate: (hash) => ctx.navigate(hash),
+  });
 
   container.append(
     h(
@@ -85,15 +106,18 @@ export async function render(container, ctx) {
     ),
     notice,
     tiles,
-    verifyInfo,
+    h('div', { class: 'verify-line' }, verifyInfo, verifyUnchecked),
     h(
       'div',
       { class: 'toolbar', role: 'search', 'aria-label': 'Sites' },
       field('Search', search),
       field('Tag', tagSelect),
       field('Status', problemSelect),
+      field('Sort', sortSelect),
       h('div', { class: 'toolbar-actions' }, reconcileButton, pushSelected),
     ),
+    bulk.el,
+    pager.top,
     h(
       'div',
       { class: 'table-wrap' },
@@ -129,6 +153,11 @@ export async function render(container, ctx) {
     void guard(load);
   });
   problemSelect.addEventListener('change', () => pickProblem(problemSelect.value));
+  sortSelect.addEventListener('change', () => {
+    filters.sort = sortSelect.value;
+    pager.reset();
+    void guard(load);
+  });
 
   /** The current page under the current filters, with the fleet's counts. */
   async function load() {
@@ -143,6 +172,7 @@ export async function render(container, ctx) {
           q: filters.q,
           tag: filters.tag ? [filters.tag] : undefined,
           problem: filters.problem,
+          sort: filters.sort === 'added' ? undefined : filters.sort,
           limit,
           offset,
           summary: true,
@@ -168,6 +198,7 @@ export async function render(container, ctx) {
     }
     page = res;
     summary = res.summary;
+    bulk.update();
     renderTags();
     renderSummary();
     renderRows();
@@ -182,6 +213,9 @@ export async function render(container, ctx) {
 
   function renderSummary() {
     const counts = renderTiles(tiles, summary.statuses, filters.problem, pickProblem);
+    verifyUnchecked.hidden = counts.unchecked === 0;
+    if (!verifyUnchecked.disabled)
+      replace(verifyUnchecked, `Verify the ${plural(counts.unchecked, 'unchecked site')} now`);
     reconcileButton.disabled = counts.drifted === 0;
     replace(
       reconcileButton,
@@ -324,17 +358,19 @@ export async function render(container, ctx) {
     ctx.navigate('#/push');
   }
 
-  async function verifyNow() {
+  async function verifyNow(scope = {}) {
     verifyButton.disabled = true;
+    verifyUnchecked.disabled = true;
     replace(verifyButton, 'Verifying…');
     try {
-      const status = await verify.verifyNow();
+      const status = await verify.verifyNow(scope, () => load());
       if (!status) return;
       await load();
-      const text = `Verify finished: ${plural(status.last_checked, 'site')} checked, ${num(status.last_drifted)} drifted.`;
-      say(text, status.last_drifted ? 'warn' : 'ok');
+      const { text, kind } = describeSweep(status.last);
+      say(`Verify finished: ${text}`, kind);
     } finally {
       verifyButton.disabled = false;
+      verifyUnchecked.disabled = false;
       replace(verifyButton, 'Verify now');
     }
   }
