@@ -164,6 +164,36 @@ describe('a site waiting for approval gets nothing from confirm or re-run', () =
     expect(res.body).not.toContain('pk_');
   });
 
+  it("the console's bulk doctor, verify of the unchecked or of named sites, and a push by filter send it nothing", async () => {
+    const before = reached().length;
+    // Bulk doctor over a filter that matches it: the job ends, the site counted as failed, untouched.
+    const started = await d.call({
+      url: DASHBOARD_ROUTES.bulkSites,
+      body: { action: 'doctor', q: 'gone', expected: 1 },
+    });
+    expect(started.statusCode, started.body).toBe(202);
+    const id = started.json().job.id as string;
+    let job: { state: string; failed: number; errors: { message: string }[] };
+    do {
+      await new Promise((resolve) => setImmediate(resolve));
+      job = (await d.call({ url: dashboardPath(DASHBOARD_ROUTES.bulkJob, { id }) })).json().job;
+    } while (job.state !== 'done');
+    expect(job.failed).toBe(1);
+    expect(job.errors[0]?.message).toBe('site_pending');
+    // Verify now: the unchecked sites (it is one), or it by name.
+    for (const body of [
+      { wait: true, problem: 'unchecked' },
+      { wait: true, sites: [strangerId] },
+    ]) {
+      const res = await d.call({ url: DASHBOARD_ROUTES.verify, body });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+    }
+    // 'Preview a push' to every site matching a filter that only it matches: nothing to preview.
+    const preview = await d.call({ url: DASHBOARD_ROUTES.runs, body: { dry_run: true, q: 'gone' } });
+    expect(preview.json()).toMatchObject({ error: 'no_sites_selected' });
+    expect(reached().length).toBe(before);
+  });
+
   it('confirming only the sites that passed sends nothing to it either', async () => {
     const before = reached().length;
     const res = await d.call({
