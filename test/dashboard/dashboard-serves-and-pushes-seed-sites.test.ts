@@ -25,7 +25,7 @@ describe('the dashboard and seed sites', () => {
     for (const [name, url] of [['gallery', seed.url], ['modern', fleet.urls[0] as string]] as const) {
       expect((await d.call({ url: DASHBOARD_ROUTES.sites, body: { url, name } })).statusCode).toBe(201);
     }
-    expect((await d.call({ url: DASHBOARD_ROUTES.keys, body: { publishable_key: pk, secret_key: sk } })).statusCode).toBe(201);
+    expect((await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: sk } })).statusCode).toBe(201);
   });
   afterAll(async () => {
     await d.close();

@@ -57,7 +57,7 @@ describe('a preview checks every site; confirm, cancel and failure groups', () =
     expect((await toEnd(id)).summary).toMatchObject({ total: 20, ok: 2, failed: DEAD, skipped: 0 });
     const run = await detail(id);
     expect(run).toMatchObject({ state: 'done', confirmable: true, outcome: 'preview_with_failures' });
-    expect(run.selection).toEqual({ tags: ['pilot'], sites: 0, drifted_only: false });
+    expect(run.selection).toEqual({ tags: ['pilot'], sites: 0, drifted_only: false, problem: null, q: null });
     expect(run.failure_groups).toEqual([
       expect.objectContaining({ code: 'connection_refused', count: DEAD, sample: deadUrls.slice(0, 5) }),
     ]);

@@ -46,7 +46,7 @@ describe('a registration with the token alone', () => {
     d = await startTestDashboard({ client, env: { KEYFLEET_ALLOW_HTTP: 'true' } });
     const keys = await d.call({
       url: DASHBOARD_ROUTES.keys,
-      body: { publishable_key: makeKey('pk'), secret_key: makeKey('sk') },
+      body: { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') },
     });
     expect(keys.statusCode).toBe(201);
   });

@@ -14,6 +14,9 @@ describe('retry defaults', () => {
         'service_unavailable',
         'timeout',
         'too_many_attempts',
+        // Every 429 of the catalog (DESIGN §2 retries 429): the template's and the dashboard's limits.
+        'rate_limited',
+        'too_many_registrations',
       ].sort(),
     );
   });

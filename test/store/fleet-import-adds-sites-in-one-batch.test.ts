@@ -46,7 +46,7 @@ describe.each(ALL_STATE_BACKENDS)('importing sites in one batch (%s)', (backend)
       '  - url: https://new-a.example.com',
       '    name: alpha',
       '    tags: [vip]',
-      '    api_key_env: ALPHA_KEY',
+      '    api_key_env: KEYFLEET_SITE_KEY_ALPHA',
       '  - url: https://new-b.example.com',
       '    name: alpha', // the name the previous entry takes
       '  - url: http://plain.example.com',
@@ -55,7 +55,7 @@ describe.each(ALL_STATE_BACKENDS)('importing sites in one batch (%s)', (backend)
     const result = await importSites(
       state.fleet,
       { format: 'yaml', content: yaml },
-      { actor: 'test', allowHttp: false, env: { ALPHA_KEY: key } },
+      { actor: 'test', allowHttp: false, env: { KEYFLEET_SITE_KEY_ALPHA: key } },
     );
     expect(result.added.map((s) => s.url)).toEqual([
       'https://new-a.example.com',

@@ -31,7 +31,7 @@ describe('an operator approves a registered site', () => {
     await site.app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(site.app.server.address() as AddressInfo).port}`;
     d = await startWebDashboard();
-    await d.api(DASHBOARD_ROUTES.keys, { publishable_key: pk, secret_key: sk });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: pk, secret_key: sk });
     // As POST /api/sites/register leaves a site from a host not on the allow-list.
     await d.state.fleet.addSite({
       url,

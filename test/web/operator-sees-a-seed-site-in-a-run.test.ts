@@ -24,7 +24,7 @@ describe('an operator sees a seed site in a run', () => {
   beforeAll(async () => {
     seed = await startSeedSite({ masterKey: MASTER_KEY, workers: 1 });
     d = await startWebDashboard();
-    await d.api(DASHBOARD_ROUTES.keys, { publishable_key: pk, secret_key: sk });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: pk, secret_key: sk });
     await d.api(DASHBOARD_ROUTES.sites, { url: seed.url, name: 'gallery' });
     runId = (await d.api<{ run_id: string }>(DASHBOARD_ROUTES.runs, { dry_run: false })).run_id;
     // The run's event stream ends when the run does.

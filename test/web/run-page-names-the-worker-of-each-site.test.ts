@@ -21,7 +21,7 @@ describe("a run's page names each site's worker", () => {
   beforeAll(async () => {
     site = await startFakeSite({ apiKey: MASTER_KEY, publishableKey: null });
     d = await startWebDashboard();
-    await d.api(DASHBOARD_ROUTES.keys, { publishable_key: makeKey('pk'), secret_key: makeKey('sk') });
+    await d.api(DASHBOARD_ROUTES.keys, { make_default: true, publishable_key: makeKey('pk'), secret_key: makeKey('sk') });
     await d.api(DASHBOARD_ROUTES.sites, { url: site.url, name: 'shop' });
     browser = await launchBrowser();
   });
