@@ -67,16 +67,21 @@ export function postgresStateUrl(
 
 /**
  * The environment as the dashboard reads its state database from it: KEYFLEET_DB, else DATABASE_URL
- * when that is a `postgres://` URL (DATABASE_URL is also a template site's setting, where it may name
- * a SQLite file that is not the dashboard's), else the default file. `keyfleet sites` opens the
- * dashboard's registry with the same rule.
+ * when that is a database URL keyfleet opens (`postgres://…`, or `sqlite:`/`file:` — honoured, so two
+ * dashboards given two files never share one state), else the default file. Any other DATABASE_URL
+ * is refused with the variable to use, never ignored. `keyfleet sites` opens the dashboard's
+ * registry with the same rule.
  *
  * @example openStateStore({ env: dashboardStateEnv(process.env) })
  */
 export function dashboardStateEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return !env.KEYFLEET_DB && /^postgres(ql)?:\/\//i.test(env.DATABASE_URL ?? '')
-    ? { ...env, KEYFLEET_DB: env.DATABASE_URL }
-    : env;
+  const url = env.DATABASE_URL?.trim() ?? '';
+  if (env.KEYFLEET_DB?.trim() || url === '') return env;
+  if (/^(postgres(ql)?:\/\/|sqlite:|file:)/i.test(url)) return { ...env, KEYFLEET_DB: url };
+  throw new StateConfigError(
+    `DATABASE_URL=${maskDatabaseUrl(url)} is not a database URL keyfleet opens for its state: use ` +
+      'postgres://…, sqlite:<path> or file:<path>, or set KEYFLEET_DB=<path> (which wins over DATABASE_URL).',
+  );
 }
 
 /** The vault key file used when no key is configured: next to the database, so both are backed up together. */

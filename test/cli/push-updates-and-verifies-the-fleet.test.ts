@@ -50,9 +50,8 @@ describe('keyfleet push against real template sites', () => {
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['run_id', 'command', 'dry_run', 'started_at', 'finished_at', 'keys', 'summary', 'sites']));
     expect(report.keys.secret_key).toEqual({ last4: sk.slice(-4), fingerprint: fingerprint(sk) });
     expect(report.summary).toEqual({ total: 3, ok: 3, failed: 0, skipped: 0, unchanged: 0 });
-    // The template writes atomically (issue 10): the preflight, then one PUT /api/export/settings
-    // whose answer is the committed key view, the proof.
     for (const site of report.sites) {
+      // The template lists atomic_write: preflight + one atomic write whose answer is the proof (issue 10).
       expect(site).toMatchObject({ status: 'ok', verified: true, attempts: 2, error: null });
       expect(site.duration_ms).toEqual(expect.any(Number));
     }

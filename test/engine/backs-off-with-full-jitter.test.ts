@@ -14,8 +14,7 @@ describe('retry defaults', () => {
         'service_unavailable',
         'timeout',
         'too_many_attempts',
-        // 429s with Retry-After added by the template (checkout limit) and harden (registrations):
-        // the request had no effect, so a retry after the wait is safe.
+        // Every 429 of the catalog (DESIGN §2 retries 429): the template's and the dashboard's limits.
         'rate_limited',
         'too_many_registrations',
       ].sort(),
