@@ -106,3 +106,30 @@ async function listening(d: TestDashboard): Promise<string> {
   const addr = app.server.address() as { port: number };
   return `http://127.0.0.1:${addr.port}`;
 }
+
+describe('KEYFLEET_PUBLIC_PK=1 and a site waiting for approval', () => {
+  it('answers it publicly like any site without a key (a stranger learns nothing), with a key 409 site_pending', async () => {
+    const token = 'reg-token-' + 'r'.repeat(32);
+    const d = await startTestDashboard({ env: { KEYFLEET_PUBLIC_PK: '1', KEYFLEET_REGISTRATION_TOKEN: token } });
+    try {
+      const pk = makeKey('pk');
+      await d.call({ url: DASHBOARD_ROUTES.keys, body: { make_default: true, publishable_key: pk, secret_key: makeKey('sk') } });
+      const siteKey = 'site-key-' + 'k'.repeat(32);
+      const reg = await d.call({
+        url: DASHBOARD_ROUTES.register,
+        body: { site_url: 'https://93.184.216.34/', site_name: 'joined', api_key: siteKey },
+        headers: { authorization: `Bearer ${token}` },
+        auth: 'none',
+      });
+      expect(reg.statusCode, reg.body).toBe(202);
+      const url = dashboardPath(DASHBOARD_ROUTES.siteStripeKey, { site: 'joined' });
+      const open = await d.call({ url, auth: 'none' });
+      expect(open.json()).toMatchObject({ error: 'no_publishable_key' });
+      const keyed = await d.call({ url, auth: 'none', headers: { 'x-api-key': siteKey } });
+      expect(keyed.json()).toMatchObject({ error: 'site_pending' });
+      expect(open.body + keyed.body).not.toContain(pk);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -56,7 +56,8 @@ for (const [net, bits] of [
   refused.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 127],
-  ['::ffff:0:0', 96],
+  // IPv4-mapped addresses (::ffff:a.b.c.d) are checked as the IPv4 address they carry (mappedIpv4):
+  // a ::ffff:0:0/96 rule here would match every IPv4 address, since BlockList maps them to it.
   ['64:ff9b::', 96],
   ['fc00::', 7],
   ['fe80::', 10],
@@ -73,7 +74,18 @@ export function refusedAddress(address: string): string | null {
   const a = canonicalHost(address);
   const family = isIP(a);
   if (family === 0) return null;
-  return refused.check(a, family === 4 ? 'ipv4' : 'ipv6') ? `${a} is not a public address` : null;
+  const v4 = family === 6 ? mappedIpv4(a) : a;
+  const blocked = v4 !== null ? refused.check(v4, 'ipv4') : refused.check(a, 'ipv6');
+  return blocked ? `${a} is not a public address` : null;
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 address carries (`::ffff:127.0.0.1`, `::ffff:7f00:1`), else null. */
+function mappedIpv4(v6: string): string | null {
+  const hostname = new URL(`http://[${v6}]/`).hostname.slice(1, -1); // WHATWG-normalised, hex form
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(hostname);
+  if (!m) return null;
+  const [hi, lo] = [parseInt(m[1] as string, 16), parseInt(m[2] as string, 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
 
 /**

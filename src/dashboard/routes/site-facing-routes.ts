@@ -68,8 +68,9 @@ export function registerSiteFacingRoutes(app: FastifyInstance, ctx: DashboardCon
       // Publicly, an unknown site looks like one with no key: the registry is not enumerable.
       if (!site) return sendError(reply, open ? 'no_publishable_key' : 'site_not_found');
       const version = effectiveVersion(site, await ctx.state.fleet.desired()).version_id;
-      // A site waiting for approval receives nothing, not even its publishable key (issue 12).
-      if (site.approval === 'pending') return sendError(reply, 'site_pending');
+      // A site waiting for approval receives nothing, not even its publishable key (issue 12); asked
+      // publicly, it looks like any site without a key, so a stranger learns nothing from the answer.
+      if (site.approval === 'pending') return sendError(reply, open ? 'no_publishable_key' : 'site_pending');
       const pk = version
         ? (await new VersionKeys(ctx.state).keys(version)).stripe_publishable_key
         : undefined;
