@@ -2,7 +2,7 @@ import type { ConfirmBody, HealthBody, HealthStripeBody, PkBody, TestStripeBody 
 import { anyObject, healthBody, healthStripeBody, pkBody, priceBody, savedBody, successBody, testStripeBody } from './body-checks.js';
 import type { ErrorDialect } from './classify.js';
 import { API_KEY_HEADER, ROUTES, settingPath } from '../protocol/routes.js';
-import type { SettingName } from '../protocol/settings.js';
+import { SETTINGS, type SettingName } from '../protocol/settings.js';
 import { createSiteDispatcher } from './dispatcher.js';
 import { createInFlightLimit } from './in-flight-limit.js';
 import { createRetryPolicy, type RetryClock, type RetryOptions } from './retry-policy.js';
@@ -205,6 +205,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
         schema: savedBody,
         map: toVoid,
         secrets: [apiKey, value],
+        sendsSecret: SETTINGS[setting]?.secret === true,
         dialect,
       }),
     putSettings: (siteUrl, values, apiKey, opts) =>
@@ -216,6 +217,7 @@ export function createSiteClient(options: SiteClientOptions): SiteClient {
         schema: healthStripeBody,
         map: identity,
         secrets: [apiKey, ...(Object.values(values) as string[])],
+        sendsSecret: Object.keys(values).some((n) => SETTINGS[n as SettingName]?.secret === true),
         close: opts?.close === true,
       }),
     getExportStats: (siteUrl, apiKey) =>

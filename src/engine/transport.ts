@@ -28,6 +28,11 @@ export interface Call<B, R> {
   /** Values this call sends that no error message may contain. */
   readonly secrets: readonly string[];
   /**
+   * The body holds a Stripe secret: the site's own text is never kept for this call's errors, only
+   * the status and the catalog code (issue 12: masking cannot catch every way a site may echo it).
+   */
+  readonly sendsSecret?: boolean;
+  /**
    * The site's last request for a while: ask for the connection to be closed after it, so a fleet
    * of 50,000 sites never holds 50,000 idle sockets (file descriptors) between phases.
    */
@@ -136,7 +141,7 @@ export function createTransport(
           code,
           url: target.origin + target.basePath + call.path,
           httpStatus: outcome.status,
-          detail,
+          detail: call.sendsSecret ? null : detail,
           attempts: n,
           durationMs,
           retryAfterMs: outcome.retryAfterMs,

@@ -41,7 +41,18 @@ describe('a push to a hostile site', () => {
   it('prints the failure with the site text sanitised and the encoded secret masked, and stores no copy', async () => {
     writeFileSync(tmp.path('sites.txt'), `${server.url}\n`);
     const r = await runCli(
-      ['push', '--sites-file', tmp.path('sites.txt'), '--yes', '--canary', '0', '--retries', '0', '--only', 'sk'],
+      [
+        'push',
+        '--sites-file',
+        tmp.path('sites.txt'),
+        '--yes',
+        '--canary',
+        '0',
+        '--retries',
+        '0',
+        '--only',
+        'sk',
+      ],
       {
         env: { KEYFLEET_DB: tmp.db, TEMPLATE_MASTER_API_KEY: API_KEY, STRIPE_SECRET_KEY: sk, NO_COLOR: '1' },
         timeoutMs: 60_000,
@@ -58,7 +69,57 @@ describe('a push to a hostile site', () => {
     const files = readdirSync(dirname(tmp.db)).filter((f) => f.startsWith(base));
     const stored = files.map((f) => readFileSync(join(dirname(tmp.db), f)).toString('latin1')).join('\n');
     expect(stored.length).toBeGreaterThan(0);
-    expect(stored).toContain('[encoded sk_live_'); // the failure is stored, masked
+    // The PUT carried the secret: its failure is stored and printed as code and status only, with
+    // none of the site's text (issue 12), so neither the forged line nor an encoded copy is kept.
+    expect(stored).toContain('invalid_secret_format');
+    expect(stored).not.toContain('shop.example.fr');
+    expect(all).not.toContain('shop.example.fr');
     for (const e of encoded) expect(stored).not.toContain(e);
+  });
+});
+
+describe('a hostile site answering a request that carried no secret', () => {
+  let server: FaultServer;
+  const tmp = scratch();
+  afterAll(async () => {
+    await server?.close();
+    tmp.cleanup();
+  });
+
+  it('keeps its text, with escape sequences and control characters stripped before the terminal', async () => {
+    server = await startServer((_req, res) => {
+      const message = `\r\x1b[2K\x1b[32mok        https://shop.example.fr\x1b[0m\n\x1b]52;c;cm0gLXJmIH4K\x07 oops`;
+      send(res, 500, JSON.stringify({ success: false, error: 'server_error', message }));
+    });
+    writeFileSync(tmp.path('sites.txt'), `${server.url}\n`);
+    const r = await runCli(
+      [
+        'push',
+        '--sites-file',
+        tmp.path('sites.txt'),
+        '--yes',
+        '--canary',
+        '0',
+        '--retries',
+        '0',
+        '--only',
+        'sk',
+      ],
+      {
+        env: {
+          KEYFLEET_DB: tmp.db,
+          TEMPLATE_MASTER_API_KEY: API_KEY,
+          STRIPE_SECRET_KEY: makeKey('sk', 'live'),
+          NO_COLOR: '1',
+        },
+        timeoutMs: 60_000,
+      },
+    );
+    const all = r.stdout + r.stderr;
+    expect(r.code, all).toBe(1);
+    expect(all).toContain('oops'); // the site's own words are kept when no secret was sent
+    expect(all).not.toContain('\u001b');
+    expect(all).not.toContain('\u0007');
+    expect(all).not.toMatch(/^\s*ok\s+https:\/\/shop/m); // the forged line stays inside the failure line
   });
 });
