@@ -37,8 +37,7 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export const templatePlugin: FastifyPluginAsync<TemplatePluginOptions> = async (app, opts) => {
   const { config, store } = opts;
-  const shortKeys = checkMasterKeys(config.masterKeys);
-  if (shortKeys) app.log.warn(shortKeys);
+  checkMasterKeys(config.masterKeys);
   const encryption = await chooseEncryption(config, store, (msg) => app.log.warn(msg));
   const settings = new SettingsService(store, config.env, encryption.box, {
     readAfterWrite: config.readAfterWrite ?? store.backend === 'postgres',
