@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SiteJob } from '../../src/dashboard/runs/run-queue.js';
-import { SiteJobWorker } from '../../src/dashboard/runs/site-jobs.js';
 import { createSiteClient, type SiteClient } from '../../src/engine/site-client.js';
 import type { StateStore } from '../../src/store/state-store.js';
-import { startFakeSite, type FakeSiteServer } from '../fault-fleet/index.js';
-import { MASTER_KEY, makeKey } from '../helpers/keys.js';
+import type { FakeSiteServer } from '../fault-fleet/index.js';
 import { anyStateBackend } from '../store/any-state-backend.js';
 import { DASHBOARD_BACKEND } from './dashboard-fixture.js';
+import { addFakeSites, createPushRun, siteJob, siteJobWorker } from './site-job-fixture.js';
 
 /**
  * The approval rule (issue 12) on a shared run's jobs (issue 14): a job reads its own sites' approval
@@ -24,18 +22,7 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')(
 
     beforeAll(async () => {
       state = await db.open();
-      for (let i = 0; i < 2; i++) {
-        const site = await startFakeSite({ apiKey: MASTER_KEY, publishableKey: null });
-        sites.push(site);
-        await state.fleet.addSite({
-          url: site.url,
-          name: `shop-${i}`,
-          tags: [],
-          apiKey: null,
-          source: 'admin',
-          addedBy: 'test',
-        });
-      }
+      await addFakeSites(state, sites, 2, 'shop');
       client = createSiteClient({ timeoutMs: 5000, retries: 0, concurrency: 4 });
     });
     afterAll(async () => {
@@ -47,36 +34,12 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')(
 
     it('a later job of the same run leaves out the site that waits for approval', async () => {
       const [first, turned] = sites as [FakeSiteServer, FakeSiteServer];
-      const saved = await state.saveKeyVersion(
-        { stripe_publishable_key: makeKey('pk'), stripe_secret_key: makeKey('sk') },
-        'test',
-      );
-      const run = await state.createRun({
-        command: 'push',
-        dry_run: false,
-        actor: 'test',
-        sites_source: null,
-        keys: {},
-        options: { desired: { default: saved.id, others: {} }, max_failures: '100%' },
-        key_version_id: saved.id,
-        sites: sites.map((s) => s.url),
-      });
-      const worker = new SiteJobWorker({
+      const run = await createPushRun(
         state,
-        client,
-        masterKey: MASTER_KEY,
-        concurrency: 4,
-        log: { warn: () => undefined },
-        onSettled: () => undefined,
-        claimStaleMs: 60_000,
-        claimRetryMs: 50,
-        refreshMs: 100,
-      });
-      const job = (id: string, urls: string[]): SiteJob => ({
-        id,
-        data: { run_id: run.id, coordination: run.coordination as string, urls },
-        signal: new AbortController().signal,
-      });
+        sites.map((s) => s.url),
+      );
+      const worker = siteJobWorker(state, client);
+      const job = (id: string, urls: string[]) => siteJob(run, id, urls);
 
       await worker.work(job('job-1', [first.url]));
       expect((await state.siteResults(run.id, { urls: [first.url] }))[0]?.status).toBe('ok');

@@ -1,14 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SiteJob } from '../../src/dashboard/runs/run-queue.js';
-import { SiteJobWorker } from '../../src/dashboard/runs/site-jobs.js';
 import { createSiteClient, type SiteClient } from '../../src/engine/site-client.js';
 import type { StateStore } from '../../src/store/state-store.js';
-import { startFakeSite, type FakeSiteServer } from '../fault-fleet/index.js';
-import { MASTER_KEY, makeKey } from '../helpers/keys.js';
+import type { FakeSiteServer } from '../fault-fleet/index.js';
+import { makeKey } from '../helpers/keys.js';
 import { anyStateBackend } from '../store/any-state-backend.js';
 import { DASHBOARD_BACKEND } from './dashboard-fixture.js';
+import { addFakeSites, createPushRun, siteJob, siteJobWorker } from './site-job-fixture.js';
 
 const SITES = 3;
 
@@ -45,18 +44,7 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')(
       proxyUrl = `http://127.0.0.1:${address.port}`;
 
       state = await db.open();
-      for (let i = 0; i < SITES; i++) {
-        const site = await startFakeSite({ apiKey: MASTER_KEY, publishableKey: null });
-        sites.push(site);
-        await state.fleet.addSite({
-          url: site.url,
-          name: `proxied-${i}`,
-          tags: [],
-          apiKey: null,
-          source: 'admin',
-          addedBy: 'test',
-        });
-      }
+      await addFakeSites(state, sites, SITES, 'proxied');
       // retries: 2 (the default policy): a proxy refusal must not be retried either.
       client = createSiteClient({
         timeoutMs: 5000,
@@ -76,37 +64,21 @@ describe.skipIf(DASHBOARD_BACKEND !== 'postgres')(
 
     it('fails each site with proxy_error, once, and the job does not throw', async () => {
       const secret = makeKey('sk');
-      const saved = await state.saveKeyVersion(
-        { stripe_publishable_key: makeKey('pk'), stripe_secret_key: secret },
-        'test',
-      );
-      const run = await state.createRun({
-        command: 'push',
-        dry_run: false,
-        actor: 'test',
-        sites_source: null,
-        keys: {},
-        options: { desired: { default: saved.id, others: {} }, max_failures: '100%' },
-        key_version_id: saved.id,
-        sites: sites.map((s) => s.url),
-      });
-      const settled: string[] = [];
-      const worker = new SiteJobWorker({
+      const run = await createPushRun(
         state,
-        client,
-        masterKey: MASTER_KEY,
-        concurrency: 4,
+        sites.map((s) => s.url),
+        secret,
+      );
+      const settled: string[] = [];
+      const worker = siteJobWorker(state, client, {
         log: { warn: (obj, msg) => warnings.push(`${msg} ${JSON.stringify(obj)}`) },
         onSettled: (_run, url) => settled.push(url),
-        claimStaleMs: 60_000,
-        claimRetryMs: 50,
-        refreshMs: 100,
       });
-      const job: SiteJob = {
-        id: 'job-1',
-        data: { run_id: run.id, coordination: run.coordination as string, urls: sites.map((s) => s.url) },
-        signal: new AbortController().signal,
-      };
+      const job = siteJob(
+        run,
+        'job-1',
+        sites.map((s) => s.url),
+      );
 
       // Before the fix this rejected with the undici error, and pg-boss would give the job out again.
       await expect(worker.work(job)).resolves.toBeUndefined();
