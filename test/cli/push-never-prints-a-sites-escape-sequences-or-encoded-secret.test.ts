@@ -7,6 +7,40 @@ import { runCli, scratch } from '../helpers/run-cli.js';
 
 const API_KEY = `site-key-${'k'.repeat(32)}`;
 
+/** Escape sequences a hostile site sends: a forged green "ok" line, then an OSC 52 clipboard write. */
+const FORGED = `\r\x1b[2K\x1b[32mok        https://shop.example.fr\x1b[0m\n\x1b]52;c;cm0gLXJmIH4K\x07`;
+
+/** `keyfleet push --only sk` to the one site at `url`: its exit code and all it printed. */
+async function pushSecretTo(url: string, tmp: ReturnType<typeof scratch>, sk: string) {
+  writeFileSync(tmp.path('sites.txt'), `${url}\n`);
+  const r = await runCli(
+    [
+      'push',
+      '--sites-file',
+      tmp.path('sites.txt'),
+      '--yes',
+      '--canary',
+      '0',
+      '--retries',
+      '0',
+      '--only',
+      'sk',
+    ],
+    {
+      env: { KEYFLEET_DB: tmp.db, TEMPLATE_MASTER_API_KEY: API_KEY, STRIPE_SECRET_KEY: sk, NO_COLOR: '1' },
+      timeoutMs: 60_000,
+    },
+  );
+  return { code: r.code, all: r.stdout + r.stderr };
+}
+
+/** Nothing of FORGED acts on the terminal: no escape or bell, and the forged line stays inside the failure line. */
+function expectNoForgery(all: string): void {
+  expect(all).not.toContain('\u001b');
+  expect(all).not.toContain('\u0007');
+  expect(all).not.toMatch(/^\s*ok\s+https:\/\/shop/m);
+}
+
 /**
  * Issue 12, finding 7, through the built CLI: a hostile site answers a PUT with escape sequences
  * (a forged green "ok" line, an OSC 52 clipboard write) and the pushed secret base64-, hex- and
@@ -27,9 +61,7 @@ describe('a push to a hostile site', () => {
     const site = createFakeSite({ apiKey: API_KEY });
     server = await startServer((req, res, ctx) => {
       if (req.method !== 'PUT') return site.handler(req, res, ctx);
-      const message =
-        `\r\x1b[2K\x1b[32mok        https://shop.example.fr\x1b[0m\n\x1b]52;c;cm0gLXJmIH4K\x07` +
-        ` got ${encoded.join(' ')}`;
+      const message = `${FORGED} got ${encoded.join(' ')}`;
       send(res, 400, JSON.stringify({ success: false, error: 'invalid_secret_format', message }));
     });
   });
@@ -39,31 +71,10 @@ describe('a push to a hostile site', () => {
   });
 
   it('prints the failure with the site text sanitised and the encoded secret masked, and stores no copy', async () => {
-    writeFileSync(tmp.path('sites.txt'), `${server.url}\n`);
-    const r = await runCli(
-      [
-        'push',
-        '--sites-file',
-        tmp.path('sites.txt'),
-        '--yes',
-        '--canary',
-        '0',
-        '--retries',
-        '0',
-        '--only',
-        'sk',
-      ],
-      {
-        env: { KEYFLEET_DB: tmp.db, TEMPLATE_MASTER_API_KEY: API_KEY, STRIPE_SECRET_KEY: sk, NO_COLOR: '1' },
-        timeoutMs: 60_000,
-      },
-    );
-    const all = r.stdout + r.stderr;
-    expect(r.code, all).toBe(1);
+    const { code, all } = await pushSecretTo(server.url, tmp, sk);
+    expect(code, all).toBe(1);
     expect(all).toMatch(/invalid_secret_format/);
-    expect(all).not.toContain('\u001b');
-    expect(all).not.toContain('\u0007');
-    expect(all).not.toMatch(/^\s*ok\s+https:\/\/shop/m); // the forged line stays inside the failure line
+    expectNoForgery(all);
     for (const e of [sk, ...encoded]) expect(all).not.toContain(e);
     const base = tmp.db.slice(dirname(tmp.db).length + 1);
     const files = readdirSync(dirname(tmp.db)).filter((f) => f.startsWith(base));
@@ -88,38 +99,12 @@ describe('a hostile site answering a request that carried no secret', () => {
 
   it('keeps its text, with escape sequences and control characters stripped before the terminal', async () => {
     server = await startServer((_req, res) => {
-      const message = `\r\x1b[2K\x1b[32mok        https://shop.example.fr\x1b[0m\n\x1b]52;c;cm0gLXJmIH4K\x07 oops`;
+      const message = `${FORGED} oops`;
       send(res, 500, JSON.stringify({ success: false, error: 'server_error', message }));
     });
-    writeFileSync(tmp.path('sites.txt'), `${server.url}\n`);
-    const r = await runCli(
-      [
-        'push',
-        '--sites-file',
-        tmp.path('sites.txt'),
-        '--yes',
-        '--canary',
-        '0',
-        '--retries',
-        '0',
-        '--only',
-        'sk',
-      ],
-      {
-        env: {
-          KEYFLEET_DB: tmp.db,
-          TEMPLATE_MASTER_API_KEY: API_KEY,
-          STRIPE_SECRET_KEY: makeKey('sk', 'live'),
-          NO_COLOR: '1',
-        },
-        timeoutMs: 60_000,
-      },
-    );
-    const all = r.stdout + r.stderr;
-    expect(r.code, all).toBe(1);
+    const { code, all } = await pushSecretTo(server.url, tmp, makeKey('sk', 'live'));
+    expect(code, all).toBe(1);
     expect(all).toContain('oops'); // the site's own words are kept when no secret was sent
-    expect(all).not.toContain('\u001b');
-    expect(all).not.toContain('\u0007');
-    expect(all).not.toMatch(/^\s*ok\s+https:\/\/shop/m); // the forged line stays inside the failure line
+    expectNoForgery(all);
   });
 });
