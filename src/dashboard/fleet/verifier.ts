@@ -81,12 +81,13 @@ export class FleetVerifier {
   private current: Promise<void> | undefined;
   private readonly waiters: Array<{ sweeps: number; resolve: () => void }> = [];
   private closed = false;
-  private readonly s: Omit<VerifierStatus, 'running' | 'interval_s' | 'progress'> = {
+  private readonly s: Omit<
+    VerifierStatus,
+    'running' | 'interval_s' | 'progress' | 'last_checked' | 'last_drifted'
+  > = {
     sweeps: 0,
     last_started_at: null,
     last_finished_at: null,
-    last_checked: 0,
-    last_drifted: 0,
     last: null,
   };
   private progress: SweepCounts | null = null;
@@ -105,6 +106,9 @@ export class FleetVerifier {
       running: this.current !== undefined,
       interval_s: this.o.intervalMs / 1000,
       ...this.s,
+      // The older fields, read off the last sweep's counts.
+      last_checked: this.s.last?.checked ?? 0,
+      last_drifted: this.s.last?.drifted ?? 0,
       progress: this.progress && { ...this.progress },
     };
   }
@@ -183,8 +187,6 @@ export class FleetVerifier {
     Object.assign(this.s, {
       sweeps: this.s.sweeps + 1,
       last_finished_at: new Date().toISOString(),
-      last_checked: c.checked,
-      last_drifted: c.drifted,
       last: c,
     });
     if (c.checked > 0) this.o.log.info({ ...c }, 'verify sweep done');
