@@ -30,11 +30,12 @@ function desiredFingerprint(desired: DesiredKeys, name: SettingName): string {
   return (fps[name] ??= fingerprint(desired[name] ?? ''));
 }
 
+/** The order settings are pushed in. Secrets first: a site briefly holding a new secret with the old pk breaks nothing a visitor sees. */
+export const PUSH_ORDER: readonly SettingName[] = ['stripe_secret_key', 'stripe_webhook_secret', 'stripe_price_id', 'stripe_publishable_key'];
+
 /** Settings whose value on the site differs from the desired one (by fingerprint), in push order. */
 export function changesNeeded(desired: DesiredKeys, current: SiteSnapshot): SettingName[] {
-  // Secrets first: a site briefly holding a new secret with the old pk breaks nothing a visitor sees.
-  const order: SettingName[] = ['stripe_secret_key', 'stripe_webhook_secret', 'stripe_price_id', 'stripe_publishable_key'];
-  return order.filter((name) => desired[name] !== undefined && current.fingerprints[name] !== desiredFingerprint(desired, name));
+  return PUSH_ORDER.filter((name) => desired[name] !== undefined && current.fingerprints[name] !== desiredFingerprint(desired, name));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { SettingName } from '../protocol/settings.js';
 import type { SiteSnapshot, StateStore } from '../store/state-store.js';
 import type { SiteOutcome } from './push-site.js';
-import { changesNeeded, type DesiredKeys } from './site-state.js';
+import { changesNeeded, PUSH_ORDER, type DesiredKeys } from './site-state.js';
 
 /**
  * What each site of a run held before the run touched it, as the run itself stored it (issue 14,
@@ -63,14 +63,8 @@ export function againstStoredBefore(
   return { ...outcome, before: stored, changes: outcome.status === 'ok' ? changes : outcome.changes };
 }
 
-/** `a` then what `b` adds, in push order (`changesNeeded`'s order), each name once. */
+/** Every name of `a` and `b` once, in push order. */
 function union(a: SettingName[], b: SettingName[]): SettingName[] {
   const seen = new Set([...a, ...b]);
-  const order: SettingName[] = [
-    'stripe_secret_key',
-    'stripe_webhook_secret',
-    'stripe_price_id',
-    'stripe_publishable_key',
-  ];
-  return order.filter((n) => seen.has(n));
+  return PUSH_ORDER.filter((n) => seen.has(n));
 }
