@@ -91,23 +91,24 @@ export async function pushSite(
   const done = (status: SiteOutcome['status'], verified: boolean, extra: Partial<SiteOutcome> = {}): SiteOutcome => ({
     url: task.url, status, verified, attempts: tally.attempts, duration_ms: tally.ms, error: null, before, changes, protocol, ...extra,
   });
+  const fail = (err: unknown): SiteOutcome => failedOutcome(task.url, err, tally, before, changes, protocol);
   try {
     if (protocol === 'seed' && changes.includes('stripe_secret_key')) refuseRestrictedKey(task.url, task.desired);
   } catch (err) {
-    return failedOutcome(task.url, err, tally, before, changes, protocol);
+    return fail(err);
   }
   const refused = task.unrestorable?.length
     ? new SiteError({ code: 'seed_secret_not_restorable', url: task.url, detail: `${describeSettings(task.unrestorable)} left as they are${changes.length ? `; ${describeSettings(changes)} restored` : ''}`, attempts: 0 })
     : null;
-  if (changes.length === 0) return refused ? failedOutcome(task.url, refused, tally, before, changes, protocol) : done('unchanged', true);
-  if (dryRun) return refused ? failedOutcome(task.url, refused, tally, before, changes, protocol) : done('ok', false);
+  if (changes.length === 0) return refused ? fail(refused) : done('unchanged', true);
+  if (dryRun) return refused ? fail(refused) : done('ok', false);
   try {
     const apiKey = task.apiKey ?? '';
     if (protocol === 'seed') {
       await seedWrite(client, task, apiKey, changes, tally);
       const proof = await seedProve(client, task, changes, tally);
       const pending = proof.stale.length + proof.wrong.length > 0;
-      if (refused) return failedOutcome(task.url, refused, tally, before, changes, protocol);
+      if (refused) return fail(refused);
       return done('ok', !pending, {
         ...(proof.unverifiable.length > 0 ? { unverifiable: proof.unverifiable } : {}),
         ...(pending ? { pending_proof: `${describeSettings([...proof.stale, ...proof.wrong])}: ${SEED_CACHE_REASON}` } : {}),
@@ -130,7 +131,7 @@ export async function pushSite(
     }
     return done('ok', true);
   } catch (err) {
-    return failedOutcome(task.url, err, tally, before, changes, protocol);
+    return fail(err);
   }
 }
 
