@@ -9,12 +9,11 @@ const PUBLIC_VALUES = { stripe_publishable_key: 'publishable_key', stripe_price_
 /**
  * What a read of a site says it holds, by fingerprint. Public settings come by value (hashed here,
  * as the site would); secrets by the fingerprint the authenticated key view gives. A site whose
- * protocol cannot show a secret (a seed site: the snapshot lists it `unknown`, or says `protocol:
- * 'seed'` or `unverifiable`) says nothing about it: absent, never "no value".
+ * protocol cannot show a secret (a seed site: `protocol: 'seed'`, the setting listed `unknown`)
+ * says nothing about it: absent, never "no value".
  */
 export function heldFromSnapshot(s: SiteSnapshot): HeldKeys {
-  const extra = s as SiteSnapshot & { protocol?: string; unverifiable?: string[] };
-  const blind = extra.protocol === 'seed';
+  const blind = s.protocol === 'seed';
   const held: HeldKeys = {};
   for (const name of SETTING_NAMES) {
     const publicField = PUBLIC_VALUES[name as keyof typeof PUBLIC_VALUES];
@@ -22,7 +21,7 @@ export function heldFromSnapshot(s: SiteSnapshot): HeldKeys {
       const v = s[publicField];
       if (v) held[name] = fingerprint(v);
       else if (!s.unknown?.includes(name)) held[name] = s.fingerprints[name] ?? null;
-    } else if (!blind && !s.unknown?.includes(name) && !extra.unverifiable?.includes(name)) {
+    } else if (!blind && !s.unknown?.includes(name)) {
       held[name] = s.fingerprints[name] ?? null;
     }
   }
