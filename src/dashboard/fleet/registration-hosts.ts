@@ -81,8 +81,7 @@ export function refusedAddress(address: string): string | null {
 
 /** The IPv4 address an IPv4-mapped IPv6 address carries (`::ffff:127.0.0.1`, `::ffff:7f00:1`), else null. */
 function mappedIpv4(v6: string): string | null {
-  const hostname = new URL(`http://[${v6}]/`).hostname.slice(1, -1); // WHATWG-normalised, hex form
-  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(hostname);
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonicalIp(v6)); // WHATWG-normalised: hex form
   if (!m) return null;
   const [hi, lo] = [parseInt(m[1] as string, 16), parseInt(m[2] as string, 16)];
   return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
