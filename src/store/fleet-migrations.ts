@@ -1,4 +1,4 @@
-import type { Migration } from './migrations.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 2 of keyfleet's state: the dashboard's fleet registry, desired versions, audit log and

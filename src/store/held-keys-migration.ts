@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 9 of keyfleet's state (issue 11): the keys each site was last seen holding, by

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { auditLimit } from './audit-limit.js';
-import { migratePostgres, quoteIdent } from './migrations.js';
+import { migratePostgres, quoteIdent } from './settings-migrations.js';
 import { DEFAULT_RECONNECT, PgChannelListener, type ReconnectPolicy } from './postgres-channel-listener.js';
 import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
 

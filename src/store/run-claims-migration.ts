@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 5 of keyfleet's state: one worker per site of a shared run. Kept apart from

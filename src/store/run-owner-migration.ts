@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 4 of keyfleet's state: the heartbeat of a run's coordinator. Kept apart from

@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 8 of keyfleet's state (issue 14, point 2): `run_sites.worker`, who recorded a site's

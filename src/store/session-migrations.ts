@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 3 of keyfleet's state: what a dashboard restart used to lose. Kept apart from

@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * Migration 7 of keyfleet's state (issue 12): a site that registered itself with the registration

@@ -1,4 +1,4 @@
-import type { Migration } from './migration-runner.js';
+import type { Migration } from './sql/migrate.js';
 
 /**
  * State migration 6 (issue 9): the protocol each site was last found to speak (`keyfleet` or `seed`),

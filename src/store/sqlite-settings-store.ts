@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { auditLimit } from './audit-limit.js';
-import { migrateSqlite } from './migrations.js';
+import { migrateSqlite } from './settings-migrations.js';
 import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
 
 export interface SqliteSettingsStoreOptions {

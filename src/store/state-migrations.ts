@@ -1,4 +1,3 @@
-import type { Database } from 'better-sqlite3';
 import { FLEET_MIGRATION } from './fleet-migrations.js';
 import { HELD_KEYS_MIGRATION } from './held-keys-migration.js';
 import { RUN_CLAIMS_MIGRATION } from './run-claims-migration.js';
@@ -7,19 +6,13 @@ import { RUN_WORKER_MIGRATION } from './run-worker-migration.js';
 import { SESSIONS_AND_CHANGES_MIGRATION } from './session-migrations.js';
 import { SITE_PROTOCOLS_MIGRATION } from './site-protocols-migration.js';
 import { SITE_APPROVAL_MIGRATION } from './site-approval-migration.js';
-import type { PoolClient } from 'pg';
-import {
-  latestVersion,
-  runPostgresMigrations,
-  runSqliteMigrations,
-  type Migration,
-  type MigrationSet,
-} from './migration-runner.js';
+import { latestVersion, type Migration, type MigrationSet } from './sql/migrate.js';
 
 /**
  * Schema migrations of keyfleet's own state (runs, per-site results, key vault), in the same form as
- * the template site's `migrations.ts`: numbered entries, both backends side by side, applied versions
- * recorded in `state_schema_migrations`. A change is a new entry at the end, never an edit.
+ * the template site's `settings-migrations.ts`: numbered entries, both backends side by side, applied
+ * ones recorded by Kysely's migrator in `state_migrations` (releases before it:
+ * `state_schema_migrations`, adopted). A change is a new entry at the end, never an edit.
  *
  * Timestamps are ISO-8601 UTC text on both backends: the store writes them, and text keeps the
  * values identical whichever backend a run was recorded on.
@@ -154,19 +147,20 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
   HELD_KEYS_MIGRATION,
 ];
 
-const STATE_MIGRATION_SET: MigrationSet = {
+export const STATE_MIGRATION_SET: MigrationSet = {
   name: 'state',
   label: "keyfleet's state database",
-  table: 'state_schema_migrations',
+  legacyTable: 'state_schema_migrations',
   migrations: STATE_MIGRATIONS,
 };
 
 export const LATEST_STATE_SCHEMA_VERSION = latestVersion(STATE_MIGRATION_SET);
 
-export function migrateStateSqlite(db: Database): number {
-  return runSqliteMigrations(db, STATE_MIGRATION_SET);
-}
-
-export function migrateStatePostgres(client: PoolClient, schema: string): Promise<number> {
-  return runPostgresMigrations(client, schema, STATE_MIGRATION_SET);
-}
+// TRANSITIONAL (issue 13 rewrite in progress): the old per-backend stores still call these; they go with them.
+import type { Database as SqliteHandle } from 'better-sqlite3';
+import type { PoolClient } from 'pg';
+import { runPostgresMigrations, runSqliteMigrations } from './migration-runner.js';
+const LEGACY_STATE = { ...STATE_MIGRATION_SET, table: 'state_schema_migrations' };
+export const migrateStateSqlite = (db: SqliteHandle): number => runSqliteMigrations(db, LEGACY_STATE);
+export const migrateStatePostgres = (client: PoolClient, schema: string): Promise<number> =>
+  runPostgresMigrations(client, schema, LEGACY_STATE);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/protocol/fingerprint.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/settings-migrations.js';
 import type { SettingsStore } from '../../src/store/settings-store.js';
 import { BACKENDS, recordKeys, storeFixture, type StoreFixture } from './store-fixture.js';
 import { makeKey } from '../helpers/keys.js';

@@ -1,21 +1,18 @@
-import type { Database } from 'better-sqlite3';
-import type { PoolClient } from 'pg';
-import { latestVersion, runPostgresMigrations, runSqliteMigrations, type Migration, type MigrationSet } from './migration-runner.js';
+import { latestVersion, type Migration, type MigrationSet } from './sql/migrate.js';
 
 /**
  * Schema migrations of the template site's store, one numbered entry per change, written for both
- * backends side by side so they cannot drift. Applied versions are recorded in
- * `settings_schema_migrations`; a new migration is a new entry at the end, never an edit of an old one.
+ * backends side by side so they cannot drift. Kysely's migrator records applied ones in
+ * `settings_migrations` (releases before it: `settings_schema_migrations`, adopted); a new migration
+ * is a new entry at the end, never an edit of an old one.
  *
- * Postgres statements are unqualified: the runner sets `search_path` to the store's schema for the
- * migration transaction only.
+ * Postgres statements are unqualified: every connection's `search_path` is the store's schema.
  *
  * @example // adding a column later: append, never edit version 1
  *   { version: 2, description: 'settings_audit.user_agent',
  *     sqlite: 'ALTER TABLE settings_audit ADD COLUMN user_agent TEXT',
  *     postgres: 'ALTER TABLE settings_audit ADD COLUMN IF NOT EXISTS user_agent TEXT' }
  */
-export type { Migration } from './migration-runner.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -83,21 +80,21 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-const SETTINGS_MIGRATIONS: MigrationSet = {
+export const SETTINGS_MIGRATION_SET: MigrationSet = {
   name: 'settings',
   label: 'The settings database',
-  table: 'settings_schema_migrations',
+  legacyTable: 'settings_schema_migrations',
   migrations: MIGRATIONS,
 };
 
-export const LATEST_SCHEMA_VERSION = latestVersion(SETTINGS_MIGRATIONS);
+export const LATEST_SCHEMA_VERSION = latestVersion(SETTINGS_MIGRATION_SET);
 
-export function migrateSqlite(db: Database): number {
-  return runSqliteMigrations(db, SETTINGS_MIGRATIONS);
-}
-
-export function migratePostgres(client: PoolClient, schema: string): Promise<number> {
-  return runPostgresMigrations(client, schema, SETTINGS_MIGRATIONS);
-}
-
-export { quoteIdent } from './migration-runner.js';
+// TRANSITIONAL (issue 13 rewrite in progress): the old per-backend stores still call these; they go with them.
+import type { Database as SqliteHandle } from 'better-sqlite3';
+import type { PoolClient } from 'pg';
+import { runPostgresMigrations, runSqliteMigrations } from './migration-runner.js';
+const LEGACY_SETTINGS = { ...SETTINGS_MIGRATION_SET, table: 'settings_schema_migrations' };
+export const migrateSqlite = (db: SqliteHandle): number => runSqliteMigrations(db, LEGACY_SETTINGS);
+export const migratePostgres = (client: PoolClient, schema: string): Promise<number> =>
+  runPostgresMigrations(client, schema, LEGACY_SETTINGS);
+export { quoteIdent } from './sql/postgres-db.js';

@@ -1,0 +1,117 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase,
+  type SqliteDialectConfig,
+  type SqliteStatement,
+} from 'kysely';
+import { ensurePrivateFile } from '../private-file.js';
+import { StoreDb, type DialectParts } from './store-db.js';
+
+export interface SqliteOpenOptions {
+  /** How long a write waits for another process's write lock before failing (SQLITE_BUSY). */
+  busyTimeoutMs?: number;
+  /** `synchronous = NORMAL` (state: a commit is in the OS once written; only a power cut drops the last ones). */
+  relaxedSync?: boolean;
+  foreignKeys?: boolean;
+}
+
+/** SQLite binds numbers, strings, bigints, buffers and null: a boolean is bound as 1 or 0. */
+const bindable = (params: readonly unknown[]): unknown[] =>
+  params.some((v) => typeof v === 'boolean') ? params.map((v) => (typeof v === 'boolean' ? Number(v) : v)) : (params as unknown[]);
+
+/**
+ * better-sqlite3 seen through Kysely's SqliteDatabase interface, with each statement prepared once
+ * and kept: Kysely prepares on every execution, and a push runs the same few statements per site.
+ */
+function cachingDatabase(raw: Database.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => {
+      if (raw.open) raw.close();
+    },
+    prepare(text: string): SqliteStatement {
+      let stmt = cache.get(text);
+      if (stmt) return stmt;
+      if (!raw.open) throw new Error('The database is closed.');
+      const s = raw.prepare(text);
+      stmt = {
+        reader: s.reader,
+        all: (params) => s.all(bindable(params)),
+        run: (params) => s.run(bindable(params)),
+        iterate: (params) => s.iterate(bindable(params)),
+      };
+      // Statements are a bounded set (lists are bound as one JSON parameter); the cap is a safety net.
+      if (cache.size > 500) cache.clear();
+      cache.set(text, stmt);
+      return stmt;
+    },
+  };
+}
+
+/** Kysely's SQLite driver, but every transaction is BEGIN IMMEDIATE: it takes the write lock first. */
+class ImmediateDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateDriver(this.config);
+  }
+}
+
+/**
+ * Opens a SQLite file (created 0600, in a 0700 directory, WAL) or `:memory:` for one of keyfleet's
+ * stores. better-sqlite3 is synchronous; Kysely runs it behind its one-connection mutex.
+ *
+ * @example const db = openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
+ */
+export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): StoreDb<T> {
+  const inMemory = path === ':memory:' || path === '';
+  if (!inMemory && !path.startsWith('file:')) {
+    mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+    ensurePrivateFile(path);
+  }
+  // `timeout` is better-sqlite3's name for SQLite's busy_timeout.
+  const raw = new Database(path, { timeout: opts.busyTimeoutMs ?? 5000 });
+  try {
+    if (!inMemory) raw.pragma('journal_mode = WAL');
+    if (opts.relaxedSync) raw.pragma('synchronous = NORMAL');
+    if (opts.foreignKeys) raw.pragma('foreign_keys = ON');
+  } catch (err) {
+    raw.close(); // the caller gets no store to close, so release the file handle here
+    throw err;
+  }
+  const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database: cachingDatabase(raw) }) });
+  const parts: DialectParts = {
+    backend: 'sqlite',
+    lock: async () => undefined,
+    inList: (column, values) => sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
+    // Inside a Kysely transaction the one connection is held: exec runs in it.
+    script: async (_trx, text) => {
+      raw.exec(text);
+    },
+    tableExists: async (trx, table) => {
+      const { rows } = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(trx);
+      return rows.length > 0;
+    },
+    close: async () => {
+      if (raw.open) await k.destroy();
+    },
+  };
+  return new StoreDb<T>(k, parts);
+}
