@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CliError } from '../cli/cli-error.js';
+import { CliError } from '../protocol/cli-error.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import type { ParsedEntries, RawEntry } from './inventory-yaml.js';
 import { normaliseSiteUrl } from './site-url.js';

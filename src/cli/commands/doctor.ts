@@ -10,7 +10,7 @@ import type { DoctorContext } from '../../doctor/check.js';
 import { createDoctorHttp } from '../../doctor/doctor-http.js';
 import { writeJson, writeText } from '../../doctor/doctor-report.js';
 import { runLadder, type SiteInput, type SiteResult } from '../../doctor/ladder.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import {
   apiKeyFor,
   loadSites,

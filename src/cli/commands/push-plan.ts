@@ -9,7 +9,7 @@ import { validateKeys } from '../../keys/validate-keys.js';
 import { maskKey } from '../../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../../protocol/settings.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { apiKeyFor, loadSites, protocolFor } from '../fleet-options.js';
 import type { Reporter } from '../output/reporter.js';
 import type { PushOptions } from './push.js';

@@ -3,7 +3,7 @@ import { SEED_RESTART_HINT } from '../../engine/seed-protocol.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { confirmWrite } from '../confirm.js';
 import { actor, clientFor, maskedKeys, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
