@@ -3,7 +3,7 @@ import { CliError } from '../protocol/cli-error.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import type { ParsedEntries, RawEntry } from './inventory-yaml.js';
 import { normaliseSiteUrl } from './site-url.js';
-import type { ProtocolChoice } from './site-protocol.js';
+import type { ProtocolChoice } from './protocol-choice.js';
 
 export { isLoopbackHost, normaliseSiteUrl } from './site-url.js';
 

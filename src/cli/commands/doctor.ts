@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { isProtocolChoice, PROTOCOL_CHOICES } from '../../engine/site-protocol.js';
+import { isProtocolChoice, PROTOCOL_CHOICES } from '../../engine/protocol-choice.js';
 import { readFile } from 'node:fs/promises';
 import { runPool } from '../../engine/worker-pool.js';
 import { API_KEY_ENV, loadKeys, type KeySet } from '../../keys/key-source.js';

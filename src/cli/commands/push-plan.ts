@@ -1,6 +1,6 @@
 import type { Site } from '../../engine/inventory.js';
 import type { SiteTask } from '../../engine/push-site.js';
-import type { ProtocolName } from '../../engine/site-protocol.js';
+import type { ProtocolName } from '../../engine/protocol-choice.js';
 import { keysFromVault, KeyNotInVaultError } from '../../engine/run-keys.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { describeSettings } from '../../engine/site-state.js';
