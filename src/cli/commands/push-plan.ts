@@ -12,7 +12,7 @@ import type { RunRecord, StateStore } from '../../store/state-store.js';
 import { usageError } from '../../protocol/cli-error.js';
 import { apiKeyFor, loadSites, protocolFor } from '../fleet-options.js';
 import type { Reporter } from '../output/reporter.js';
-import type { PushOptions } from './push.js';
+import type { PushOptions } from './push-options.js';
 
 /** What a push will do: the keys, one task per site, and (for --resume) the run it continues. */
 export interface PushPlan {
