@@ -9,7 +9,7 @@ import { usageError } from '../../protocol/cli-error.js';
 import { actor, apiKeyFor, clientFor, loadSites, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
 
 export interface BackupOptions extends FleetOptions {
   output?: string;

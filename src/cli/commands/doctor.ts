@@ -20,7 +20,8 @@ import {
   type FleetOptions,
 } from '../fleet-options.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter, type Reporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
+import type { Reporter } from '../output/reporter.js';
 
 export interface DoctorOptions extends FleetOptions {
   stripe?: boolean;

@@ -12,7 +12,8 @@ import { confirmWrite } from '../confirm.js';
 import { actor, apiKeyFor, clientFor, loadSites, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter, type Reporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
+import type { Reporter } from '../output/reporter.js';
 
 export interface RollbackOptions extends FleetOptions {
   from?: string;

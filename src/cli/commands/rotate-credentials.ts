@@ -5,7 +5,7 @@ import { openStateStore } from '../../store/open-state-store.js';
 import { usageError } from '../../protocol/cli-error.js';
 import { confirmWrite } from '../confirm.js';
 import { actor, clientFor, type FleetOptions } from '../fleet-options.js';
-import { createReporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
 
 export interface RotateCredentialsOptions extends FleetOptions {
   site?: string[];

@@ -10,7 +10,7 @@ import { usageError } from '../../protocol/cli-error.js';
 import { actor, apiKeyFor, clientFor, loadSites, maskedKeys, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
 
 export interface VerifyOptions extends FleetOptions {
   expectPk?: string;
