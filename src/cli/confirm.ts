@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { EXIT } from '../protocol/error-catalog.js';
-import { CliError, usageError } from './cli-error.js';
+import { CliError, usageError } from '../protocol/cli-error.js';
 
 /**
  * Every command that writes to sites asks for a typed "yes" unless --yes/--force was given. With no

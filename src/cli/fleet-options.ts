@@ -4,9 +4,9 @@ import { loadInventory, type Site } from '../engine/inventory.js';
 import { maskedKey } from '../keys/masked-key.js';
 import type { SettingName } from '../protocol/settings.js';
 import type { MaskedKey } from '../store/state-store.js';
-import { usageError } from './cli-error.js';
+import { usageError } from '../protocol/cli-error.js';
 import type { Reporter } from './output/reporter.js';
-import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice } from '../engine/site-protocol.js';
+import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice } from '../engine/protocol-choice.js';
 
 /** The options every fleet command shares (main.ts declares them); commander gives strings. */
 export interface FleetOptions {

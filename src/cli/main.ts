@@ -2,8 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { PACKAGE_VERSION } from '../template/config.js';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import { EXIT } from '../protocol/error-catalog.js';
-import { CliError } from './cli-error.js';
-import { terminalLines } from './output/terminal-text.js';
+import { CliError } from '../protocol/cli-error.js';
+import { terminalLines } from '../terminal/terminal-text.js';
 
 /**
  * The CLI's entry point: declares the commands, loads each one lazily, and is the only place that

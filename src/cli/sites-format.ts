@@ -1,5 +1,5 @@
 import type { SiteView } from '../dashboard/fleet/site-views.js';
-import { terminalText } from './output/terminal-text.js';
+import { terminalText } from '../terminal/terminal-text.js';
 
 /**
  * How `keyfleet sites ls` shows the registry: one aligned row per site. A site's own API key is
@@ -7,7 +7,7 @@ import { terminalText } from './output/terminal-text.js';
  * from whoever added the site, so control characters are neutralised before they reach a terminal.
  */
 
-/** An escape sequence in a stored name must not reach the terminal (output/terminal-text.ts). */
+/** An escape sequence in a stored name must not reach the terminal (terminal/terminal-text.ts). */
 export const printable = terminalText;
 
 /** The dashboard's status words (web UI format.siteStatus), with the problem's code when there is one. */

@@ -13,7 +13,7 @@ import {
 } from '../store/open-state-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { VaultKeyError } from '../store/vault.js';
-import { catalogError, CliError } from './cli-error.js';
+import { catalogError, CliError } from '../protocol/cli-error.js';
 import { actor } from './fleet-options.js';
 import { printable } from './sites-format.js';
 

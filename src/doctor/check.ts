@@ -122,16 +122,6 @@ export function newSiteRun(input: string, apiKey: string | null, apiKeyVariable:
   };
 }
 
-/** The port a URL connects to. */
-export function portOf(url: URL): number {
-  return Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-}
-
-/** A host as node:net and node:tls want it: IPv6 without brackets. */
-export function bareHost(hostname: string): string {
-  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-}
-
 /** Site-supplied text, on one line and short enough for a report. */
 export function clip(text: string, max = 160): string {
   const line = text.replace(/\s+/g, ' ').trim();

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { bareHost, fail, pass, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
+import { fail, pass, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
+import { bareHost } from './socket-address.js';
 import { proxyOrigin } from './proxy-route.js';
 
 /**

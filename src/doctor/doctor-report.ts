@@ -1,5 +1,5 @@
-import { colorsFor } from '../cli/output/style.js';
-import { terminalText } from '../cli/output/terminal-text.js';
+import { colorsFor } from '../terminal/style.js';
+import { terminalText } from '../terminal/terminal-text.js';
 import { ERROR_CATALOG } from '../protocol/error-catalog.js';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import type { CheckStatus } from './check.js';

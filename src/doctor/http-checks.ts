@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { classifyResponse } from '../engine/classify.js';
 import { isLoopbackHost } from '../engine/site-url.js';
-import { SiteError } from '../engine/site-error.js';
 import type { SiteTarget } from '../engine/transport.js';
 import { HealthBody, PkBody } from '../protocol/bodies.js';
 import { maskKey } from '../protocol/fingerprint.js';
 import { isValidKey, keyMode } from '../protocol/key-formats.js';
 import { ROUTES } from '../protocol/routes.js';
 import { clip, fail, pass, warn, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
-import { headerValue, type ProbeResponse, type SiteHttp } from './doctor-http.js';
+import { headerValue, type ProbeResponse } from './doctor-http.js';
 import { detectSeed } from './seed-checks.js';
+import { failFrom, httpFor } from './site-requests.js';
 
 /**
  * Checks 5 to 7, the public HTTP ladder: the guide's `curl -I https://site`, `curl …/api/health` and
@@ -17,18 +17,6 @@ import { detectSeed } from './seed-checks.js';
  * redirect (to plain http:// is a failure), the Server header, the CORS header of the key route.
  */
 const ANY = z.unknown();
-
-/** The site's HTTP view, made on first use; every attempt is recorded for the latency check. */
-export function httpFor(site: SiteRun, ctx: DoctorContext): SiteHttp {
-  site.http ??= ctx.http.forSite(site.target as SiteTarget, (event) => site.events.push(event));
-  return site.http;
-}
-
-/** A request that failed in transport (or with a status the transport refuses), as a failed check. */
-export function failFrom(err: unknown): StepOutcome {
-  if (!(err instanceof SiteError)) throw err;
-  return fail(err.code, err.attempts > 1 ? `${err.message} after ${err.attempts} attempts` : err.message);
-}
 
 const tries = (res: ProbeResponse) => (res.attempts > 1 ? `, after ${res.attempts} attempts` : '');
 

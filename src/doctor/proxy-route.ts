@@ -1,5 +1,5 @@
 import { proxyFromEnv } from '../engine/dispatcher.js';
-import { portOf } from './check.js';
+import { portOf } from './socket-address.js';
 
 /**
  * Whether a request to one site goes through a proxy, decided the way the transport decides it:

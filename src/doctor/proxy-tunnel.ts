@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
-import { bareHost } from './check.js';
+import { bareHost } from './socket-address.js';
 import { proxyOrigin } from './proxy-route.js';
 
 /**

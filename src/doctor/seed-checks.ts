@@ -2,7 +2,7 @@ import { anyObject, pkBody, successBody } from '../engine/body-checks.js';
 import { maskKey } from '../protocol/fingerprint.js';
 import { API_KEY_HEADER, ROUTES } from '../protocol/routes.js';
 import { fail, pass, skip, warn, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
-import { failFrom, httpFor } from './http-checks.js';
+import { failFrom, httpFor } from './site-requests.js';
 
 /**
  * The doctor on a site of the original template (SEED_TEMPLATE.md, issue 9). Such a site has no

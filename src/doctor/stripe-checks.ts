@@ -4,7 +4,7 @@ import { isValidKey } from '../protocol/key-formats.js';
 import { API_KEY_HEADER, ROUTES } from '../protocol/routes.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../protocol/settings.js';
 import { fail, pass, skip, warn, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
-import { failFrom, httpFor } from './http-checks.js';
+import { failFrom, httpFor } from './site-requests.js';
 import { checkSeedSite, skipTestStripeOnSeed } from './seed-checks.js';
 
 /**

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { classifyError } from '../engine/classify.js';
 import type { ErrorCode } from '../protocol/error-catalog.js';
-import { fail, pass, portOf, warn, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
+import { fail, pass, warn, type DoctorContext, type SiteRun, type StepOutcome } from './check.js';
+import { portOf } from './socket-address.js';
 import { proxyOrigin } from './proxy-route.js';
 
 /**

@@ -2,17 +2,16 @@ import { isIP, type Socket } from 'node:net';
 import { connect, rootCertificates, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { classifyError } from '../engine/classify.js';
 import {
-  bareHost,
   fail,
   pass,
   plural,
-  portOf,
   skip,
   warn,
   type DoctorContext,
   type SiteRun,
   type StepOutcome,
 } from './check.js';
+import { bareHost, portOf } from './socket-address.js';
 import { openTunnel, TunnelError } from './proxy-tunnel.js';
 import { proxyOrigin } from './proxy-route.js';
 

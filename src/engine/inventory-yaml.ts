@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice } from './site-protocol.js';
+import { isProtocolChoice, PROTOCOL_CHOICES, type ProtocolChoice } from './protocol-choice.js';
 
 /**
  * The YAML inventory: the seed format plus tags and a per-site API key variable.

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { CliError } from '../cli/cli-error.js';
+import { CliError } from '../protocol/cli-error.js';
 import { EXIT } from '../protocol/error-catalog.js';
 import type { ParsedEntries, RawEntry } from './inventory-yaml.js';
 import { normaliseSiteUrl } from './site-url.js';
-import type { ProtocolChoice } from './site-protocol.js';
+import type { ProtocolChoice } from './protocol-choice.js';
 
 export { isLoopbackHost, normaliseSiteUrl } from './site-url.js';
 

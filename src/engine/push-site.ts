@@ -1,7 +1,9 @@
 import { refuseRestrictedKey, SEED_CACHE_REASON, seedProve, seedWrite, seedWriteOrder } from './seed-protocol.js';
 import type { ReadOptions, SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
-import { preflightSite as preflightInProtocol, protocolOfFailure, type PreflightOptions, type ProtocolChoice, type ProtocolName } from './site-protocol.js';
+import type { ProtocolChoice, ProtocolName } from './protocol-choice.js';
+import type { PreflightOptions } from './protocol-task.js';
+import { preflightSite as preflightInProtocol, protocolOfFailure } from './site-protocol.js';
 import { changesNeeded, describeSettings, mismatches, snapshotOf, type DesiredKeys } from './site-state.js';
 import type { HealthStripeBody } from '../protocol/bodies.js';
 import type { SettingName } from '../protocol/settings.js';

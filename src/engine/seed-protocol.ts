@@ -3,7 +3,7 @@ import { SETTINGS, type SettingName } from '../protocol/settings.js';
 import type { SiteSnapshot, Unverifiable } from '../store/state-store.js';
 import type { SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
-import type { PreflightOptions, ProtocolTask, Tallying } from './site-protocol.js';
+import type { PreflightOptions, ProtocolTask, Tallying } from './protocol-task.js';
 
 /**
  * The `seed` protocol: how keyfleet talks to a site of the original template (SEED_TEMPLATE.md).

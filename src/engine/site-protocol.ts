@@ -1,6 +1,7 @@
-import type { SettingName } from '../protocol/settings.js';
 import type { SiteSnapshot } from '../store/state-store.js';
-import type { ReadOptions, SiteClient } from './site-client.js';
+import type { ProtocolName } from './protocol-choice.js';
+import type { PreflightOptions, ProtocolTask, Tallying } from './protocol-task.js';
+import type { SiteClient } from './site-client.js';
 import { SiteError } from './site-error.js';
 import { snapshotOf } from './site-state.js';
 import { seedPreflight } from './seed-protocol.js';
@@ -18,43 +19,12 @@ import type { HealthStripeBody } from '../protocol/bodies.js';
  *   const before = await preflightSite(client, { url, apiKey, desired, protocol: 'auto' }, tally);
  *   before.protocol; // 'seed' | 'keyfleet'
  */
-export type ProtocolName = 'keyfleet' | 'seed';
-export type ProtocolChoice = ProtocolName | 'auto';
-export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = ['auto', 'keyfleet', 'seed'];
-
-export function isProtocolChoice(value: unknown): value is ProtocolChoice {
-  return typeof value === 'string' && (PROTOCOL_CHOICES as readonly string[]).includes(value);
-}
 
 /** Preflight failures that happened once the site was known to be `seed` (its result says so). */
 const SEED_FAILURES = new WeakSet<SiteError>();
 
 export function protocolOfFailure(err: unknown): ProtocolName | undefined {
   return err instanceof SiteError && SEED_FAILURES.has(err) ? 'seed' : undefined;
-}
-
-/** What a preflight needs of a site task. */
-export interface ProtocolTask {
-  url: string;
-  apiKey: string | null;
-  desired: Partial<Record<SettingName, string>>;
-  /** Forced by the inventory or `--protocol`; default `auto` (detected). */
-  protocol?: ProtocolChoice;
-  /**
-   * What an earlier run detected (state migration 6). With `auto`, a site remembered as `seed` is
-   * preflighted the seed way first (no probe of its missing health view); if it was upgraded since,
-   * the 404 sends it to the keyfleet view.
-   */
-  protocolHint?: ProtocolName;
-}
-
-export interface Tallying {
-  add<T>(r: { value: T; attempts: number }): T;
-}
-
-export interface PreflightOptions extends ReadOptions {
-  /** Read every public value the protocol can (backup), not only those being pushed. */
-  full?: boolean;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { usageError } from '../cli/cli-error.js';
+import { usageError } from '../protocol/cli-error.js';
 import { SETTING_NAMES, SETTINGS, type SettingName } from '../protocol/settings.js';
 import { parseDotenv } from './dotenv.js';
 

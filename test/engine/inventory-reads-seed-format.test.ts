@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CliError } from '../../src/cli/cli-error.js';
+import { CliError } from '../../src/protocol/cli-error.js';
 import { InventoryError, loadInventory } from '../../src/engine/inventory.js';
 import { EXIT } from '../../src/protocol/error-catalog.js';
 import { tempDir } from '../helpers/temp-files.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CliError } from '../../src/cli/cli-error.js';
+import { CliError } from '../../src/protocol/cli-error.js';
 import { loadKeys, SECRET_KEY_FLAG_WARNING, type LoadKeysOptions } from '../../src/keys/key-source.js';
 import { makeKey, makePriceId, makeWebhookSecret } from '../helpers/keys.js';
 import { tempDir } from '../helpers/temp-files.js';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CliError } from '../../src/cli/cli-error.js';
+import { CliError } from '../../src/protocol/cli-error.js';
 import { loadKeys } from '../../src/keys/key-source.js';
 import { makeKey } from '../helpers/keys.js';
 import { tempDir } from '../helpers/temp-files.js';

@@ -5,11 +5,11 @@ import type { BackupFile } from '../../engine/backup-file.js';
 import { runPool } from '../../engine/worker-pool.js';
 import { SETTINGS, SETTING_NAMES } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { actor, apiKeyFor, clientFor, loadSites, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
 
 export interface BackupOptions extends FleetOptions {
   output?: string;

@@ -1,6 +1,6 @@
 import { buildDashboardApp } from '../../dashboard/app.js';
 import { parseTrustProxy, type DashboardConfig } from '../../dashboard/config.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { parseCount, parseTimeoutMs } from '../fleet-options.js';
 
 export interface DashboardOptions {

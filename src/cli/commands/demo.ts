@@ -8,11 +8,11 @@ import { buildDashboardApp } from '../../dashboard/app.js';
 import { DASHBOARD_ROUTES, dashboardPath } from '../../protocol/dashboard-routes.js';
 import { EXIT } from '../../protocol/error-catalog.js';
 import { buildTemplateApp } from '../../template/app.js';
-import { CliError } from '../cli-error.js';
+import { CliError } from '../../protocol/cli-error.js';
 import { parseCount } from '../fleet-options.js';
 import type { RunReport } from '../../engine/run-report.js';
 import { recapLines } from '../output/recap.js';
-import { colorsFor } from '../output/style.js';
+import { colorsFor } from '../../terminal/style.js';
 
 export interface DemoOptions {
   sites?: string;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { isProtocolChoice, PROTOCOL_CHOICES } from '../../engine/site-protocol.js';
+import { isProtocolChoice, PROTOCOL_CHOICES } from '../../engine/protocol-choice.js';
 import { readFile } from 'node:fs/promises';
 import { runPool } from '../../engine/worker-pool.js';
 import { API_KEY_ENV, loadKeys, type KeySet } from '../../keys/key-source.js';
@@ -10,7 +10,7 @@ import type { DoctorContext } from '../../doctor/check.js';
 import { createDoctorHttp } from '../../doctor/doctor-http.js';
 import { writeJson, writeText } from '../../doctor/doctor-report.js';
 import { runLadder, type SiteInput, type SiteResult } from '../../doctor/ladder.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import {
   apiKeyFor,
   loadSites,
@@ -20,7 +20,8 @@ import {
   type FleetOptions,
 } from '../fleet-options.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter, type Reporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
+import type { Reporter } from '../output/reporter.js';
 
 export interface DoctorOptions extends FleetOptions {
   stripe?: boolean;

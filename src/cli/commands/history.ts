@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { EXIT } from '../../protocol/error-catalog.js';
 import { openStateStore, postgresStateUrl, stateDbPath } from '../../store/open-state-store.js';
 import type { RunRecord } from '../../store/state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { runsCsv, runsTable } from '../history-format.js';
 
 export interface HistoryOptions {

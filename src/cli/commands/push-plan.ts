@@ -1,6 +1,6 @@
 import type { Site } from '../../engine/inventory.js';
 import type { SiteTask } from '../../engine/push-site.js';
-import type { ProtocolName } from '../../engine/site-protocol.js';
+import type { ProtocolName } from '../../engine/protocol-choice.js';
 import { keysFromVault, KeyNotInVaultError } from '../../engine/run-keys.js';
 import type { DesiredKeys } from '../../engine/site-state.js';
 import { describeSettings } from '../../engine/site-state.js';
@@ -9,10 +9,10 @@ import { validateKeys } from '../../keys/validate-keys.js';
 import { maskKey } from '../../protocol/fingerprint.js';
 import { SETTINGS, SETTING_NAMES, type SettingName } from '../../protocol/settings.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { apiKeyFor, loadSites, protocolFor } from '../fleet-options.js';
 import type { Reporter } from '../output/reporter.js';
-import type { PushOptions } from './push.js';
+import type { PushOptions } from './push-options.js';
 
 /** What a push will do: the keys, one task per site, and (for --resume) the run it continues. */
 export interface PushPlan {

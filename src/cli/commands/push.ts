@@ -3,32 +3,16 @@ import { SEED_RESTART_HINT } from '../../engine/seed-protocol.js';
 import type { SiteTask } from '../../engine/push-site.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { RunRecord, StateStore } from '../../store/state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { confirmWrite } from '../confirm.js';
-import { actor, clientFor, maskedKeys, parseCount, workersFor, type FleetOptions } from '../fleet-options.js';
+import { actor, clientFor, maskedKeys, parseCount, workersFor } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter, type Reporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
+import type { Reporter } from '../output/reporter.js';
 import { parseFailureBudget } from '../../engine/failure-budget.js';
 import { planPush, planResume, type PushPlan } from './push-plan.js';
-
-export interface PushOptions extends FleetOptions {
-  only?: string;
-  dryRun?: boolean;
-  yes?: boolean;
-  force?: boolean;
-  canary?: string;
-  maxFailures?: string;
-  preflightAll?: boolean;
-  checkStripe?: boolean;
-  resume?: string;
-  retryFailed?: string;
-  envFile?: string;
-  secretKeyFile?: string;
-  secretKey?: string;
-  publishableKey?: string;
-  readBack?: boolean;
-}
+import type { PushOptions } from './push-options.js';
 
 /** `keyfleet push`: validate → preflight → canary → the rest → verify, persisted per site. */
 export async function push(opts: PushOptions): Promise<number> {

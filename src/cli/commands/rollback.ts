@@ -7,12 +7,13 @@ import type { DesiredKeys } from '../../engine/site-state.js';
 import { SETTINGS, type SettingName } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
 import type { StateStore } from '../../store/state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { confirmWrite } from '../confirm.js';
 import { actor, apiKeyFor, clientFor, loadSites, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter, type Reporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
+import type { Reporter } from '../output/reporter.js';
 
 export interface RollbackOptions extends FleetOptions {
   from?: string;

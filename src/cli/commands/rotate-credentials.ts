@@ -2,10 +2,10 @@ import { RotationError, rotateSiteCredentials } from '../../engine/rotate-creden
 import { SiteError } from '../../engine/site-error.js';
 import { EXIT } from '../../protocol/error-catalog.js';
 import { openStateStore } from '../../store/open-state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { confirmWrite } from '../confirm.js';
 import { actor, clientFor, type FleetOptions } from '../fleet-options.js';
-import { createReporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
 
 export interface RotateCredentialsOptions extends FleetOptions {
   site?: string[];

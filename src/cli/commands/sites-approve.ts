@@ -1,6 +1,6 @@
 import { normaliseSiteUrl } from '../../engine/site-url.js';
 import { EXIT } from '../../protocol/error-catalog.js';
-import { catalogError } from '../cli-error.js';
+import { catalogError } from '../../protocol/cli-error.js';
 import { printable } from '../sites-format.js';
 import { LIST_HINT, openRegistry, out, who } from '../sites-registry.js';
 import type { SitesOptions } from './sites.js';

@@ -14,7 +14,7 @@ import { siteByAlias } from '../../dashboard/fleet/site-aliases.js';
 import { checkSiteName } from '../../store/fleet-records.js';
 import { SiteExistsError } from '../../store/fleet-store.js';
 import type { StateStore } from '../../store/state-store.js';
-import { catalogError } from '../cli-error.js';
+import { catalogError } from '../../protocol/cli-error.js';
 import { printable, sitesTable } from '../sites-format.js';
 import {
   apiKeyFromEnv,

@@ -1,6 +1,6 @@
 import { buildTemplateApp } from '../../template/app.js';
 import { templateConfigFromEnv } from '../../template/config.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 
 export interface TemplateOptions {
   port?: string;

@@ -4,7 +4,7 @@ import { isValidKey, keyMode } from '../../protocol/key-formats.js';
 import { loadKeys } from '../../keys/key-source.js';
 import { validateKeys, type Problem } from '../../keys/validate-keys.js';
 import { createStripeGateway, StripeGatewayError } from '../../template/stripe-gateway.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { renderHuman, renderJson, type StripeCheck } from '../validate-report.js';
 
 /**

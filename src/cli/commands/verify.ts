@@ -6,11 +6,11 @@ import { loadKeys } from '../../keys/key-source.js';
 import { isValidKey } from '../../protocol/key-formats.js';
 import { SETTINGS, SETTING_NAMES } from '../../protocol/settings.js';
 import { openStateStore } from '../../store/open-state-store.js';
-import { usageError } from '../cli-error.js';
+import { usageError } from '../../protocol/cli-error.js';
 import { actor, apiKeyFor, clientFor, loadSites, maskedKeys, parseCount, protocolFor, workersFor, type FleetOptions } from '../fleet-options.js';
 import { finishRun } from '../finish-run.js';
 import { interruptible } from '../interrupt.js';
-import { createReporter } from '../output/reporter.js';
+import { createReporter } from '../output/create-reporter.js';
 
 export interface VerifyOptions extends FleetOptions {
   expectPk?: string;

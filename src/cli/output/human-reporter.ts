@@ -6,8 +6,8 @@ import { describeSettings } from '../../engine/site-state.js';
 import { maskSecrets } from '../../protocol/fingerprint.js';
 import type { Reporter } from './reporter.js';
 import { recapLines } from './recap.js';
-import { terminalText } from './terminal-text.js';
-import { STATUS_COLOR, colorsFor } from './style.js';
+import { terminalText } from '../../terminal/terminal-text.js';
+import { STATUS_COLOR, colorsFor } from '../../terminal/style.js';
 
 /**
  * Human output: a live bar with ok/failed counts on a terminal (failures printed above it as they

@@ -1,5 +1,5 @@
 import type { RunReport } from '../../engine/run-report.js';
-import type { colorsFor } from './style.js';
+import type { colorsFor } from '../../terminal/style.js';
 
 /**
  * The end-of-run recap, like Ansible's PLAY RECAP: the counts on one line, then each failure

@@ -1,5 +1,7 @@
 import { styleText } from 'node:util';
 
+/** Our own colours for terminal output (the CLI's reporters, keyfleet doctor's report). */
+
 type Color = 'green' | 'red' | 'yellow' | 'cyan' | 'gray' | 'bold';
 
 /** Colours only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb. */

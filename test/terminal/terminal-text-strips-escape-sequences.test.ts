@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { terminalLines, terminalText } from '../../src/cli/output/terminal-text.js';
+import { terminalLines, terminalText } from '../../src/terminal/terminal-text.js';
 
 /** Issue 12: a site's text cannot forge output, retitle the window or write the clipboard. */
 describe('terminalText', () => {

@@ -1,8 +1,10 @@
-import { ERROR_CATALOG, EXIT, type ErrorCode } from '../protocol/error-catalog.js';
+import { ERROR_CATALOG, EXIT, type ErrorCode } from './error-catalog.js';
 
 /**
- * An error that ends a command with a given exit code and a message for the operator. Commands throw
- * it; only the entry point (main.ts) turns it into output and an exit code.
+ * An error that ends a command with a given exit code and a message for the operator. Commands,
+ * the engine (InventoryError) and the key sources throw it; only the CLI's entry point (cli/main.ts)
+ * turns it into output and an exit code. It sits beside the catalog and EXIT it is built from, so
+ * every layer can throw it without importing the CLI.
  */
 export class CliError extends Error {
   constructor(
