@@ -37,7 +37,6 @@ export class RunSites {
   private readonly update;
   /** A site that was not in the run's list: appended after its rows. */
   private readonly append;
-  private readonly pending;
   private readonly claim;
 
   constructor(private readonly db: StoreDb<StateTables>) {
@@ -85,12 +84,6 @@ export class RunSites {
         worker: p('worker'),
       }),
     );
-    this.pending = prepare(db.k, (k, p) =>
-      k
-        .insertInto('run_sites')
-        .values({ run_id: p('run'), url: p('url'), position: p('position'), status: 'pending' })
-        .onConflict((oc) => oc.doNothing()),
-    );
     this.claim = prepare(db.k, (k, p) =>
       k
         .updateTable('run_sites')
@@ -111,20 +104,19 @@ export class RunSites {
     );
   }
 
-  /** Inserts one `pending` row per distinct URL (a repeated URL keeps its first position); returns the count. */
+  /**
+   * Inserts one `pending` row per distinct URL (a repeated URL keeps its first position); returns the
+   * count. One statement for the whole list, bound as one parameter: 50,000 sites are one write.
+   */
   async insertPending(trx: Q, runId: string, sites: readonly string[]): Promise<number> {
-    if (this.pg) {
-      // One statement for the whole list (50,000 sites are one array parameter).
-      const r = await sql`INSERT INTO run_sites (run_id, url, position, status)
-        SELECT ${runId}, t.url, t.pos - 1, 'pending' FROM unnest(${[...sites]}::text[]) WITH ORDINALITY AS t(url, pos)
-        ORDER BY t.pos ON CONFLICT DO NOTHING`.execute(trx);
-      return Number(r.numAffectedRows ?? 0n);
-    }
-    let total = 0;
-    for (let position = 0; position < sites.length; position++) {
-      total += affected(await trx.executeQuery(this.pending({ run: runId, url: sites[position], position })));
-    }
-    return total;
+    const list = this.pg
+      ? sql`unnest(${[...sites]}::text[]) WITH ORDINALITY AS t(url, pos)`
+      : sql`(SELECT value AS url, key + 1 AS pos FROM json_each(${JSON.stringify(sites)})) AS t`;
+    // `WHERE true`: SQLite's grammar needs it between a SELECT and ON CONFLICT.
+    const r = await sql`INSERT INTO run_sites (run_id, url, position, status)
+      SELECT ${runId}, t.url, t.pos - 1, 'pending' FROM ${list} WHERE true ORDER BY t.pos
+      ON CONFLICT DO NOTHING`.execute(trx);
+    return Number(r.numAffectedRows ?? 0n);
   }
 
   /** One site, its own write: the UPDATE alone, unless the site is new or the run is not running. */
@@ -139,16 +131,18 @@ export class RunSites {
   }
 
   /**
-   * Several results in one transaction, applied as recording each in turn would: a URL given twice
-   * takes its last result, with `before` from the first that had one; a URL not in the run is appended
-   * after its rows, in the order given. Throws, writing nothing, unless the run is `running`.
+   * Several results, applied as recording each in turn would: a URL given twice takes its last
+   * result, with `before` from the first that had one; a URL not in the run is appended after its
+   * rows, in the order given. Throws, writing nothing, unless the run is `running`. SQLite: one
+   * transaction of prepared writes; Postgres: one statement (recordManyPg), not a round-trip per site.
    */
   async recordMany(runId: string, results: readonly SiteResult[]): Promise<void> {
     if (results.length === 0) return;
     const at = new Date().toISOString();
     const all = results.map((r) => values(runId, r, at));
+    if (this.pg) return this.recordManyPg(runId, all, at);
     await this.db.tx(async (trx) => {
-      await this.requireRunning(trx, runId, 'share');
+      await this.requireRunning(trx, runId);
       for (const v of all) await this.write(trx, v);
     });
   }
@@ -226,6 +220,48 @@ export class RunSites {
       .executeTakeFirst();
     if (!row) throw new Error(`No run ${runId}.`);
     if (row.state !== 'running') throw new Error(`Run ${runId} is ${row.state}: reopen it before recording sites.`);
+  }
+
+  /**
+   * recordMany in one statement, the sites given as one array per column. The run row is held FOR
+   * SHARE, like record's, so a concurrent finishRun waits for the batch; data-modifying CTEs run to
+   * completion whether or not the final SELECT reads them.
+   */
+  private async recordManyPg(runId: string, all: SiteValues[], at: string): Promise<void> {
+    const col = (name: keyof SiteValues) => all.map((v) => v[name]);
+    const { rows } = await sql<{ running: number }>`
+      WITH run AS (
+        SELECT id FROM runs WHERE id = ${runId} AND state = 'running' FOR SHARE
+      ), given AS (
+        SELECT * FROM unnest(${col('url')}::text[], ${col('status')}::text[], ${col('verified')}::boolean[],
+          ${col('attempts')}::integer[], ${col('duration_ms')}::integer[], ${col('error_json')}::text[],
+          ${col('before_json')}::text[], ${col('changes_json')}::text[], ${col('worker')}::text[]) WITH ORDINALITY
+          AS t(url, status, verified, attempts, duration_ms, error_json, before_json, changes_json, worker, ord)
+      ), input AS (
+        SELECT DISTINCT ON (url) url, status, verified, attempts, duration_ms, error_json, changes_json, worker,
+          first_value(before_json) OVER (PARTITION BY url ORDER BY before_json IS NULL, ord) AS before_json,
+          min(ord) OVER (PARTITION BY url) AS first_ord
+        FROM given WHERE EXISTS (SELECT 1 FROM run)
+        ORDER BY url, ord DESC
+      ), updated AS (
+        UPDATE run_sites s SET status = i.status, verified = i.verified, attempts = i.attempts,
+          duration_ms = i.duration_ms, error_json = i.error_json, before_json = COALESCE(s.before_json, i.before_json),
+          changes_json = i.changes_json, updated_at = ${at}, worker = i.worker
+        FROM input i WHERE s.run_id = ${runId} AND s.url = i.url
+      ), appended AS (
+        INSERT INTO run_sites (run_id, url, position, status, verified, attempts, duration_ms, error_json,
+          before_json, changes_json, updated_at, worker)
+        SELECT ${runId}::text, i.url,
+          (SELECT COALESCE(MAX(position) + 1, 0) FROM run_sites WHERE run_id = ${runId})
+            + ROW_NUMBER() OVER (ORDER BY i.first_ord) - 1,
+          i.status, i.verified, i.attempts, i.duration_ms, i.error_json, i.before_json, i.changes_json, ${at}::text, i.worker
+        FROM input i WHERE NOT EXISTS (SELECT 1 FROM run_sites s WHERE s.run_id = ${runId} AND s.url = i.url)
+      )
+      SELECT (SELECT COUNT(*) FROM run)::int AS running`.execute(this.db.k);
+    if (rows[0]?.running !== 1) {
+      await this.requireRunning(this.db.k, runId); // throws: no such run, or it is not running
+      throw new Error(`Run ${runId} changed state while its sites were recorded; nothing was written.`);
+    }
   }
 
   private async write(trx: Q, v: SiteValues): Promise<void> {
