@@ -125,7 +125,7 @@ export class RunSites {
     if (affected(await this.db.k.executeQuery(this.update(v))) === 1) return;
     // The slow path: say why nothing matched, or append a site that was not in the original list.
     await this.db.tx(async (trx) => {
-      await this.requireRunning(trx, runId, 'update');
+      await this.requireRunning(trx, runId, true);
       await this.write(trx, v);
     });
   }
@@ -206,17 +206,15 @@ export class RunSites {
   }
 
   /**
-   * Throws unless the run exists and is running. On Postgres `lock` holds the run's row to the end
-   * of the transaction (`update` to change its state, `share` to record under it); SQLite's IMMEDIATE
-   * transaction already excludes every other writer.
+   * Throws unless the run exists and is running. `lock` (Postgres) holds the run's row FOR UPDATE to
+   * the end of the transaction; SQLite's IMMEDIATE transaction already excludes every other writer.
    */
-  async requireRunning(q: Q, runId: string, lock?: 'share' | 'update'): Promise<void> {
+  async requireRunning(q: Q, runId: string, lock = false): Promise<void> {
     const row = await q
       .selectFrom('runs')
       .select('state')
       .where('id', '=', runId)
-      .$if(this.pg && lock === 'update', (b) => b.forUpdate())
-      .$if(this.pg && lock === 'share', (b) => b.forShare())
+      .$if(this.pg && lock, (b) => b.forUpdate())
       .executeTakeFirst();
     if (!row) throw new Error(`No run ${runId}.`);
     if (row.state !== 'running') throw new Error(`Run ${runId} is ${row.state}: reopen it before recording sites.`);

@@ -111,7 +111,7 @@ export class SqlStateStore implements StateStore {
   async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {
     if (!FINAL_STATES.has(state)) throw new Error(`A run cannot finish as "${String(state)}".`);
     await this.db.tx(async (trx) => {
-      await this.sites.requireRunning(trx, runId, 'update');
+      await this.sites.requireRunning(trx, runId, true);
       await this.freeze(trx, runId, state, new Date().toISOString());
     });
     return (await this.getRun(runId)) as RunRecord;
