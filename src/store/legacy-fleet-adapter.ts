@@ -43,7 +43,10 @@ export function legacyFleet(db: StoreDb<StateTables>, vault: VaultKeyProvider, a
     get: (_, name) =>
       typeof name !== 'string' || name === 'then' ? undefined : async (...args: unknown[]) => {
         const { fleet: f } = await (opened ??= open());
-        return (f[name as keyof FleetStore] as (...a: unknown[]) => unknown).apply(f, args);
+        const call = () => (f[name as keyof FleetStore] as (...a: unknown[]) => Promise<unknown>).apply(f, args);
+        // SQLite: holding Kysely's one connection meanwhile, so no transaction of the store's holds the
+        // file's write lock across an await while the second connection blocks the thread waiting for it.
+        return db.backend === 'sqlite' ? db.k.connection().execute(call) : call();
       },
   });
   closers.set(fleet, async () => {
