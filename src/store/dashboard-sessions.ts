@@ -1,3 +1,6 @@
+import type { Kysely } from 'kysely';
+import type { StateTables } from './sql/tables.js';
+
 /**
  * The dashboard's admin sessions, kept in keyfleet's state database so they outlive a restart and
  * are shared by every dashboard on one Postgres: `StateStore.sessions`. The store is the truth; the
@@ -35,4 +38,40 @@ export interface DashboardSessionStore {
   delete(idHash: string): Promise<boolean>;
   /** Deletes every session with `expires_at <= now`; returns how many. */
   deleteExpired(now: string): Promise<number>;
+}
+
+/**
+ * `dashboard_sessions` in the state database, on either backend: every dashboard sharing a Postgres
+ * sees a login or a logout made by another at once, since each lookup reads the table.
+ */
+export class SqlDashboardSessions implements DashboardSessionStore {
+  constructor(private readonly k: Kysely<StateTables>) {}
+
+  async create(s: StoredSession): Promise<void> {
+    const { id_hash, actor, address, created_at, expires_at, last_seen_at } = s;
+    await this.k.insertInto('dashboard_sessions').values({ id_hash, actor, address, created_at, expires_at, last_seen_at }).execute();
+  }
+
+  find(idHash: string): Promise<StoredSession | undefined> {
+    return this.k.selectFrom('dashboard_sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+  }
+
+  async touch(idHash: string, at: string): Promise<void> {
+    await this.k
+      .updateTable('dashboard_sessions')
+      .set({ last_seen_at: at })
+      .where('id_hash', '=', idHash)
+      .where('last_seen_at', '<', at)
+      .execute();
+  }
+
+  async delete(idHash: string): Promise<boolean> {
+    const r = await this.k.deleteFrom('dashboard_sessions').where('id_hash', '=', idHash).executeTakeFirst();
+    return Number(r.numDeletedRows) === 1;
+  }
+
+  async deleteExpired(now: string): Promise<number> {
+    const r = await this.k.deleteFrom('dashboard_sessions').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
 }

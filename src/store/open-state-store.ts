@@ -4,7 +4,12 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { SecretBox } from '../keys/secret-box.js';
 import { maskDatabaseUrl, parseDatabaseUrl } from './open-settings-store.js';
-import { SqliteStateStore } from './sqlite-state-store.js';
+import { migrate } from './sql/migrate.js';
+import { openSqlite } from './sql/sqlite-db.js';
+import type { StoreDb } from './sql/store-db.js';
+import type { StateTables } from './sql/tables.js';
+import { SqlStateStore } from './sql-state-store.js';
+import { STATE_MIGRATION_SET } from './state-migrations.js';
 import type { StateStore } from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
 
@@ -30,7 +35,7 @@ export class StateConfigError extends Error {
 
 /**
  * Where keyfleet keeps its state. KEYFLEET_DB takes a path or `sqlite:`/`file:` URL; `postgres://`
- * is recognised so that adding `postgres-state-store.ts` is a branch here, not a new setting.
+ * names a Postgres database, which `openStateStore` opens (see `postgresStateUrl`).
  *
  * @example stateDbPath({}, { XDG_DATA_HOME: '/srv/data' }) // '/srv/data/keyfleet/keyfleet.db'
  */
@@ -140,31 +145,29 @@ export function vaultKeyProvider(dbPath: string, opts: OpenStateStoreOptions = {
 }
 
 /**
- * Opens and migrates keyfleet's state store. Errors name the database that failed.
+ * Opens and migrates keyfleet's state store: SQLite by default, Postgres when KEYFLEET_DB is a
+ * `postgres://` URL. Errors name the database that failed.
  *
  * @example const store = await openStateStore({ log: (m) => process.stderr.write(`keyfleet: ${m}\n`) });
  */
 export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<StateStore> {
   const env = opts.env ?? process.env;
   const pgUrl = postgresStateUrl(opts, env);
-  if (pgUrl !== undefined) return openPostgres(pgUrl, opts, env);
+  if (pgUrl !== undefined) return openPostgresState(pgUrl, opts, env);
   const path = stateDbPath(opts, env);
-  let store: SqliteStateStore | undefined;
+  let db: StoreDb<StateTables> | undefined;
   try {
     const vault = vaultKeyProvider(path, opts);
-    store = new SqliteStateStore(path, { vault });
-    await store.migrate();
+    db = openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
+    await migrate(db, STATE_MIGRATION_SET);
     if (opts.eagerVaultKey) vault.box();
-    return store;
+    return new SqlStateStore(db, vault, path);
   } catch (err) {
-    await store?.close().catch(() => undefined);
+    await db?.close().catch(() => undefined);
     const e = err as Error & { code?: unknown };
-    throw Object.assign(
-      new Error(`Could not open keyfleet's state database ${path}: ${e.message}`, { cause: err }),
-      {
-        code: typeof e.code === 'string' ? e.code : 'database_unavailable',
-      },
-    );
+    throw Object.assign(new Error(`Could not open keyfleet's state database ${path}: ${e.message}`, { cause: err }), {
+      code: typeof e.code === 'string' ? e.code : 'database_unavailable',
+    });
   }
 }
 
@@ -172,11 +175,7 @@ export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<
  * Postgres: the vault key must come from KEYFLEET_VAULT_KEY (or the option), never from a file on
  * one machine — every dashboard sharing the database needs the same key.
  */
-async function openPostgres(
-  url: string,
-  opts: OpenStateStoreOptions,
-  env: NodeJS.ProcessEnv,
-): Promise<StateStore> {
+async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: NodeJS.ProcessEnv): Promise<StateStore> {
   if (opts.vaultKey === undefined && !env.KEYFLEET_VAULT_KEY?.trim()) {
     throw new StateConfigError(
       'KEYFLEET_DB is a Postgres database: set KEYFLEET_VAULT_KEY (32 bytes, base64: openssl rand -base64 32), the same on every dashboard sharing it.',
@@ -185,25 +184,19 @@ async function openPostgres(
   const vault = vaultKeyProvider(':postgres:', opts);
   const schema = opts.schema ?? (env.KEYFLEET_DB_SCHEMA?.trim() || 'public');
   // pg is loaded only for a Postgres state database: a CLI push on SQLite never pays its start-up.
-  const { schemaNameProblem } = await import('./postgres-db.js');
+  const { openPostgres, schemaNameProblem } = await import('./sql/postgres-db.js');
   const problem = schemaNameProblem(schema);
   if (problem !== null) throw new StateConfigError(problem);
-  const { PostgresStateStore } = await import('./postgres-state-store.js');
-  const store = new PostgresStateStore(url, { vault, schema, log: opts.log });
+  const { db } = openPostgres<StateTables>(url, schema, { appName: `keyfleet-state:${schema}`, log: opts.log });
   try {
-    await store.migrate();
+    await migrate(db, STATE_MIGRATION_SET);
     if (opts.eagerVaultKey) vault.box();
-    return store;
+    return new SqlStateStore(db, vault, url);
   } catch (err) {
-    await store.close();
+    await db.close();
     const e = err as Error & { code?: unknown };
-    throw Object.assign(
-      new Error(`Could not open keyfleet's state database ${maskDatabaseUrl(url)}: ${e.message}`, {
-        cause: err,
-      }),
-      {
-        code: typeof e.code === 'string' && e.code === 'config_error' ? e.code : 'database_unavailable',
-      },
-    );
+    throw Object.assign(new Error(`Could not open keyfleet's state database ${maskDatabaseUrl(url)}: ${e.message}`, { cause: err }), {
+      code: typeof e.code === 'string' && e.code === 'config_error' ? e.code : 'database_unavailable',
+    });
   }
 }

@@ -2,11 +2,13 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { maskSecrets } from '../protocol/fingerprint.js';
 import { SETTINGS, type SettingName } from '../protocol/settings.js';
+import type { Selectable } from 'kysely';
+import type { RunSitesTable, RunsTable } from './sql/tables.js';
 import type { RunRecord, RunState, RunSummary, SiteError, SiteResult, SiteStatus } from './state-store.js';
 
 /**
- * Backend-neutral parts of the state store: run ids, and the mapping between records and the
- * `runs` / `run_sites` rows. The SQLite store uses them today; a Postgres store reuses them as-is.
+ * The state store's rules that are not SQL: run ids, the mapping between records and the `runs` /
+ * `run_sites` rows, masking, and how a run's owner or a site's claimant is judged alive.
  */
 
 export const SITE_STATUSES: ReadonlySet<SiteStatus> = new Set([
@@ -32,42 +34,13 @@ export function newRunId(now: Date = new Date()): string {
   return `${stamp}-${suffix}`;
 }
 
-export interface RunRow {
-  id: string;
-  command: string;
-  dry_run: number | boolean;
-  state: string;
-  started_at: string;
-  finished_at: string | null;
-  actor: string;
-  sites_source: string | null;
-  keys_json: string;
-  options_json: string;
-  key_version_id: string | null;
-  total: number;
-  ok: number;
-  failed: number;
-  skipped: number;
-  unchanged: number;
-  owner_pid: number | null;
-  owner_host: string | null;
-  /** Migration 4: when the dashboard coordinating the run last said it is alive (NULL: it does not beat). */
-  owner_heartbeat_at?: string | null;
-  /** Migration 5: the run's current coordination (new at create and reopen). */
-  coordination?: string | null;
-}
+export type RunRow = Selectable<RunsTable>;
 
-export interface SiteRow {
-  url: string;
-  status: string;
-  verified: number | boolean;
-  attempts: number;
-  duration_ms: number;
-  error_json: string | null;
-  before_json: string | null;
-  changes_json: string | null;
-  worker?: string | null;
-}
+/** A `run_sites` row as read back; `before_json` is left out of a report's read. */
+export type SiteRow = Pick<
+  Selectable<RunSitesTable>,
+  'url' | 'status' | 'verified' | 'attempts' | 'duration_ms' | 'error_json' | 'changes_json' | 'worker'
+> & { before_json?: string | null };
 
 /** `live` replaces the frozen counts of a run that is still running. */
 export function runFromRow(row: RunRow, live?: RunSummary): RunRecord {
@@ -102,7 +75,7 @@ export function siteFromRow(row: SiteRow): SiteResult {
     attempts: row.attempts,
     duration_ms: row.duration_ms,
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
-    before: row.before_json === null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
+    before: row.before_json == null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
     ...(row.changes_json === null ? {} : proofFromJson(row.changes_json)),
     ...(row.worker ? { worker: row.worker } : {}),
   };
@@ -152,7 +125,7 @@ export function changesJson(result: SiteResult): string | null {
 }
 
 /** Counts per status (from a GROUP BY) → summary; `pending` rows count in the total only. */
-export function summaryFromCounts(counts: Array<{ status: string; n: number }>): RunSummary {
+export function summaryFromCounts(counts: ReadonlyArray<{ status: string; n: number | string }>): RunSummary {
   const s: RunSummary = { total: 0, ok: 0, failed: 0, skipped: 0, unchanged: 0 };
   for (const { status, n } of counts) {
     s.total += Number(n);

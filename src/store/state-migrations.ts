@@ -152,12 +152,3 @@ export const STATE_MIGRATION_SET: MigrationSet = {
 };
 
 export const LATEST_STATE_SCHEMA_VERSION = latestVersion(STATE_MIGRATION_SET);
-
-// TRANSITIONAL (issue 13 rewrite in progress): the old per-backend stores still call these; they go with them.
-import type { Database as SqliteHandle } from 'better-sqlite3';
-import type { PoolClient } from 'pg';
-import { runPostgresMigrations, runSqliteMigrations } from './migration-runner.js';
-const LEGACY_STATE = { ...STATE_MIGRATION_SET, table: 'state_schema_migrations' };
-export const migrateStateSqlite = (db: SqliteHandle): number => runSqliteMigrations(db, LEGACY_STATE);
-export const migrateStatePostgres = (client: PoolClient, schema: string): Promise<number> =>
-  runPostgresMigrations(client, schema, LEGACY_STATE);

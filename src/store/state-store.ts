@@ -1,7 +1,7 @@
 /**
  * keyfleet's own state: what the CLI remembers between runs (runs, per-site results, the key vault).
- * This file is the contract the push pipeline codes against; one implementation per backend
- * (`sqlite-state-store.ts` today, a Postgres one later) satisfies it, chosen by `openStateStore()`.
+ * This file is the contract the push pipeline codes against; `SqlStateStore` (sql-state-store.ts)
+ * implements it on SQLite and on Postgres alike, opened by `openStateStore()`.
  *
  * Nothing here ever holds a key value in clear except `saveKeyVersion`'s input and
  * `secretByFingerprint`'s output: runs carry masked keys only, the vault stores sealed values.

@@ -1,14 +1,10 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredSession } from '../../src/store/dashboard-sessions.js';
-import {
-  runPostgresMigrations,
-  runSqliteMigrations,
-  type MigrationSet,
-} from '../../src/store/migration-runner.js';
-import { LATEST_STATE_SCHEMA_VERSION, STATE_MIGRATIONS } from '../../src/store/state-migrations.js';
+import { migrate, migrationName, type MigrationSet } from '../../src/store/sql/migrate.js';
+import { openPostgres } from '../../src/store/sql/postgres-db.js';
+import { openSqlite } from '../../src/store/sql/sqlite-db.js';
+import { LATEST_STATE_SCHEMA_VERSION, STATE_MIGRATION_SET } from '../../src/store/state-migrations.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { POSTGRES_TEST_URL } from '../helpers/postgres.js';
 import { ALL_STATE_BACKENDS, anyStateBackend, type AnyStateBackend } from './any-state-backend.js';
@@ -73,26 +69,19 @@ describe.each(ALL_STATE_BACKENDS)('dashboard sessions on %s', (backend) => {
 
   it('upgrades a version 2 database: its runs keep their sites, without changes', async () => {
     const v2: MigrationSet = {
-      name: 'state',
-      label: "keyfleet's state database",
-      table: 'state_schema_migrations',
-      migrations: STATE_MIGRATIONS.filter((m) => m.version <= 2),
+      ...STATE_MIGRATION_SET,
+      migrations: STATE_MIGRATION_SET.migrations.filter((m) => m.version <= 2),
     };
     const old = anyStateBackend(backend);
     try {
-      if (backend === 'sqlite') {
-        const db = new Database(join(old.dir, 'keyfleet.db'));
-        runSqliteMigrations(db, v2);
-        db.close();
-      } else {
-        const pool = new pg.Pool({ connectionString: POSTGRES_TEST_URL, max: 1 });
-        const client = await pool.connect();
-        try {
-          await runPostgresMigrations(client, old.env.KEYFLEET_DB_SCHEMA ?? '', v2);
-        } finally {
-          client.release();
-          await pool.end();
-        }
+      const db =
+        backend === 'sqlite'
+          ? openSqlite(join(old.dir, 'keyfleet.db'))
+          : openPostgres(POSTGRES_TEST_URL, old.env.KEYFLEET_DB_SCHEMA ?? '', { appName: 'test' }).db;
+      try {
+        await migrate(db, v2);
+      } finally {
+        await db.close();
       }
       await old.sql(
         `INSERT INTO runs (id, command, dry_run, state, started_at, actor, keys_json, options_json)
@@ -104,10 +93,8 @@ describe.each(ALL_STATE_BACKENDS)('dashboard sessions on %s', (backend) => {
         [siteUrl(1)],
       );
       const upgraded = await old.open();
-      const versions = await old.sql<{ version: number }>(
-        'SELECT MAX(version) AS version FROM state_schema_migrations',
-      );
-      expect(Number(versions[0]?.version)).toBe(LATEST_STATE_SCHEMA_VERSION);
+      const versions = await old.sql<{ name: string }>('SELECT MAX(name) AS name FROM state_migrations');
+      expect(versions[0]?.name).toBe(migrationName(LATEST_STATE_SCHEMA_VERSION));
       const [site] = await upgraded.siteResults('20260101-000000-abcd');
       expect(site).toMatchObject({ url: siteUrl(1), status: 'ok' });
       expect(site).not.toHaveProperty('changes');

@@ -1,6 +1,7 @@
 import { workerName } from '../../src/store/run-records.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { maskedKey } from '../../src/keys/masked-key.js';
+import { migrationName } from '../../src/store/sql/migrate.js';
 import { LATEST_STATE_SCHEMA_VERSION } from '../../src/store/state-migrations.js';
 import type { StateStore } from '../../src/store/state-store.js';
 import { makeKey } from '../helpers/keys.js';
@@ -145,10 +146,10 @@ describe.each(STATE_BACKENDS)('state store runs on %s', (backend) => {
 
   it('migrates idempotently and refuses a database from a newer keyfleet', async () => {
     await (await fx.open()).close();
-    expect(fx.raw<{ v: number }>('SELECT MAX(version) AS v FROM state_schema_migrations')[0]?.v).toBe(
-      LATEST_STATE_SCHEMA_VERSION,
+    expect(fx.raw<{ v: string }>('SELECT MAX(name) AS v FROM state_migrations')[0]?.v).toBe(
+      migrationName(LATEST_STATE_SCHEMA_VERSION),
     );
-    fx.raw(`INSERT INTO state_schema_migrations VALUES (${LATEST_STATE_SCHEMA_VERSION + 1}, 'later')`);
+    fx.raw(`INSERT INTO state_migrations VALUES ('${migrationName(LATEST_STATE_SCHEMA_VERSION + 1)}', 'later')`);
     await expect(fx.open()).rejects.toThrow('newer than this keyfleet knows');
   });
 });

@@ -1,5 +1,13 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  PostgresIntrospector,
+  sql,
+  type DatabaseIntrospector,
+  type PostgresDialectConfig,
+  type TableMetadata,
+} from 'kysely';
 import { StoreDb, type DialectParts } from './store-db.js';
 
 /**
@@ -58,6 +66,38 @@ export interface PostgresOpenOptions {
   log?: (msg: string) => void;
 }
 
+/**
+ * Kysely's migrator finds its tables through the introspector, whose Postgres one scans every schema
+ * of the database (has_schema_privilege on each): that fails when another schema is dropped
+ * meanwhile, as a shared database's other tenants (and parallel tests) do. Only ours matters.
+ */
+class OneSchemaIntrospector extends PostgresIntrospector {
+  constructor(
+    private readonly k: Kysely<unknown>,
+    private readonly schema: string,
+  ) {
+    super(k);
+  }
+
+  override async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = ${this.schema}`.execute(this.k);
+    return rows.map((r) => ({ name: r.name, schema: this.schema, isView: false, columns: [] }));
+  }
+}
+
+class OneSchemaDialect extends PostgresDialect {
+  constructor(
+    config: PostgresDialectConfig,
+    private readonly schema: string,
+  ) {
+    super(config);
+  }
+
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new OneSchemaIntrospector(db, this.schema);
+  }
+}
+
 /** A Postgres database of keyfleet's: the Kysely store plus what LISTEN and the migrator need. */
 export interface PostgresStoreDb<T> {
   db: StoreDb<T>;
@@ -83,7 +123,7 @@ export function openPostgres<T>(url: string, schema: string, opts: PostgresOpenO
   const pool = new pg.Pool({ ...clientConfig, max: opts.poolSize ?? 10 });
   // An idle pooled connection that dies emits 'error' on the pool; unhandled, it would crash the process.
   pool.on('error', (err) => opts.log?.(`idle Postgres connection failed: ${err.message}`));
-  const k = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
+  const k = new Kysely<T>({ dialect: new OneSchemaDialect({ pool }, schema) });
   let closed: Promise<void> | undefined;
   const parts: DialectParts = {
     backend: 'postgres',

@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import { maskedKey } from '../keys/masked-key.js';
+import { fingerprint } from '../protocol/fingerprint.js';
+import type { StoreDb } from './sql/store-db.js';
+import type { StateTables } from './sql/tables.js';
+import type { KeyVersion, MaskedKey, VaultSetting } from './state-store.js';
+import { fingerprintSet, openSealed, vaultEntries, type VaultKeyProvider } from './vault.js';
+
+const VALUE_COLUMNS = ['version_id', 'setting', 'fingerprint', 'last4', 'mode', 'prefix'] as const;
+
+const toMasked = (row: { last4: string; fingerprint: string; mode: string | null; prefix: string }): MaskedKey => ({
+  last4: row.last4,
+  fingerprint: row.fingerprint,
+  mode: row.mode as MaskedKey['mode'],
+  prefix: row.prefix,
+});
+
+/**
+ * The key vault's half of the state store: key versions in `key_versions` (v1, v2, …), one sealed
+ * value per setting in `key_version_values`. Only `sealed` holds a value, encrypted with the vault
+ * key; the fingerprint column is what rollback looks a secret up by. The same set of keys saved
+ * twice is the same version.
+ */
+export class KeyVault {
+  constructor(
+    private readonly db: StoreDb<StateTables>,
+    private readonly vault: VaultKeyProvider,
+  ) {}
+
+  async save(
+    values: Partial<Record<VaultSetting, string>>,
+    createdBy: string,
+  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string }> {
+    const entries = vaultEntries(values);
+    const keys: Record<string, MaskedKey> = {};
+    for (const [setting, value] of entries) keys[setting] = maskedKey(value);
+    const identity = fingerprintSet(Object.fromEntries(entries.map(([s]) => [s, keys[s]?.fingerprint ?? ''])));
+    // Sealing with a key that cannot open what is already there would split the vault between two keys.
+    const any = await this.db.k.selectFrom('key_version_values').select('sealed').limit(1).executeTakeFirst();
+    if (any) openSealed(this.vault, any.sealed);
+    else this.vault.box(); // an empty vault still needs a usable key before anything is sealed
+    const existing = await this.byIdentity(this.db.k, identity);
+    if (existing) return existing;
+    const sealed = entries.map(([setting, value]) => [setting, this.vault.box().seal(value)] as const);
+    return this.db.tx(async (trx) => {
+      await this.db.lock(trx, `keyfleet.vault:${this.db.schema ?? ''}`);
+      // Checked again under the lock: another process may have saved the same keys meanwhile.
+      const raced = await this.byIdentity(trx, identity);
+      if (raced) return raced;
+      const last = await trx.selectFrom('key_versions').select((eb) => eb.fn.max('seq').as('n')).executeTakeFirst();
+      const n = Number(last?.n ?? 0) + 1;
+      const id = `v${n}`;
+      const createdAt = new Date().toISOString();
+      await trx.insertInto('key_versions').values({ id, seq: n, fingerprint_set: identity, created_at: createdAt, created_by: createdBy }).execute();
+      await trx
+        .insertInto('key_version_values')
+        .values(
+          sealed.map(([setting, box]) => {
+            const k = keys[setting] as MaskedKey;
+            return { version_id: id, setting, fingerprint: k.fingerprint, last4: k.last4, mode: k.mode, prefix: k.prefix ?? '', sealed: box };
+          }),
+        )
+        .execute();
+      return { id, keys, created_at: createdAt };
+    });
+  }
+
+  async secretByFingerprint(setting: string, fp: string): Promise<string | undefined> {
+    const row = await this.db.k
+      .selectFrom('key_version_values')
+      .select('sealed')
+      .where('setting', '=', setting)
+      .where('fingerprint', '=', fp)
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const value = openSealed(this.vault, row.sealed);
+    // GCM already authenticates; this catches a row whose fingerprint column was edited by hand.
+    if (fingerprint(value) !== fp) throw new Error(`The vault's ${setting} entry for ${fp} does not match its fingerprint.`);
+    return value;
+  }
+
+  async list(): Promise<KeyVersion[]> {
+    const versions = await this.db.k.selectFrom('key_versions').select(['id', 'created_at', 'created_by']).orderBy('seq', 'desc').execute();
+    const byVersion = new Map<string, Record<string, MaskedKey>>();
+    for (const row of await this.db.k.selectFrom('key_version_values').select(VALUE_COLUMNS).execute()) {
+      const keys = byVersion.get(row.version_id) ?? {};
+      keys[row.setting] = toMasked(row);
+      byVersion.set(row.version_id, keys);
+    }
+    return versions.map((v) => ({ ...v, keys: byVersion.get(v.id) ?? {} }));
+  }
+
+  private async byIdentity(
+    q: Kysely<StateTables>,
+    identity: string,
+  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string } | undefined> {
+    const v = await q.selectFrom('key_versions').select(['id', 'created_at']).where('fingerprint_set', '=', identity).executeTakeFirst();
+    if (!v) return undefined;
+    const rows = await q.selectFrom('key_version_values').select(VALUE_COLUMNS).where('version_id', '=', v.id).execute();
+    return { ...v, keys: Object.fromEntries(rows.map((r) => [r.setting, toMasked(r)])) };
+  }
+}

@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import { SqlDashboardSessions, type DashboardSessionStore } from './dashboard-sessions.js';
+import type { FleetStore } from './fleet-store.js';
+import { KeyVault } from './key-vault.js';
+import { closeLegacyFleet, legacyFleet } from './legacy-fleet-adapter.js';
+import {
+  FINAL_STATES,
+  claimantIsDead,
+  maskedJson,
+  newRunId,
+  onlyMasked,
+  ownerMayBeAlive,
+  runFromRow,
+  type RunRow,
+} from './run-records.js';
+import { RunSites } from './run-sites.js';
+import type { StoreDb } from './sql/store-db.js';
+import type { StateTables } from './sql/tables.js';
+import type {
+  NewRun,
+  RunRecord,
+  RunState,
+  SiteClaim,
+  SiteProtocol,
+  SiteResult,
+  SiteStatus,
+  StateStore,
+} from './state-store.js';
+import type { VaultKeyProvider } from './vault.js';
+
+type Q = Kysely<StateTables>;
+
+const COMMANDS = new Set(['push', 'verify', 'rollback', 'backup']);
+/** Rows per INSERT of rememberProtocols: well under either backend's limit on parameters. */
+const CHUNK = 1000;
+
+/**
+ * keyfleet's state on SQLite (the default, a local file) or Postgres (KEYFLEET_DB=postgres://…), one
+ * implementation over `StoreDb`. Every site result is committed as it is recorded (alone, or with
+ * its batch), so a killed process loses nothing it recorded. A run's state changes inside one
+ * transaction that holds its row (Postgres: FOR UPDATE; SQLite: the IMMEDIATE transaction's write
+ * lock), so two processes never both finish, interrupt or reopen a run.
+ *
+ * @example const db = openSqlite<StateTables>(path); await migrate(db, STATE_MIGRATION_SET);
+ *          const store = new SqlStateStore(db, vault, path);
+ */
+export class SqlStateStore implements StateStore {
+  readonly fleet: FleetStore;
+  readonly sessions: DashboardSessionStore;
+  private readonly vault: KeyVault;
+  private readonly sites: RunSites;
+  private readonly host = hostname();
+  private readonly pg: boolean;
+
+  /** `legacyAt`: the SQLite path or Postgres URL, for the transitional fleet store only. */
+  constructor(
+    private readonly db: StoreDb<StateTables>,
+    vault: VaultKeyProvider,
+    legacyAt: string,
+  ) {
+    this.pg = db.backend === 'postgres';
+    this.vault = new KeyVault(db, vault);
+    this.sites = new RunSites(db);
+    this.sessions = new SqlDashboardSessions(db.k);
+    this.fleet = legacyFleet(db, vault, legacyAt);
+  }
+
+  get backend(): 'sqlite' | 'postgres' {
+    return this.db.backend;
+  }
+
+  async createRun(run: NewRun): Promise<RunRecord> {
+    if (!COMMANDS.has(run.command)) throw new Error(`Unknown run command "${String(run.command)}".`);
+    const now = new Date();
+    const row = {
+      id: newRunId(now),
+      command: run.command,
+      dry_run: run.dry_run,
+      state: 'running',
+      started_at: now.toISOString(),
+      actor: run.actor,
+      sites_source: run.sites_source,
+      keys_json: JSON.stringify(onlyMasked(run.keys)),
+      options_json: maskedJson(run.options ?? {}),
+      key_version_id: run.key_version_id,
+      owner_pid: process.pid,
+      owner_host: this.host,
+      coordination: randomUUID(),
+    };
+    // One transaction for the run and all its rows: 50,000 sites cost one commit, not 50,000.
+    await this.db.tx(async (trx) => {
+      const insert = () => trx.insertInto('runs').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+      // Two runs in the same second share the id's time part; draw the random part again on a clash.
+      while (Number((await insert()).numInsertedOrUpdatedRows ?? 0) === 0) row.id = newRunId(now);
+      const total = await this.sites.insertPending(trx, row.id, run.sites);
+      await trx.updateTable('runs').set({ total }).where('id', '=', row.id).execute();
+    });
+    return (await this.getRun(row.id)) as RunRecord;
+  }
+
+  recordSite(runId: string, result: SiteResult): Promise<void> {
+    return this.sites.record(runId, result);
+  }
+
+  recordSites(runId: string, results: readonly SiteResult[]): Promise<void> {
+    return this.sites.recordMany(runId, results);
+  }
+
+  async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {
+    if (!FINAL_STATES.has(state)) throw new Error(`A run cannot finish as "${String(state)}".`);
+    await this.db.tx(async (trx) => {
+      await this.sites.requireRunning(trx, runId, true);
+      await this.freeze(trx, runId, state, new Date().toISOString());
+    });
+    return (await this.getRun(runId)) as RunRecord;
+  }
+
+  async reopenRun(runId: string): Promise<RunRecord> {
+    await this.db.tx(async (trx) => {
+      const row = await this.runRow(trx, runId, true);
+      if (!row) throw new Error(`No run ${runId}.`);
+      if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
+      if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
+        throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
+      }
+      // The claims of a process known dead would only make the resume's jobs wait out their expiry.
+      const claimants = await trx
+        .selectFrom('run_sites')
+        .select('claimed_by')
+        .distinct()
+        .where('run_id', '=', runId)
+        .where('status', '=', 'pending')
+        .where('claimed_by', 'is not', null)
+        .execute();
+      const owner = row.state === 'interrupted' ? row : null;
+      const dead = claimants.map((c) => c.claimed_by as string).filter((c) => claimantIsDead(c, this.host, owner));
+      if (dead.length > 0) {
+        await trx
+          .updateTable('run_sites')
+          .set({ claimed_by: null, claimed_at: null })
+          .where('run_id', '=', runId)
+          .where('status', '=', 'pending')
+          .where(this.db.inList('claimed_by', dead))
+          .execute();
+      }
+      await trx
+        .updateTable('runs')
+        .set({
+          state: 'running',
+          finished_at: null,
+          owner_pid: process.pid,
+          owner_host: this.host,
+          owner_heartbeat_at: null,
+          coordination: randomUUID(),
+        })
+        .where('id', '=', runId)
+        .execute();
+    });
+    return (await this.getRun(runId)) as RunRecord;
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = await this.runRow(this.db.k, id);
+    return row && this.toRecord(row);
+  }
+
+  async listRuns(opts: { limit?: number } = {}): Promise<RunRecord[]> {
+    const limit = opts.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer (got ${limit}).`);
+    const rows = await this.db.k.selectFrom('runs').selectAll().orderBy('seq', 'desc').limit(limit).execute();
+    return Promise.all(rows.map((row) => this.toRecord(row)));
+  }
+
+  siteResults(
+    runId: string,
+    opts: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' } = {},
+  ): Promise<SiteResult[]> {
+    return this.sites.list(runId, opts.status, opts.urls, opts.before ?? true);
+  }
+
+  async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {
+    const running = await this.db.k.selectFrom('runs').selectAll().where('state', '=', 'running').execute();
+    const marked: string[] = [];
+    for (const row of running) {
+      if (ownerMayBeAlive(row, this.host, opts.staleAfterMs)) continue;
+      // Re-checked under the lock: the owner may have finished it, or beaten, since the SELECT.
+      const ended = await this.db.tx(async (trx) => {
+        const now = await this.runRow(trx, row.id, true);
+        if (now?.state !== 'running' || ownerMayBeAlive(now, this.host, opts.staleAfterMs)) return false;
+        await this.freeze(trx, row.id, 'interrupted', (await this.sites.lastWrite(trx, row.id)) ?? row.started_at);
+        return true;
+      });
+      if (ended) marked.push(row.id);
+    }
+    return marked;
+  }
+
+  async siteProtocols(urls: readonly string[]): Promise<Map<string, SiteProtocol>> {
+    if (urls.length === 0) return new Map();
+    const rows = await this.db.k.selectFrom('site_protocols').select(['url', 'protocol']).where(this.db.inList('url', urls)).execute();
+    return new Map(rows.map((r) => [r.url, r.protocol]));
+  }
+
+  async rememberProtocols(entries: ReadonlyArray<{ url: string; protocol: SiteProtocol }>): Promise<void> {
+    if (entries.length === 0) return;
+    // The last entry for a URL wins (and Postgres refuses one statement updating a row twice).
+    const last = [...new Map(entries.map((e) => [e.url, e.protocol]))];
+    const detected_at = new Date().toISOString();
+    await this.db.tx(async (trx) => {
+      for (let i = 0; i < last.length; i += CHUNK) {
+        await trx
+          .insertInto('site_protocols')
+          .values(last.slice(i, i + CHUNK).map(([url, protocol]) => ({ url, protocol, detected_at })))
+          .onConflict((oc) =>
+            oc.column('url').doUpdateSet((eb) => ({ protocol: eb.ref('excluded.protocol'), detected_at: eb.ref('excluded.detected_at') })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async heartbeat(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.db.k
+      .updateTable('runs')
+      .set({ owner_heartbeat_at: new Date().toISOString() })
+      .where(this.db.inList('id', runIds))
+      .where('state', '=', 'running')
+      .execute();
+  }
+
+  claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean> {
+    return this.sites.claimSite(runId, url, claim.claimant, claim.coordination, claim.staleAfterMs);
+  }
+
+  saveKeyVersion(...args: Parameters<StateStore['saveKeyVersion']>): ReturnType<StateStore['saveKeyVersion']> {
+    return this.vault.save(...args);
+  }
+
+  secretByFingerprint(setting: string, fingerprint: string): Promise<string | undefined> {
+    return this.vault.secretByFingerprint(setting, fingerprint);
+  }
+
+  listKeyVersions(): ReturnType<StateStore['listKeyVersions']> {
+    return this.vault.list();
+  }
+
+  async close(): Promise<void> {
+    await closeLegacyFleet(this.fleet);
+    await this.db.close();
+  }
+
+  /** `lock`: inside a transaction that changes the run's state (Postgres: FOR UPDATE). */
+  private async runRow(q: Q, id: string, lock = false): Promise<RunRow | undefined> {
+    return q
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(lock && this.pg, (b) => b.forUpdate())
+      .executeTakeFirst();
+  }
+
+  /** Ends the run with counts taken from its rows; called inside a transaction holding the run. */
+  private async freeze(trx: Q, runId: string, state: RunState, finishedAt: string): Promise<void> {
+    const s = await this.sites.counts(trx, runId);
+    await trx
+      .updateTable('runs')
+      .set({ state, finished_at: finishedAt, ...s })
+      .where('id', '=', runId)
+      .execute();
+  }
+
+  private async toRecord(row: RunRow): Promise<RunRecord> {
+    return runFromRow(row, row.state === 'running' ? await this.sites.counts(this.db.k, row.id) : undefined);
+  }
+}
