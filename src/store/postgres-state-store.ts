@@ -4,7 +4,9 @@ import type { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
 import { PostgresDashboardSessions } from './postgres-dashboard-sessions.js';
 import { PgDb, type PgQuery } from './postgres-db.js';
-import { PostgresFleetStore } from './postgres-fleet-store.js';
+import { SqlFleetStore } from './sql-fleet-store.js'; // TRANSITIONAL
+import { openPostgres } from './sql/postgres-db.js'; // TRANSITIONAL
+import type { StateTables } from './sql/tables.js'; // TRANSITIONAL
 import { PostgresKeyVault } from './postgres-key-vault.js';
 import { PostgresRunSites } from './postgres-run-sites.js';
 import {
@@ -51,6 +53,7 @@ const COMMANDS = new Set(['push', 'verify', 'rollback', 'backup']);
 export class PostgresStateStore implements StateStore {
   readonly backend = 'postgres' as const;
   readonly fleet: FleetStore;
+  private readonly fleetDb: { close(): Promise<void> }; // TRANSITIONAL
   readonly sessions: DashboardSessionStore;
   readonly schema: string;
   private readonly db: PgDb;
@@ -63,7 +66,8 @@ export class PostgresStateStore implements StateStore {
     this.db = new PgDb(connectionString, this.schema, { poolSize: options.poolSize, log: options.log });
     this.vault = new PostgresKeyVault(this.db, options.vault);
     this.sites = new PostgresRunSites(this.db);
-    this.fleet = new PostgresFleetStore(this.db, options.vault);
+    const fleetDb = openPostgres<StateTables>(connectionString, this.schema, { appName: `keyfleet-fleet:${this.schema}`, poolSize: options.poolSize, log: options.log }).db; // TRANSITIONAL
+    [this.fleet, this.fleetDb] = [new SqlFleetStore(fleetDb, options.vault), fleetDb]; // TRANSITIONAL
     this.sessions = new PostgresDashboardSessions(this.db);
   }
 
@@ -264,6 +268,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    await this.fleetDb.close(); // TRANSITIONAL
     await this.db.end().catch(() => undefined);
   }
 

@@ -17,7 +17,9 @@ import {
 import type { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
 import { SqliteDashboardSessions } from './sqlite-dashboard-sessions.js';
-import { SqliteFleetStore } from './sqlite-fleet-store.js';
+import { SqlFleetStore } from './sql-fleet-store.js'; // TRANSITIONAL
+import { openSqlite } from './sql/sqlite-db.js'; // TRANSITIONAL
+import type { StateTables } from './sql/tables.js'; // TRANSITIONAL
 import { SqliteKeyVault } from './sqlite-key-vault.js';
 import { SqliteRunSites } from './sqlite-run-sites.js';
 import { migrateStateSqlite } from './state-migrations.js';
@@ -57,6 +59,7 @@ export class SqliteStateStore implements StateStore {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly host = hostname();
   readonly fleet: FleetStore;
+  private readonly fleetDb: { close(): Promise<void> }; // TRANSITIONAL
   readonly sessions: DashboardSessionStore;
 
   constructor(
@@ -80,7 +83,8 @@ export class SqliteStateStore implements StateStore {
     }
     this.vault = new SqliteKeyVault(this.db, options.vault, (sql) => this.stmt(sql));
     this.sites = new SqliteRunSites(this.db, (sql) => this.stmt(sql));
-    this.fleet = new SqliteFleetStore(this.db, options.vault, (sql) => this.stmt(sql));
+    if (path === ':memory:') throw new Error('TRANSITIONAL: no in-memory state store until the state store moves onto Kysely.');
+    this.fleet = new SqlFleetStore((this.fleetDb = openSqlite<StateTables>(path, { foreignKeys: true, relaxedSync: true })), options.vault); // TRANSITIONAL
     this.sessions = new SqliteDashboardSessions((sql) => this.stmt(sql));
   }
 
@@ -275,6 +279,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    await this.fleetDb.close(); // TRANSITIONAL
     if (this.db.open) this.db.close();
   }
 
