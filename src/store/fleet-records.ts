@@ -1,7 +1,13 @@
 import { randomInt } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { FleetSitesTable } from './sql/tables.js';
-import { SiteExistsError, type FleetSite, type NewFleetSite, type SiteHealth, type SiteSource } from './fleet-store.js';
+import {
+  SiteExistsError,
+  type FleetSite,
+  type NewFleetSite,
+  type SiteHealth,
+  type SiteSource,
+} from './fleet-store.js';
 
 /**
  * The fleet registry's rules outside SQL: site ids, usable names and tags, what an import adds, and

@@ -19,8 +19,13 @@ import type { StateTables } from './sql/tables.js';
  * @example db.k.selectFrom(sitesWithVersion(db.k)).selectAll().where((eb) => eb.and(siteFilter(db, { status: 'drift' })))
  */
 
-/** `fleet_sites` plus each site's effective desired version, as the derived table `s`. */
-export function sitesWithVersion(k: Kysely<StateTables>) {
+/**
+ * `fleet_sites` plus each site's effective desired version, as the derived table `s`. `apart`: on
+ * Postgres, keep `s` from being inlined (OFFSET 0), for a scan of the whole fleet that uses
+ * effective_version many times per site (the counts: 1.5 s → 20 ms at 3,000 sites); a filtered list
+ * is faster inlined.
+ */
+export function sitesWithVersion(k: Kysely<StateTables>, apart = false) {
   return k
     .selectFrom('fleet_sites')
     .selectAll('fleet_sites')
@@ -39,6 +44,7 @@ export function sitesWithVersion(k: Kysely<StateTables>) {
         )
         .as('effective_version'),
     )
+    .$if(apart, (q) => q.offset(0))
     .as('s');
 }
 
@@ -118,7 +124,7 @@ export function kindCounts(db: StoreDb<StateTables>, k: Kysely<StateTables>, tag
       ? sql<string | null>`effective_version`
       : sql<string | null>`CASE WHEN approval = 'pending' THEN NULL ELSE effective_version END`;
   return k
-    .selectFrom(sitesWithVersion(k))
+    .selectFrom(sitesWithVersion(k, db.backend === 'postgres'))
     .select((eb) => [
       KIND.as('kind'),
       version.as('version_id'),
@@ -131,10 +137,22 @@ export function kindCounts(db: StoreDb<StateTables>, k: Kysely<StateTables>, tag
 
 /** The rows of `kindCounts` and of the tag counts as a SiteSummary (Postgres counts arrive as strings). */
 export function summaryOf(
-  kinds: ReadonlyArray<{ kind: string; version_id: string | null; in_sync: number | string; n: number | string }>,
+  kinds: ReadonlyArray<{
+    kind: string;
+    version_id: string | null;
+    in_sync: number | string;
+    n: number | string;
+  }>,
   tags: ReadonlyArray<{ tag: string; n: number | string | bigint }>,
 ): SiteSummary {
-  const statuses: SiteSummary['statuses'] = { all: 0, ok: 0, drifted: 0, unreachable: 0, error: 0, unchecked: 0 };
+  const statuses: SiteSummary['statuses'] = {
+    all: 0,
+    ok: 0,
+    drifted: 0,
+    unreachable: 0,
+    error: 0,
+    unchecked: 0,
+  };
   const versions: SiteSummary['versions'] = {};
   for (const { kind, version_id, in_sync, n } of kinds) {
     if (version_id !== null) {

@@ -1,6 +1,13 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { FleetLedger } from './fleet-ledger.js';
-import { checkSiteName, checkTags, groupTags, newSiteId, planSiteBatch, siteFromRow } from './fleet-records.js';
+import {
+  checkSiteName,
+  checkTags,
+  groupTags,
+  newSiteId,
+  planSiteBatch,
+  siteFromRow,
+} from './fleet-records.js';
 import { kindCounts, PROBLEMS_FIRST, siteFilter, sitesWithVersion, summaryOf } from './fleet-site-query.js';
 import {
   SiteExistsError,
@@ -31,18 +38,17 @@ type Db = Kysely<StateTables>;
 /**
  * The fleet registry (fleet-store.ts) on either backend: `fleet_sites` plus `fleet_site_tags`, a
  * taken URL or name refused inside the write transaction. Desired versions, the audit log and
- * safe-to-roll records are the ledger's (fleet-ledger.ts).
+ * safe-to-roll records are its base class's (fleet-ledger.ts).
  */
-export class SqlFleetStore implements FleetStore {
-  private readonly ledger: FleetLedger;
+export class SqlFleetStore extends FleetLedger implements FleetStore {
   /** Per site on every push and verify: compiled once. */
   private readonly putHealth;
 
   constructor(
-    private readonly db: StoreDb<StateTables>,
+    db: StoreDb<StateTables>,
     private readonly vault: VaultKeyProvider,
   ) {
-    this.ledger = new FleetLedger(db);
+    super(db);
     this.putHealth = prepare(db.k, (k, p) =>
       k
         .updateTable('fleet_sites')
@@ -64,7 +70,7 @@ export class SqlFleetStore implements FleetStore {
     checkSiteName(site.name);
     const tags = checkTags(site.tags);
     const id = newSiteId();
-    const row = this.rowOf(id, site, new Date().toISOString(), site.apiKey === null ? null : this.vault.box().seal(site.apiKey));
+    const row = this.rowOf(id, site, new Date().toISOString());
     await this.db.tx(async (trx) => {
       await this.db.lock(trx, SITES_LOCK);
       await this.refuseTaken(trx, site.url, site.name, null);
@@ -76,16 +82,14 @@ export class SqlFleetStore implements FleetStore {
 
   async addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]> {
     if (sites.length === 0) return [];
-    const box = sites.some((s) => s.apiKey !== null) ? this.vault.box() : null;
     const at = new Date().toISOString();
+    const [urls, names] = [sites.map((s) => s.url), sites.map((s) => s.name)];
     const plan = await this.db.tx(async (trx) => {
       await this.db.lock(trx, SITES_LOCK);
       const taken = await trx
         .selectFrom('fleet_sites')
         .select(['url', 'name'])
-        .where((eb) =>
-          eb.or([this.db.inList('url', sites.map((s) => s.url)), this.db.inList('name', sites.map((s) => s.name))]),
-        )
+        .where((eb) => eb.or([this.db.inList('url', urls), this.db.inList('name', names)]))
         .execute();
       const plan = planSiteBatch(sites, taken);
       // One multi-row INSERT per chunk of sites and of their tags, however many there are.
@@ -93,10 +97,14 @@ export class SqlFleetStore implements FleetStore {
         const chunk = plan.rows.slice(i, i + CHUNK);
         await trx
           .insertInto('fleet_sites')
-          .values(chunk.map((r) => this.rowOf(r.id, r.site, at, r.site.apiKey === null ? null : (box?.seal(r.site.apiKey) ?? null))))
+          .values(chunk.map((r) => this.rowOf(r.id, r.site, at)))
           .execute();
         const tags = chunk.flatMap((r) => r.tags.map((tag, position) => ({ site_id: r.id, tag, position })));
-        for (let j = 0; j < tags.length; j += CHUNK) await trx.insertInto('fleet_site_tags').values(tags.slice(j, j + CHUNK)).execute();
+        for (let j = 0; j < tags.length; j += CHUNK)
+          await trx
+            .insertInto('fleet_site_tags')
+            .values(tags.slice(j, j + CHUNK))
+            .execute();
       }
       return plan;
     });
@@ -120,8 +128,16 @@ export class SqlFleetStore implements FleetStore {
       .limit(1)
       .executeTakeFirst();
     if (!row) return undefined;
-    const tags = await this.db.k.selectFrom('fleet_site_tags').select('tag').where('site_id', '=', row.id).orderBy('position').execute();
-    return siteFromRow(row, tags.map((t) => t.tag));
+    const tags = await this.db.k
+      .selectFrom('fleet_site_tags')
+      .select('tag')
+      .where('site_id', '=', row.id)
+      .orderBy('position')
+      .execute();
+    return siteFromRow(
+      row,
+      tags.map((t) => t.tag),
+    );
   }
 
   async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
@@ -133,16 +149,22 @@ export class SqlFleetStore implements FleetStore {
     const { limit, offset } = page;
     // One snapshot: the page, its tags and the total see the same fleet.
     return this.snapshot(async (trx) => {
-      const matching = trx.selectFrom(sitesWithVersion(trx)).$if(where.length > 0, (q) => q.where((eb) => eb.and(where)));
+      const matching = trx
+        .selectFrom(sitesWithVersion(trx))
+        .$if(where.length > 0, (q) => q.where((eb) => eb.and(where)));
       const rows = await matching
         .selectAll()
         .$if(page.sort === 'problems', (q) => q.orderBy(PROBLEMS_FIRST))
         .orderBy('seq')
         .$if(limit !== undefined, (q) => q.limit(limit as number))
         // SQLite has no OFFSET without a LIMIT; -1 is none.
-        .$if(!!offset, (q) => (limit === undefined && this.db.backend === 'sqlite' ? q.limit(-1) : q).offset(offset as number))
+        .$if(!!offset, (q) =>
+          (limit === undefined && this.db.backend === 'sqlite' ? q.limit(-1) : q).offset(offset as number),
+        )
         .execute();
-      const { n } = await matching.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      const { n } = await matching
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
       const tags = await this.tagsOf(trx, limit === undefined ? undefined : rows.map((r) => r.id));
       return { sites: rows.map((row) => siteFromRow(row, tags.get(row.id) ?? [])), total: Number(n) };
     });
@@ -182,7 +204,8 @@ export class SqlFleetStore implements FleetStore {
         ...(patch.apiKey !== undefined && { api_key_sealed: sealed }),
         ...(patch.desiredVersionId !== undefined && { desired_version_id: patch.desiredVersionId }),
       };
-      if (Object.keys(set).length > 0) await trx.updateTable('fleet_sites').set(set).where('id', '=', id).execute();
+      if (Object.keys(set).length > 0)
+        await trx.updateTable('fleet_sites').set(set).where('id', '=', id).execute();
       if (tags !== undefined) await this.writeTags(trx, id, tags);
       if (patch.approvedBy !== undefined) {
         await trx
@@ -198,12 +221,19 @@ export class SqlFleetStore implements FleetStore {
   }
 
   async removeSite(id: string): Promise<boolean> {
-    const { numDeletedRows } = await this.db.k.deleteFrom('fleet_sites').where('id', '=', id).executeTakeFirst();
+    const { numDeletedRows } = await this.db.k
+      .deleteFrom('fleet_sites')
+      .where('id', '=', id)
+      .executeTakeFirst();
     return numDeletedRows === 1n;
   }
 
   async siteApiKey(id: string): Promise<string | null> {
-    const row = await this.db.k.selectFrom('fleet_sites').select('api_key_sealed').where('id', '=', id).executeTakeFirst();
+    const row = await this.db.k
+      .selectFrom('fleet_sites')
+      .select('api_key_sealed')
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row?.api_key_sealed ? openSealed(this.vault, row.api_key_sealed) : null;
   }
 
@@ -248,7 +278,10 @@ export class SqlFleetStore implements FleetStore {
         .select((eb) => ['setting', 'fingerprint', eb.fn.countAll<number | string>().as('n')])
         .groupBy(['setting', 'fingerprint'])
         .execute();
-      const { n } = await trx.selectFrom('fleet_sites').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      const { n } = await trx
+        .selectFrom('fleet_sites')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
       const out: HeldKeyCounts = { held: {}, seen: {}, sites: Number(n) };
       for (const r of rows) {
         out.seen[r.setting] = (out.seen[r.setting] ?? 0) + Number(r.n);
@@ -274,29 +307,26 @@ export class SqlFleetStore implements FleetStore {
     return out;
   }
 
-  desired = (...a: Parameters<FleetStore['desired']>) => this.ledger.desired(...a);
-  setDesired = (...a: Parameters<FleetStore['setDesired']>) => this.ledger.setDesired(...a);
-  audit = (...a: Parameters<FleetStore['audit']>) => this.ledger.audit(...a);
-  listAudit = (...a: Parameters<FleetStore['listAudit']>) => this.ledger.listAudit(...a);
-  markSafeToRoll = (...a: Parameters<FleetStore['markSafeToRoll']>) => this.ledger.markSafeToRoll(...a);
-  safeToRoll = (...a: Parameters<FleetStore['safeToRoll']>) => this.ledger.safeToRoll(...a);
-
   /**
    * A read-only transaction: REPEATABLE READ on Postgres, a deferred one on SQLite (it neither waits
    * for a writer nor holds one up).
    */
   private snapshot<R>(fn: (trx: Transaction<StateTables>) => Promise<R>): Promise<R> {
-    return this.db.k.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(fn);
+    return this.db.k
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(fn);
   }
 
-  /** The `fleet_sites` row of a new site (`approved` unless it registered itself and waits). */
-  private rowOf(id: string, site: NewFleetSite, now: string, sealed: string | null) {
+  /** The `fleet_sites` row of a new site, its key sealed (`approved` unless it registered itself and waits). */
+  private rowOf(id: string, site: NewFleetSite, now: string) {
     const approvedNow = site.approval !== 'pending' && site.approvedBy !== undefined;
     return {
       id,
       url: site.url,
       name: site.name,
-      api_key_sealed: sealed,
+      api_key_sealed: site.apiKey === null ? null : this.vault.box().seal(site.apiKey),
       source: site.source,
       added_at: now,
       added_by: site.addedBy,
@@ -335,7 +365,12 @@ export class SqlFleetStore implements FleetStore {
   }
 
   /** Checked inside the write transaction (under SITES_LOCK), so two adds of one URL cannot both pass. */
-  private async refuseTaken(trx: Db, url: string | null, name: string | null, except: string | null): Promise<void> {
+  private async refuseTaken(
+    trx: Db,
+    url: string | null,
+    name: string | null,
+    except: string | null,
+  ): Promise<void> {
     const taken = async (column: 'url' | 'name', value: string) =>
       (await trx
         .selectFrom('fleet_sites')
