@@ -127,17 +127,7 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
       .orderBy(sql`name = ${ref}`, 'desc')
       .limit(1)
       .executeTakeFirst();
-    if (!row) return undefined;
-    const tags = await this.db.k
-      .selectFrom('fleet_site_tags')
-      .select('tag')
-      .where('site_id', '=', row.id)
-      .orderBy('position')
-      .execute();
-    return siteFromRow(
-      row,
-      tags.map((t) => t.tag),
-    );
+    return row && siteFromRow(row, (await this.tagsOf(this.db.k, [row.id])).get(row.id) ?? []);
   }
 
   async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {

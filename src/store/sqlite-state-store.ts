@@ -66,6 +66,7 @@ export class SqliteStateStore implements StateStore {
     readonly path: string,
     options: SqliteStateStoreOptions,
   ) {
+    if (path === ':memory:') throw new Error('TRANSITIONAL: no in-memory state store until the state store moves onto Kysely.');
     if (path !== ':memory:') {
       mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
       ensurePrivateFile(path);
@@ -83,8 +84,7 @@ export class SqliteStateStore implements StateStore {
     }
     this.vault = new SqliteKeyVault(this.db, options.vault, (sql) => this.stmt(sql));
     this.sites = new SqliteRunSites(this.db, (sql) => this.stmt(sql));
-    if (path === ':memory:') throw new Error('TRANSITIONAL: no in-memory state store until the state store moves onto Kysely.');
-    this.fleet = new SqlFleetStore((this.fleetDb = openSqlite<StateTables>(path, { foreignKeys: true, relaxedSync: true })), options.vault); // TRANSITIONAL
+    this.fleet = new SqlFleetStore((this.fleetDb = openSqlite<StateTables>(path, { foreignKeys: true, relaxedSync: true, busyTimeoutMs: options.busyTimeoutMs })), options.vault); // TRANSITIONAL
     this.sessions = new SqliteDashboardSessions((sql) => this.stmt(sql));
   }
 
