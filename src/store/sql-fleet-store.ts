@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { FleetLedger } from './fleet-ledger.js';
 import {
   checkSiteName,
@@ -7,6 +7,7 @@ import {
   newSiteId,
   planSiteBatch,
   siteFromRow,
+  type SiteRow,
 } from './fleet-records.js';
 import { kindCounts, PROBLEMS_FIRST, siteFilter, sitesWithVersion, summaryOf } from './fleet-site-query.js';
 import {
@@ -41,8 +42,12 @@ type Db = Kysely<StateTables>;
  * safe-to-roll records are its base class's (fleet-ledger.ts).
  */
 export class SqlFleetStore extends FleetLedger implements FleetStore {
-  /** Per site on every push and verify: compiled once. */
+  /** Per site on every push, verify and bulk action: compiled once. */
   private readonly putHealth;
+  private readonly siteByRef;
+  private readonly tagsOfSite;
+  /** recordHeldKeys' statement, per number of settings recorded. */
+  private readonly putHeld = new Map<number, (values: Record<string, unknown>) => CompiledQuery>();
 
   constructor(
     db: StoreDb<StateTables>,
@@ -63,6 +68,18 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
           checked_version_id: p('version_id'),
         })
         .where('id', '=', p('id')),
+    );
+    this.siteByRef = prepare(db.k, (k, p) =>
+      k
+        .selectFrom('fleet_sites')
+        .selectAll()
+        .where((eb) => eb.or([eb('id', '=', p('ref')), eb('name', '=', p('ref')), eb('url', '=', p('ref'))]))
+        .orderBy(sql`id = ${p('ref')}`, 'desc')
+        .orderBy(sql`name = ${p('ref')}`, 'desc')
+        .limit(1),
+    );
+    this.tagsOfSite = prepare(db.k, (k, p) =>
+      k.selectFrom('fleet_site_tags').select('tag').where('site_id', '=', p('id')).orderBy('position'),
     );
   }
 
@@ -119,15 +136,15 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   }
 
   async getSite(ref: string): Promise<FleetSite | undefined> {
-    const row = await this.db.k
-      .selectFrom('fleet_sites')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', '=', ref), eb('name', '=', ref), eb('url', '=', ref)]))
-      .orderBy(sql`id = ${ref}`, 'desc')
-      .orderBy(sql`name = ${ref}`, 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row && siteFromRow(row, (await this.tagsOf(this.db.k, [row.id])).get(row.id) ?? []);
+    const [row] = (await this.db.k.executeQuery(this.siteByRef({ ref }))).rows as SiteRow[];
+    if (!row) return undefined;
+    const tags = (await this.db.k.executeQuery(this.tagsOfSite({ id: row.id }))).rows as Array<{
+      tag: string;
+    }>;
+    return siteFromRow(
+      row,
+      tags.map((t) => t.tag),
+    );
   }
 
   async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
@@ -234,31 +251,46 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   async recordHeldKeys(id: string, held: HeldKeys, seenAt: string): Promise<void> {
     const known = Object.entries(held).filter((e): e is [string, string | null] => e[1] !== undefined);
     if (known.length === 0) return;
-    const k = this.db.k;
-    const [first, ...rest] = known.map(([setting, fingerprint]) =>
-      k.selectNoFrom([
-        sql<string>`CAST(${setting} AS TEXT)`.as('setting'),
-        sql<string | null>`CAST(${fingerprint} AS TEXT)`.as('fingerprint'),
-      ]),
-    );
-    const keys = rest.reduce((all, one) => all.unionAll(one), first!);
-    // One statement for every setting; a site removed meanwhile inserts nothing.
-    await k
-      .insertInto('fleet_site_held_keys')
-      .columns(['site_id', 'setting', 'fingerprint', 'seen_at'])
-      .expression((eb) =>
-        eb
-          .selectFrom(['fleet_sites as s', keys.as('k')])
-          .select(['s.id', 'k.setting', 'k.fingerprint', sql<string>`CAST(${seenAt} AS TEXT)`.as('seen_at')])
-          .where('s.id', '=', id),
-      )
-      .onConflict((oc) =>
-        oc.columns(['site_id', 'setting']).doUpdateSet((eb) => ({
-          fingerprint: eb.ref('excluded.fingerprint'),
-          seen_at: eb.ref('excluded.seen_at'),
-        })),
-      )
-      .execute();
+    let put = this.putHeld.get(known.length);
+    if (!put) {
+      put = prepare(this.db.k, (k, p) => {
+        const [first, ...rest] = known.map((_, i) =>
+          k.selectNoFrom([
+            sql<string>`CAST(${p(`s${i}`)} AS TEXT)`.as('setting'),
+            sql<string | null>`CAST(${p(`f${i}`)} AS TEXT)`.as('fingerprint'),
+          ]),
+        );
+        const keys = rest.reduce((all, one) => all.unionAll(one), first!);
+        // One statement for every setting; a site removed meanwhile inserts nothing.
+        return k
+          .insertInto('fleet_site_held_keys')
+          .columns(['site_id', 'setting', 'fingerprint', 'seen_at'])
+          .expression((eb) =>
+            eb
+              .selectFrom(['fleet_sites as s', keys.as('k')])
+              .select([
+                's.id',
+                'k.setting',
+                'k.fingerprint',
+                sql<string>`CAST(${p('at')} AS TEXT)`.as('seen_at'),
+              ])
+              .where('s.id', '=', p('id')),
+          )
+          .onConflict((oc) =>
+            oc.columns(['site_id', 'setting']).doUpdateSet((eb) => ({
+              fingerprint: eb.ref('excluded.fingerprint'),
+              seen_at: eb.ref('excluded.seen_at'),
+            })),
+          );
+      });
+      this.putHeld.set(known.length, put);
+    }
+    const values: Record<string, unknown> = { id, at: seenAt };
+    known.forEach(([setting, fingerprint], i) => {
+      values[`s${i}`] = setting;
+      values[`f${i}`] = fingerprint;
+    });
+    await this.db.k.executeQuery(put(values));
   }
 
   async heldKeyCounts(): Promise<HeldKeyCounts> {
