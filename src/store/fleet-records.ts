@@ -1,14 +1,23 @@
 import { randomInt } from 'node:crypto';
-import type { FleetSite, NewFleetSite, SiteApproval, SiteHealth, SiteSource } from './fleet-store.js';
+import type { Selectable } from 'kysely';
+import type { FleetSitesTable } from './sql/tables.js';
+import {
+  SiteExistsError,
+  type FleetSite,
+  type NewFleetSite,
+  type SiteHealth,
+  type SiteSource,
+} from './fleet-store.js';
 
 /**
- * Backend-neutral parts of the fleet registry: site ids, the rules for names and tags, and the
- * mapping between `fleet_sites` rows and FleetSite records. A Postgres fleet store reuses them as-is.
+ * The fleet registry's rules outside SQL: site ids, usable names and tags, what an import adds, and
+ * the mapping from a `fleet_sites` row to a FleetSite. The CLI and the import check names and tags
+ * with the same functions before they reach the store.
  */
 
 /** Lower case letters and digits minus i, l, o, u (read aloud wrongly), as run ids. */
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-export const SITE_ID = /^s_[0-9a-hjkmnp-tv-z]{10}$/;
+const SITE_ID = /^s_[0-9a-hjkmnp-tv-z]{10}$/;
 
 export function newSiteId(): string {
   let id = 's_';
@@ -16,7 +25,7 @@ export function newSiteId(): string {
   return id;
 }
 
-export const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME = /^[^\s/?#][^/?#]{0,199}$/;
 
 /** Throws a message for the operator when a name cannot be used (it also appears in URLs). */
@@ -30,6 +39,7 @@ export function checkSiteName(name: string): void {
   if (SITE_ID.test(name)) throw new RangeError(`Site name "${name}" looks like a site id; choose another.`);
 }
 
+/** The tags, checked and without repeats, in the order given. */
 export function checkTags(tags: readonly string[]): string[] {
   const out: string[] = [];
   for (const tag of tags) {
@@ -43,29 +53,48 @@ export function checkTags(tags: readonly string[]): string[] {
   return out;
 }
 
-export interface SiteRow {
+/** A site of a batch that will be inserted: its index in the batch, its new id and its checked tags. */
+export interface BatchRow {
+  index: number;
   id: string;
-  url: string;
-  name: string;
-  api_key_sealed: string | null;
-  desired_version_id: string | null;
-  source: string;
-  added_at: string;
-  added_by: string;
-  approval?: string | null;
-  approved_at?: string | null;
-  approved_by?: string | null;
-  reachable: number | boolean | null;
-  pk_as_desired: number | boolean | null;
-  sk_as_desired: number | boolean | null;
-  mode: string | null;
-  latency_ms: number | null;
-  checked_at: string | null;
-  problem: string | null;
-  checked_version_id: string | null;
+  site: NewFleetSite;
+  tags: string[];
 }
 
-const bool = (v: number | boolean | null): boolean | null => (v === null ? null : Boolean(v));
+/**
+ * The rules of `addSite` applied to a whole batch at once (issue 14, point 5: an import inserts its
+ * sites in one transaction, not one each): an unusable name or tags, a URL or name the fleet already
+ * has (`taken`, read inside the write transaction), or one an earlier site of the batch takes, is
+ * not added, with the same message `addSite` would throw.
+ */
+export function planSiteBatch(
+  sites: readonly NewFleetSite[],
+  taken: ReadonlyArray<{ url: string; name: string }>,
+): { rows: BatchRow[]; refused: Map<number, string> } {
+  const urls = new Set(taken.map((t) => t.url));
+  const names = new Set(taken.map((t) => t.name));
+  const rows: BatchRow[] = [];
+  const refused = new Map<number, string>();
+  sites.forEach((site, index) => {
+    try {
+      checkSiteName(site.name);
+      const tags = checkTags(site.tags);
+      if (urls.has(site.url)) throw new SiteExistsError('url', site.url);
+      if (names.has(site.name)) throw new SiteExistsError('name', site.name);
+      urls.add(site.url);
+      names.add(site.name);
+      rows.push({ index, id: newSiteId(), site, tags });
+    } catch (err) {
+      if (!(err instanceof SiteExistsError || err instanceof RangeError)) throw err;
+      refused.set(index, err.message);
+    }
+  });
+  return { rows, refused };
+}
+
+export type SiteRow = Selectable<FleetSitesTable>;
+
+const bool = (v: SiteRow['reachable']): boolean | null => (v === null ? null : Boolean(v));
 
 export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
   return {
@@ -78,7 +107,7 @@ export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
     source: row.source as SiteSource,
     added_at: row.added_at,
     added_by: row.added_by,
-    approval: row.approval === 'pending' ? 'pending' : ('approved' as SiteApproval),
+    approval: row.approval === 'pending' ? 'pending' : 'approved',
     approved_at: row.approved_at ?? null,
     approved_by: row.approved_by ?? null,
     health:
@@ -97,12 +126,13 @@ export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
   };
 }
 
-/** SQL condition (on `fleet_sites`) for "has a problem": unreachable, an error, or a setting not as desired. */
-export const PROBLEM_SQL =
-  '(checked_at IS NOT NULL AND (reachable = FALSE OR problem IS NOT NULL OR pk_as_desired = FALSE OR sk_as_desired = FALSE))';
-
-/** The approval columns (approval, approved_at, approved_by) of a new site. */
-export function approvalOf(site: NewFleetSite, now: string): [SiteApproval, string | null, string | null] {
-  if (site.approval === 'pending') return ['pending', null, null];
-  return site.approvedBy === undefined ? ['approved', null, null] : ['approved', now, site.approvedBy];
+/** Tag rows (ordered by site, then position) grouped by site id. */
+export function groupTags(rows: ReadonlyArray<{ site_id: string; tag: string }>): Map<string, string[]> {
+  const tags = new Map<string, string[]>();
+  for (const t of rows) {
+    const list = tags.get(t.site_id);
+    if (list) list.push(t.tag);
+    else tags.set(t.site_id, [t.tag]);
+  }
+  return tags;
 }

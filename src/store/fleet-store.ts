@@ -13,7 +13,8 @@
  *   await store.fleet.setDesired({ tag: 'eu' }, 'v3', 'admin');
  *   await store.fleet.audit({ actor: 'admin', action: 'site.add', target: site.id, detail: { url } });
  */
-import type { AddedSite } from './fleet-batch.js';
+/** One given site of `FleetStore.addSites`: the site added, or why it was not. */
+export type AddedSite = { site: FleetSite } | { reason: string };
 
 export type SiteSource = 'admin' | 'import' | 'register';
 
@@ -217,31 +218,4 @@ export interface FleetStore {
   /** The first record for a version stays (the moment it became safe); returns the kept record. */
   markSafeToRoll(record: SafeToRoll): Promise<SafeToRoll>;
   safeToRoll(): Promise<SafeToRoll[]>;
-}
-
-/** Folds `SELECT setting, fingerprint, n` rows and the per-setting seen counts into HeldKeyCounts. */
-export function heldCountsOf(
-  rows: Array<{ setting: string; fingerprint: string | null; n: number | string }>,
-  sites: number | string,
-): HeldKeyCounts {
-  const out: HeldKeyCounts = { held: {}, seen: {}, sites: Number(sites) };
-  for (const r of rows) {
-    out.seen[r.setting] = (out.seen[r.setting] ?? 0) + Number(r.n);
-    if (r.fingerprint !== null) (out.held[r.setting] ??= {})[r.fingerprint] = Number(r.n);
-  }
-  return out;
-}
-
-export const HELD_KEY_COUNTS_SQL =
-  'SELECT setting, fingerprint, COUNT(*) AS n FROM fleet_site_held_keys GROUP BY setting, fingerprint';
-
-/** Folds `SELECT site_id, setting, fingerprint` rows into a map per site. */
-export function heldBySite(rows: Array<{ site_id: string; setting: string; fingerprint: string | null }>): Map<string, HeldKeys> {
-  const out = new Map<string, HeldKeys>();
-  for (const r of rows) {
-    const held = out.get(r.site_id) ?? {};
-    held[r.setting] = r.fingerprint;
-    out.set(r.site_id, held);
-  }
-  return out;
 }

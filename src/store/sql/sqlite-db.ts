@@ -12,6 +12,7 @@ import {
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
+  type TransactionSettings,
 } from 'kysely';
 import { ensurePrivateFile } from '../private-file.js';
 import { StoreDb, type DialectParts } from './store-db.js';
@@ -57,10 +58,14 @@ function cachingDatabase(raw: Database.Database): SqliteDatabase {
   };
 }
 
-/** Kysely's SQLite driver, but every transaction is BEGIN IMMEDIATE: it takes the write lock first. */
+/**
+ * Kysely's SQLite driver, but every transaction is BEGIN IMMEDIATE: it takes the write lock first.
+ * A read-only one (`setAccessMode('read only')`: one snapshot for a page and its count) stays
+ * deferred, so it never waits for a writer nor holds one up.
+ */
 class ImmediateDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(settings?.accessMode === 'read only' ? 'begin' : 'begin immediate'));
   }
 }
 

@@ -1,0 +1,406 @@
+import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { FleetLedger } from './fleet-ledger.js';
+import {
+  checkSiteName,
+  checkTags,
+  groupTags,
+  newSiteId,
+  planSiteBatch,
+  siteFromRow,
+  type SiteRow,
+} from './fleet-records.js';
+import { kindCounts, PROBLEMS_FIRST, siteFilter, sitesWithVersion, summaryOf } from './fleet-site-query.js';
+import {
+  SiteExistsError,
+  type AddedSite,
+  type FleetSite,
+  type FleetStore,
+  type HeldKeyCounts,
+  type HeldKeys,
+  type NewFleetSite,
+  type SiteFilter,
+  type SiteHealth,
+  type SitePage,
+  type SitePageRequest,
+  type SitePatch,
+  type SiteSummary,
+} from './fleet-store.js';
+import { prepare, type StoreDb } from './sql/store-db.js';
+import type { StateTables } from './sql/tables.js';
+import { openSealed, type VaultKeyProvider } from './vault.js';
+
+/** Every write that can take a URL or a name holds this lock (the UNIQUE constraints back it up). */
+const SITES_LOCK = 'keyfleet.fleet_sites';
+/** Rows per multi-row INSERT of an import: far below either backend's limit on bound parameters. */
+const CHUNK = 1000;
+
+type Db = Kysely<StateTables>;
+
+/**
+ * The fleet registry (fleet-store.ts) on either backend: `fleet_sites` plus `fleet_site_tags`, a
+ * taken URL or name refused inside the write transaction. Desired versions, the audit log and
+ * safe-to-roll records are its base class's (fleet-ledger.ts).
+ */
+export class SqlFleetStore extends FleetLedger implements FleetStore {
+  /** Per site on every push, verify and bulk action: compiled once. */
+  private readonly putHealth;
+  private readonly siteByRef;
+  private readonly tagsOfSite;
+  /** recordHeldKeys' statement, per number of settings recorded. */
+  private readonly putHeld = new Map<number, (values: Record<string, unknown>) => CompiledQuery>();
+
+  constructor(
+    db: StoreDb<StateTables>,
+    private readonly vault: VaultKeyProvider,
+  ) {
+    super(db);
+    this.putHealth = prepare(db.k, (k, p) =>
+      k
+        .updateTable('fleet_sites')
+        .set({
+          reachable: p('reachable'),
+          pk_as_desired: p('pk_as_desired'),
+          sk_as_desired: p('sk_as_desired'),
+          mode: p('mode'),
+          latency_ms: p('latency_ms'),
+          checked_at: p('checked_at'),
+          problem: p('problem'),
+          checked_version_id: p('version_id'),
+        })
+        .where('id', '=', p('id')),
+    );
+    this.siteByRef = prepare(db.k, (k, p) =>
+      k
+        .selectFrom('fleet_sites')
+        .selectAll()
+        .where((eb) => eb.or([eb('id', '=', p('ref')), eb('name', '=', p('ref')), eb('url', '=', p('ref'))]))
+        .orderBy(sql`id = ${p('ref')}`, 'desc')
+        .orderBy(sql`name = ${p('ref')}`, 'desc')
+        .limit(1),
+    );
+    this.tagsOfSite = prepare(db.k, (k, p) =>
+      k.selectFrom('fleet_site_tags').select('tag').where('site_id', '=', p('id')).orderBy('position'),
+    );
+  }
+
+  async addSite(site: NewFleetSite): Promise<FleetSite> {
+    checkSiteName(site.name);
+    const tags = checkTags(site.tags);
+    const id = newSiteId();
+    const row = this.rowOf(id, site, new Date().toISOString());
+    await this.db.tx(async (trx) => {
+      await this.db.lock(trx, SITES_LOCK);
+      await this.refuseTaken(trx, site.url, site.name, null);
+      await trx.insertInto('fleet_sites').values(row).execute();
+      await this.writeTags(trx, id, tags);
+    });
+    return (await this.getSite(id)) as FleetSite;
+  }
+
+  async addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]> {
+    if (sites.length === 0) return [];
+    const at = new Date().toISOString();
+    const [urls, names] = [sites.map((s) => s.url), sites.map((s) => s.name)];
+    const plan = await this.db.tx(async (trx) => {
+      await this.db.lock(trx, SITES_LOCK);
+      const taken = await trx
+        .selectFrom('fleet_sites')
+        .select(['url', 'name'])
+        .where((eb) => eb.or([this.db.inList('url', urls), this.db.inList('name', names)]))
+        .execute();
+      const plan = planSiteBatch(sites, taken);
+      // One multi-row INSERT per chunk of sites and of their tags, however many there are.
+      for (let i = 0; i < plan.rows.length; i += CHUNK) {
+        const chunk = plan.rows.slice(i, i + CHUNK);
+        await trx
+          .insertInto('fleet_sites')
+          .values(chunk.map((r) => this.rowOf(r.id, r.site, at)))
+          .execute();
+        const tags = chunk.flatMap((r) => r.tags.map((tag, position) => ({ site_id: r.id, tag, position })));
+        for (let j = 0; j < tags.length; j += CHUNK)
+          await trx
+            .insertInto('fleet_site_tags')
+            .values(tags.slice(j, j + CHUNK))
+            .execute();
+      }
+      return plan;
+    });
+    // Read back by id: what the store holds is what the import reports.
+    const ids = plan.rows.map((r) => r.id);
+    const added = new Map((await this.sitesById(this.db.k, ids)).map((s) => [s.id, s]));
+    const idOf = new Map(plan.rows.map((r) => [r.index, r.id]));
+    return sites.map((_, i): AddedSite => {
+      const site = added.get(idOf.get(i) ?? '');
+      return site ? { site } : { reason: plan.refused.get(i) ?? 'not added' };
+    });
+  }
+
+  async getSite(ref: string): Promise<FleetSite | undefined> {
+    const [row] = (await this.db.k.executeQuery(this.siteByRef({ ref }))).rows as SiteRow[];
+    if (!row) return undefined;
+    const tags = (await this.db.k.executeQuery(this.tagsOfSite({ id: row.id }))).rows as Array<{
+      tag: string;
+    }>;
+    return siteFromRow(
+      row,
+      tags.map((t) => t.tag),
+    );
+  }
+
+  async listSites(filter: SiteFilter = {}): Promise<FleetSite[]> {
+    return (await this.pageSites(filter)).sites;
+  }
+
+  async pageSites(filter: SiteFilter, page: SitePageRequest = {}): Promise<SitePage> {
+    const where = siteFilter(this.db, filter);
+    const { limit, offset } = page;
+    // One snapshot: the page, its tags and the total see the same fleet.
+    return this.snapshot(async (trx) => {
+      const matching = trx
+        .selectFrom(sitesWithVersion(trx))
+        .$if(where.length > 0, (q) => q.where((eb) => eb.and(where)));
+      const rows = await matching
+        .selectAll()
+        .$if(page.sort === 'problems', (q) => q.orderBy(PROBLEMS_FIRST))
+        .orderBy('seq')
+        .$if(limit !== undefined, (q) => q.limit(limit as number))
+        // SQLite has no OFFSET without a LIMIT; -1 is none.
+        .$if(!!offset, (q) =>
+          (limit === undefined && this.db.backend === 'sqlite' ? q.limit(-1) : q).offset(offset as number),
+        )
+        .execute();
+      const { n } = await matching
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      const tags = await this.tagsOf(trx, limit === undefined ? undefined : rows.map((r) => r.id));
+      return { sites: rows.map((row) => siteFromRow(row, tags.get(row.id) ?? [])), total: Number(n) };
+    });
+  }
+
+  async siteSummary(scope: { tags?: readonly string[] } = {}): Promise<SiteSummary> {
+    return this.snapshot(async (trx) => {
+      const kinds = await kindCounts(this.db, trx, scope.tags ?? []).execute();
+      const tags = await trx
+        .selectFrom('fleet_site_tags')
+        .select((eb) => ['tag', eb.fn.countAll<number | string>().as('n')])
+        .groupBy('tag')
+        .orderBy('tag')
+        .execute();
+      return summaryOf(kinds, tags);
+    });
+  }
+
+  async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {
+    if (patch.name !== undefined) checkSiteName(patch.name);
+    const tags = patch.tags === undefined ? undefined : checkTags(patch.tags);
+    const sealed = typeof patch.apiKey === 'string' ? this.vault.box().seal(patch.apiKey) : null;
+    const found = await this.db.tx(async (trx) => {
+      const site = await trx
+        .selectFrom('fleet_sites')
+        .select('id')
+        .where('id', '=', id)
+        .$if(this.db.backend === 'postgres', (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!site) return false;
+      if (patch.name !== undefined) {
+        await this.db.lock(trx, SITES_LOCK);
+        await this.refuseTaken(trx, null, patch.name, id);
+      }
+      const set = {
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.apiKey !== undefined && { api_key_sealed: sealed }),
+        ...(patch.desiredVersionId !== undefined && { desired_version_id: patch.desiredVersionId }),
+      };
+      if (Object.keys(set).length > 0)
+        await trx.updateTable('fleet_sites').set(set).where('id', '=', id).execute();
+      if (tags !== undefined) await this.writeTags(trx, id, tags);
+      if (patch.approvedBy !== undefined) {
+        await trx
+          .updateTable('fleet_sites')
+          .set({ approval: 'approved', approved_at: new Date().toISOString(), approved_by: patch.approvedBy })
+          .where('id', '=', id)
+          .where('approval', '=', 'pending')
+          .execute();
+      }
+      return true;
+    });
+    return found ? this.getSite(id) : undefined;
+  }
+
+  async removeSite(id: string): Promise<boolean> {
+    const { numDeletedRows } = await this.db.k
+      .deleteFrom('fleet_sites')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return numDeletedRows === 1n;
+  }
+
+  async siteApiKey(id: string): Promise<string | null> {
+    const row = await this.db.k
+      .selectFrom('fleet_sites')
+      .select('api_key_sealed')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row?.api_key_sealed ? openSealed(this.vault, row.api_key_sealed) : null;
+  }
+
+  async recordHealth(id: string, h: SiteHealth): Promise<void> {
+    await this.db.k.executeQuery(this.putHealth({ ...h, id }));
+  }
+
+  async recordHeldKeys(id: string, held: HeldKeys, seenAt: string): Promise<void> {
+    const known = Object.entries(held).filter((e): e is [string, string | null] => e[1] !== undefined);
+    if (known.length === 0) return;
+    let put = this.putHeld.get(known.length);
+    if (!put) {
+      put = prepare(this.db.k, (k, p) => {
+        const [first, ...rest] = known.map((_, i) =>
+          k.selectNoFrom([
+            sql<string>`CAST(${p(`s${i}`)} AS TEXT)`.as('setting'),
+            sql<string | null>`CAST(${p(`f${i}`)} AS TEXT)`.as('fingerprint'),
+          ]),
+        );
+        const keys = rest.reduce((all, one) => all.unionAll(one), first!);
+        // One statement for every setting; a site removed meanwhile inserts nothing.
+        return k
+          .insertInto('fleet_site_held_keys')
+          .columns(['site_id', 'setting', 'fingerprint', 'seen_at'])
+          .expression((eb) =>
+            eb
+              .selectFrom(['fleet_sites as s', keys.as('k')])
+              .select([
+                's.id',
+                'k.setting',
+                'k.fingerprint',
+                sql<string>`CAST(${p('at')} AS TEXT)`.as('seen_at'),
+              ])
+              .where('s.id', '=', p('id')),
+          )
+          .onConflict((oc) =>
+            oc.columns(['site_id', 'setting']).doUpdateSet((eb) => ({
+              fingerprint: eb.ref('excluded.fingerprint'),
+              seen_at: eb.ref('excluded.seen_at'),
+            })),
+          );
+      });
+      this.putHeld.set(known.length, put);
+    }
+    const values: Record<string, unknown> = { id, at: seenAt };
+    known.forEach(([setting, fingerprint], i) => {
+      values[`s${i}`] = setting;
+      values[`f${i}`] = fingerprint;
+    });
+    await this.db.k.executeQuery(put(values));
+  }
+
+  async heldKeyCounts(): Promise<HeldKeyCounts> {
+    return this.snapshot(async (trx) => {
+      const rows = await trx
+        .selectFrom('fleet_site_held_keys')
+        .select((eb) => ['setting', 'fingerprint', eb.fn.countAll<number | string>().as('n')])
+        .groupBy(['setting', 'fingerprint'])
+        .execute();
+      const { n } = await trx
+        .selectFrom('fleet_sites')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      const out: HeldKeyCounts = { held: {}, seen: {}, sites: Number(n) };
+      for (const r of rows) {
+        out.seen[r.setting] = (out.seen[r.setting] ?? 0) + Number(r.n);
+        if (r.fingerprint !== null) (out.held[r.setting] ??= {})[r.fingerprint] = Number(r.n);
+      }
+      return out;
+    });
+  }
+
+  async heldKeysOf(siteIds: readonly string[]): Promise<Map<string, HeldKeys>> {
+    const out = new Map<string, HeldKeys>();
+    if (siteIds.length === 0) return out;
+    const rows = await this.db.k
+      .selectFrom('fleet_site_held_keys')
+      .select(['site_id', 'setting', 'fingerprint'])
+      .where(this.db.inList('site_id', siteIds))
+      .execute();
+    for (const r of rows) {
+      const held = out.get(r.site_id) ?? {};
+      held[r.setting] = r.fingerprint;
+      out.set(r.site_id, held);
+    }
+    return out;
+  }
+
+  /**
+   * A read-only transaction: REPEATABLE READ on Postgres, a deferred one on SQLite (it neither waits
+   * for a writer nor holds one up).
+   */
+  private snapshot<R>(fn: (trx: Transaction<StateTables>) => Promise<R>): Promise<R> {
+    return this.db.k
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(fn);
+  }
+
+  /** The `fleet_sites` row of a new site, its key sealed (`approved` unless it registered itself and waits). */
+  private rowOf(id: string, site: NewFleetSite, now: string) {
+    const approvedNow = site.approval !== 'pending' && site.approvedBy !== undefined;
+    return {
+      id,
+      url: site.url,
+      name: site.name,
+      api_key_sealed: site.apiKey === null ? null : this.vault.box().seal(site.apiKey),
+      source: site.source,
+      added_at: now,
+      added_by: site.addedBy,
+      approval: site.approval ?? 'approved',
+      approved_at: approvedNow ? now : null,
+      approved_by: approvedNow ? (site.approvedBy ?? null) : null,
+    };
+  }
+
+  private async sitesById(k: Db, ids: readonly string[]): Promise<FleetSite[]> {
+    if (ids.length === 0) return [];
+    const rows = await k.selectFrom('fleet_sites').selectAll().where(this.db.inList('id', ids)).execute();
+    const tags = await this.tagsOf(k, ids);
+    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
+  }
+
+  /** The tags of these sites (of every site when `ids` is undefined), in one query. */
+  private async tagsOf(k: Db, ids: readonly string[] | undefined): Promise<Map<string, string[]>> {
+    const rows = await k
+      .selectFrom('fleet_site_tags')
+      .select(['site_id', 'tag'])
+      .$if(ids !== undefined, (q) => q.where(this.db.inList('site_id', ids ?? [])))
+      .orderBy('site_id')
+      .orderBy('position')
+      .execute();
+    return groupTags(rows);
+  }
+
+  private async writeTags(trx: Db, id: string, tags: readonly string[]): Promise<void> {
+    await trx.deleteFrom('fleet_site_tags').where('site_id', '=', id).execute();
+    if (tags.length === 0) return;
+    await trx
+      .insertInto('fleet_site_tags')
+      .values(tags.map((tag, position) => ({ site_id: id, tag, position })))
+      .execute();
+  }
+
+  /** Checked inside the write transaction (under SITES_LOCK), so two adds of one URL cannot both pass. */
+  private async refuseTaken(
+    trx: Db,
+    url: string | null,
+    name: string | null,
+    except: string | null,
+  ): Promise<void> {
+    const taken = async (column: 'url' | 'name', value: string) =>
+      (await trx
+        .selectFrom('fleet_sites')
+        .select('id')
+        .where(column, '=', value)
+        .$if(except !== null, (q) => q.where('id', '<>', except as string))
+        .executeTakeFirst()) !== undefined;
+    if (url !== null && (await taken('url', url))) throw new SiteExistsError('url', url);
+    if (name !== null && (await taken('name', name))) throw new SiteExistsError('name', name);
+  }
+}
