@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/protocol/fingerprint.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/settings-migrations.js';
 import type { SettingsStore } from '../../src/store/settings-store.js';
+import { migrationName } from '../../src/store/sql/migrate.js';
 import { BACKENDS, recordKeys, storeFixture, type StoreFixture } from './store-fixture.js';
 import { makeKey } from '../helpers/keys.js';
 
@@ -38,17 +39,15 @@ describe.each(BACKENDS)('settings store on %s', (backend) => {
     await store.migrate();
     const [a, b] = await Promise.all([fx.open(), fx.open()]);
     await Promise.all([a.migrate(), b.migrate(), store.migrate()]);
-    const versions = await fx.raw<{ version: number }>(
-      'SELECT version FROM settings_schema_migrations ORDER BY version',
-    );
-    expect(versions.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+    const versions = await fx.raw<{ name: string }>('SELECT name FROM settings_migrations ORDER BY name');
+    expect(versions.map((r) => Number(r.name))).toEqual(MIGRATIONS.map((m) => m.version));
     expect((await a.get('stripe_price_id'))?.value).toBe('price_1');
   });
 
   it('refuses a database migrated by a newer keyfleet', async () => {
     const future = LATEST_SCHEMA_VERSION + 1;
     await fx.raw(
-      `INSERT INTO settings_schema_migrations (version, applied_at) VALUES (${future}, '2099-01-01T00:00:00.000Z')`,
+      `INSERT INTO settings_migrations (name, timestamp) VALUES ('${migrationName(future)}', '2099-01-01T00:00:00.000Z')`,
     );
     await expect(store.migrate()).rejects.toThrow(`schema version ${future}, newer than this keyfleet knows`);
   });

@@ -1,5 +1,4 @@
 import { Migrator, sql, type Kysely, type Migration as KyselyMigration } from 'kysely';
-import { assertSchema, ensureSchema } from './postgres-db.js';
 import type { StoreDb } from './store-db.js';
 
 /**
@@ -43,7 +42,9 @@ export const migrationName = (version: number): string => String(version).padSta
  * @example await migrate(db, STATE_MIGRATION_SET); // on SQLite or Postgres alike
  */
 export async function migrate(db: StoreDb<unknown>, set: MigrationSet): Promise<number> {
-  if (db.backend === 'postgres') await ensureSchema(db);
+  // Imported only for Postgres: a store on SQLite never loads pg.
+  const pg = db.backend === 'postgres' ? await import('./postgres-db.js') : null;
+  await pg?.ensureSchema(db);
   const table = `${set.name}_migrations`;
   await adoptLegacy(db, set, table);
   const migrations: Record<string, KyselyMigration> = {};
@@ -66,7 +67,7 @@ export async function migrate(db: StoreDb<unknown>, set: MigrationSet): Promise<
       cause: error,
     });
   }
-  if (db.backend === 'postgres') await assertSchema(db);
+  await pg?.assertSchema(db);
   return latestVersion(set);
 }
 
