@@ -49,7 +49,8 @@ export function deliver(listeners: Iterable<SettingsListener>, key: string, log:
  * instances sharing one schema). Every write takes the `settings_generation` row first — on Postgres
  * that row lock serialises writers, on SQLite the IMMEDIATE transaction already holds the file — so
  * the generation increases in commit order and the time read with it is the latest. The per-request
- * reads (the snapshot, the generation) are compiled once.
+ * reads (the snapshot, the generation) are compiled once and bind nothing: on Postgres they go as
+ * simple queries, without a parse-bind round per call.
  *
  * @example const store = new SqlSettingsStore(openSqlite(path), sqliteSettingsDialect(db, path)); await store.migrate();
  */
@@ -76,12 +77,12 @@ export class SqlSettingsStore implements SettingsStore {
         .selectFrom('settings_generation as g')
         .leftJoin('admin_settings as s', (j) => j.onTrue())
         .select(['g.n', ...row('s.')])
-        .where('g.id', '=', 1)
+        .where('g.id', '=', sql.lit(1))
         .orderBy('s.key'),
     );
-    this.gen = prepare(db.k, (k) => k.selectFrom('settings_generation').select('n').where('id', '=', 1));
+    this.gen = prepare(db.k, (k) => k.selectFrom('settings_generation').select('n').where('id', '=', sql.lit(1)));
     this.bump = prepare(db.k, (k) =>
-      k.updateTable('settings_generation').set({ n: sql`n + 1` }).where('id', '=', 1).returning(['n', dialect.now.as('at')]),
+      k.updateTable('settings_generation').set({ n: sql`n + 1` }).where('id', '=', sql.lit(1)).returning(['n', dialect.now.as('at')]),
     );
   }
 

@@ -52,6 +52,29 @@ describe.each(BACKENDS)('settings store on %s', (backend) => {
     await expect(store.migrate()).rejects.toThrow(`schema version ${future}, newer than this keyfleet knows`);
   });
 
+  it('adopts a database made before settings_migrations, and refuses one at a version it does not know', async () => {
+    await store.put('stripe_price_id', 'price_old', audit('price_old'));
+    const generation = await store.generation();
+    await store.close();
+    // What a release before Kysely left: its own version table, no settings_migrations.
+    await fx.raw('DROP TABLE settings_migrations');
+    await fx.raw('CREATE TABLE settings_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS) {
+      await fx.raw(`INSERT INTO settings_schema_migrations (version, applied_at) VALUES (${m.version}, '2026-01-01T00:00:00.000Z')`);
+    }
+    const adopted = await fx.open();
+    expect((await adopted.get('stripe_price_id'))?.value).toBe('price_old');
+    expect(await adopted.generation()).toBe(generation);
+    const names = await fx.raw<{ name: string }>('SELECT name FROM settings_migrations ORDER BY name');
+    expect(names.map((r) => Number(r.name))).toEqual(MIGRATIONS.map((m) => m.version));
+    await adopted.close();
+
+    const future = LATEST_SCHEMA_VERSION + 1;
+    await fx.raw('DROP TABLE settings_migrations');
+    await fx.raw(`INSERT INTO settings_schema_migrations (version, applied_at) VALUES (${future}, '2099-01-01T00:00:00.000Z')`);
+    await expect(fx.open()).rejects.toThrow(`schema version ${future}, newer than this keyfleet knows`);
+  });
+
   it('puts, gets, lists and deletes', async () => {
     expect(await store.get('stripe_publishable_key')).toBeUndefined();
     expect(await store.getAll()).toEqual([]);
