@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { SettingsStore } from './settings-store.js';
-import { SqliteSettingsStore } from './sqlite-settings-store.js';
+import { openSqlite } from './sql/sqlite-db.js';
+import type { SettingsTables } from './sql/tables.js';
+import { SqlSettingsStore } from './sql-settings-store.js';
+import { sqliteSettingsDialect } from './sqlite-settings-dialect.js';
 
 export const DEFAULT_SQLITE_PATH = './data/template.db';
 
@@ -115,6 +118,25 @@ function scrub(message: string, url: string): string {
 }
 
 /**
+ * The store on the database DATABASE_URL selects, not yet migrated (`openSettingsStore` migrates it).
+ *
+ * @example const store = await createSettingsStore('postgres://app@db/site', { schema: 'site_a' });
+ */
+export async function createSettingsStore(
+  databaseUrl: string | undefined,
+  opts: OpenSettingsStoreOptions = {},
+): Promise<SettingsStore> {
+  const target = parseDatabaseUrl(databaseUrl);
+  if (target.backend === 'sqlite') {
+    const db = openSqlite<SettingsTables>(target.path);
+    return new SqlSettingsStore(db, sqliteSettingsDialect(db, target.path, opts.log), target.path);
+  }
+  // pg is loaded only for Postgres: the CLI, which imports this file's URL helpers, never pays for it.
+  const { db, dialect } = (await import('./postgres-settings-dialect.js')).openPostgresSettings(target.url, opts);
+  return new SqlSettingsStore(db, dialect);
+}
+
+/**
  * Opens and migrates the template site's store selected by DATABASE_URL: SQLite by default,
  * Postgres for `postgres://`. Errors say which database failed and why, never with its password.
  *
@@ -131,11 +153,7 @@ export async function openSettingsStore(
       : `Postgres database ${maskDatabaseUrl(target.url)}`;
   let store: SettingsStore | undefined;
   try {
-    store =
-      target.backend === 'sqlite'
-        ? new SqliteSettingsStore(target.path, { log: opts.log })
-        : // pg is loaded only for Postgres: the CLI, which imports this file's URL helpers, never pays for it.
-          new (await import('./postgres-settings-store.js')).PostgresSettingsStore(target.url, opts);
+    store = await createSettingsStore(databaseUrl, opts);
     await store.migrate();
     return store;
   } catch (err) {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { quoteIdent } from './settings-migrations.js';
+import { quoteIdent } from './sql/postgres-db.js';
 
 export interface ReconnectPolicy {
   /** Attempts after a drop before giving up; the next `start()` tries again. */

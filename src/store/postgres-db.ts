@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { quoteIdent } from './settings-migrations.js';
+import { quoteIdent } from './sql/postgres-db.js';
 
 /** One connection's (or the pool's) way to run SQL: rows back, or how many rows a write touched. */
 export interface PgQuery {

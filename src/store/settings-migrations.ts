@@ -88,13 +88,3 @@ export const SETTINGS_MIGRATION_SET: MigrationSet = {
 };
 
 export const LATEST_SCHEMA_VERSION = latestVersion(SETTINGS_MIGRATION_SET);
-
-// TRANSITIONAL (issue 13 rewrite in progress): the old per-backend stores still call these; they go with them.
-import type { Database as SqliteHandle } from 'better-sqlite3';
-import type { PoolClient } from 'pg';
-import { runPostgresMigrations, runSqliteMigrations } from './migration-runner.js';
-const LEGACY_SETTINGS = { ...SETTINGS_MIGRATION_SET, table: 'settings_schema_migrations' };
-export const migrateSqlite = (db: SqliteHandle): number => runSqliteMigrations(db, LEGACY_SETTINGS);
-export const migratePostgres = (client: PoolClient, schema: string): Promise<number> =>
-  runPostgresMigrations(client, schema, LEGACY_SETTINGS);
-export { quoteIdent } from './sql/postgres-db.js';

@@ -1,6 +1,7 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PostgresSettingsStore, channelFor } from '../../src/store/postgres-settings-store.js';
+import { createSettingsStore } from '../../src/store/open-settings-store.js';
+import { channelFor, listenerNameFor } from '../../src/store/postgres-settings-dialect.js';
 import type { SettingsStore } from '../../src/store/settings-store.js';
 import { POSTGRES_TEST_URL, terminateBackends, unreachablePostgresUrl } from '../helpers/postgres.js';
 import { recordKeys, storeFixture, type StoreFixture } from './store-fixture.js';
@@ -86,14 +87,14 @@ describe('Postgres change feed across instances', () => {
   it('re-listens after its session is killed and re-announces every key', async () => {
     const fx = fixture();
     const logs = logCollector();
-    const store = (await fx.open({ log: logs.log })) as PostgresSettingsStore;
+    const store = await fx.open({ log: logs.log });
     const writer = await fx.open();
     const rec = await recordKeys(store);
     await writer.put('stripe_price_id', 'price_1', audit);
     await rec.waitFor(1);
 
     const reconnected = logs.next(/reconnected/);
-    expect(await terminateBackends(store.listenerName)).toBe(1);
+    expect(await terminateBackends(listenerNameFor(fx.schema as string))).toBe(1);
     await reconnected;
     expect(logs.lines[0]).toMatch(/lost its connection/);
     // The resync re-announces price_1 even though nothing changed while the session was down.
@@ -103,7 +104,7 @@ describe('Postgres change feed across instances', () => {
   });
 
   it('fails ping, subscribe and migrate fast on an unreachable server', async () => {
-    const store: SettingsStore = new PostgresSettingsStore(await unreachablePostgresUrl(), {
+    const store: SettingsStore = await createSettingsStore(await unreachablePostgresUrl(), {
       connectTimeoutMs: 1000,
     });
     try {
@@ -123,7 +124,7 @@ describe('Postgres change feed across instances', () => {
     const silent = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
-    const store = new PostgresSettingsStore(`postgres://postgres@127.0.0.1:${port}/test`, {
+    const store = await createSettingsStore(`postgres://postgres@127.0.0.1:${port}/test`, {
       connectTimeoutMs: 300,
     });
     try {
@@ -139,7 +140,7 @@ describe('Postgres change feed across instances', () => {
     const proxy = await stallingProxy();
     const url = new URL(POSTGRES_TEST_URL);
     url.host = `127.0.0.1:${proxy.port}`;
-    const store = new PostgresSettingsStore(url.toString(), { connectTimeoutMs: 500 });
+    const store = await createSettingsStore(url.toString(), { connectTimeoutMs: 500 });
     try {
       await store.ping(); // leaves one idle pooled connection through the proxy
       proxy.stall();

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/protocol/fingerprint.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/settings-migrations.js';
 import type { SettingsStore } from '../../src/store/settings-store.js';
+import { migrationName } from '../../src/store/sql/migrate.js';
 import { BACKENDS, recordKeys, storeFixture, type StoreFixture } from './store-fixture.js';
 import { makeKey } from '../helpers/keys.js';
 
@@ -38,19 +39,40 @@ describe.each(BACKENDS)('settings store on %s', (backend) => {
     await store.migrate();
     const [a, b] = await Promise.all([fx.open(), fx.open()]);
     await Promise.all([a.migrate(), b.migrate(), store.migrate()]);
-    const versions = await fx.raw<{ version: number }>(
-      'SELECT version FROM settings_schema_migrations ORDER BY version',
-    );
-    expect(versions.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+    const versions = await fx.raw<{ name: string }>('SELECT name FROM settings_migrations ORDER BY name');
+    expect(versions.map((r) => Number(r.name))).toEqual(MIGRATIONS.map((m) => m.version));
     expect((await a.get('stripe_price_id'))?.value).toBe('price_1');
   });
 
   it('refuses a database migrated by a newer keyfleet', async () => {
     const future = LATEST_SCHEMA_VERSION + 1;
     await fx.raw(
-      `INSERT INTO settings_schema_migrations (version, applied_at) VALUES (${future}, '2099-01-01T00:00:00.000Z')`,
+      `INSERT INTO settings_migrations (name, timestamp) VALUES ('${migrationName(future)}', '2099-01-01T00:00:00.000Z')`,
     );
     await expect(store.migrate()).rejects.toThrow(`schema version ${future}, newer than this keyfleet knows`);
+  });
+
+  it('adopts a database made before settings_migrations, and refuses one at a version it does not know', async () => {
+    await store.put('stripe_price_id', 'price_old', audit('price_old'));
+    const generation = await store.generation();
+    await store.close();
+    // What a release before Kysely left: its own version table, no settings_migrations.
+    await fx.raw('DROP TABLE settings_migrations');
+    await fx.raw('CREATE TABLE settings_schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS) {
+      await fx.raw(`INSERT INTO settings_schema_migrations (version, applied_at) VALUES (${m.version}, '2026-01-01T00:00:00.000Z')`);
+    }
+    const adopted = await fx.open();
+    expect((await adopted.get('stripe_price_id'))?.value).toBe('price_old');
+    expect(await adopted.generation()).toBe(generation);
+    const names = await fx.raw<{ name: string }>('SELECT name FROM settings_migrations ORDER BY name');
+    expect(names.map((r) => Number(r.name))).toEqual(MIGRATIONS.map((m) => m.version));
+    await adopted.close();
+
+    const future = LATEST_SCHEMA_VERSION + 1;
+    await fx.raw('DROP TABLE settings_migrations');
+    await fx.raw(`INSERT INTO settings_schema_migrations (version, applied_at) VALUES (${future}, '2099-01-01T00:00:00.000Z')`);
+    await expect(fx.open()).rejects.toThrow(`schema version ${future}, newer than this keyfleet knows`);
   });
 
   it('puts, gets, lists and deletes', async () => {

@@ -59,23 +59,75 @@ function cachingDatabase(raw: Database.Database): SqliteDatabase {
 }
 
 /**
- * Kysely's SQLite driver, but every transaction is BEGIN IMMEDIATE: it takes the write lock first.
- * A read-only one (`setAccessMode('read only')`: one snapshot for a page and its count) stays
+ * Turns on one file for this process's connections to it. better-sqlite3 blocks the one thread while
+ * it waits for a lock, so a second connection's write waiting on a first one's open transaction
+ * (two stores on one file in one process) could never be let through: it failed with SQLITE_BUSY.
+ */
+class FileTurn {
+  private last: Promise<void> = Promise.resolve();
+  users = 0;
+
+  async take(): Promise<() => void> {
+    let release!: () => void;
+    const before = this.last;
+    this.last = new Promise((r) => (release = r));
+    await before;
+    return release;
+  }
+}
+
+const turns = new Map<string, FileTurn>();
+
+/**
+ * Kysely's SQLite driver, but every transaction is BEGIN IMMEDIATE (it takes the write lock first),
+ * and the connection is taken in turn with this process's other connections to the same file. A
+ * read-only one (`setAccessMode('read only')`: one snapshot for a page and its count) stays
  * deferred, so it never waits for a writer nor holds one up.
  */
 class ImmediateDriver extends SqliteDriver {
+  private release: (() => void) | null = null;
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly turn: FileTurn,
+  ) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const release = await this.turn.take();
+    try {
+      const connection = await super.acquireConnection();
+      this.release = release;
+      return connection;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    const release = this.release;
+    this.release = null;
+    release?.();
+  }
+
   override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw(settings?.accessMode === 'read only' ? 'begin' : 'begin immediate'));
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly config: SqliteDialectConfig) {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly turn: FileTurn,
+  ) {
     super(config);
   }
 
   override createDriver(): Driver {
-    return new ImmediateDriver(this.config);
+    return new ImmediateDriver(this.config, this.turn);
   }
 }
 
@@ -101,7 +153,12 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
     raw.close(); // the caller gets no store to close, so release the file handle here
     throw err;
   }
-  const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database: cachingDatabase(raw) }) });
+  // An in-memory database is private to its connection: it takes turns with nobody.
+  const file = inMemory ? null : resolve(path);
+  const turn = (file !== null && turns.get(file)) || new FileTurn();
+  if (file !== null) turns.set(file, turn);
+  turn.users += 1;
+  const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database: cachingDatabase(raw) }, turn) });
   const parts: DialectParts = {
     backend: 'sqlite',
     lock: async () => undefined,
@@ -115,7 +172,10 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
       return rows.length > 0;
     },
     close: async () => {
-      if (raw.open) await k.destroy();
+      if (!raw.open) return;
+      await k.destroy();
+      // Dropped with its last connection, so many short-lived files (tests) leave nothing behind.
+      if (--turn.users === 0 && file !== null) turns.delete(file);
     },
   };
   return new StoreDb<T>(k, parts);

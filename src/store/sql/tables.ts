@@ -160,7 +160,7 @@ export interface StateTables {
 
 /**
  * The template site's settings database: settings-migrations.ts. `updated_at` and `at` are TEXT on
- * SQLite and TIMESTAMPTZ on Postgres (read them through `isoText`).
+ * SQLite and TIMESTAMPTZ on Postgres (the settings store reads them through its dialect's `iso`).
  */
 export interface SettingsTables {
   admin_settings: { key: string; value: string; updated_at: string | Date };

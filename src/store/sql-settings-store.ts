@@ -1,0 +1,228 @@
+import { sql, type CompiledQuery, type RawBuilder, type Transaction } from 'kysely';
+import { auditLimit } from './audit-limit.js';
+import { SETTINGS_MIGRATION_SET } from './settings-migrations.js';
+import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
+import { migrate } from './sql/migrate.js';
+import { prepare, type StoreDb } from './sql/store-db.js';
+import type { SettingsTables } from './sql/tables.js';
+
+export type SettingsListener = (key: string) => void;
+
+/** A row of the snapshot query: the generation, and a setting (all null when there is none). */
+type SnapshotRow = { n: number | string; key: string | null; value: string | null; updated_at: string | null };
+
+type Prepared = (values: Record<string, unknown>) => CompiledQuery;
+
+/**
+ * What the settings store does differently per backend (sqlite-settings-dialect.ts,
+ * postgres-settings-dialect.ts): how a timestamp reads as text, the write's clock, and how a change
+ * reaches subscribers — Postgres NOTIFY to every instance, SQLite this process's subscribers.
+ */
+export interface SettingsDialect {
+  /** A timestamp column as ISO-8601 UTC text with milliseconds (`2026-01-02T03:04:05.678Z`). */
+  iso(column: string): RawBuilder<string>;
+  /** The write's time in the same form, read by the statement that takes the write lock. */
+  readonly now: RawBuilder<string>;
+  /** Inside the write's transaction: tells other instances (delivered only if it commits). */
+  announce(trx: Transaction<SettingsTables>, keys: readonly string[]): Promise<void>;
+  /** After the commit: tells this process's subscribers where nothing else will. */
+  committed(keys: readonly string[]): void;
+  subscribe(listener: SettingsListener): Promise<() => Promise<void>>;
+  /** The generation, where the dialect reads it faster than the shared query (Postgres: a named statement). */
+  generation?(): Promise<number>;
+  /** Throws when the database cannot be reached (bounded on Postgres). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Calls every listener with `key`; a throwing one is logged: the write is committed, it must not fail. */
+export function deliver(listeners: Iterable<SettingsListener>, key: string, log: (msg: string) => void): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(key);
+    } catch (err) {
+      log(`settings subscriber failed for ${key}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/**
+ * The template site's store, one implementation on SQLite (default, one file) and Postgres (several
+ * instances sharing one schema). Every write takes the `settings_generation` row first — on Postgres
+ * that row lock serialises writers, on SQLite the IMMEDIATE transaction already holds the file — so
+ * the generation increases in commit order and the time read with it is the latest. The per-request
+ * reads (the snapshot, the generation) are compiled once and bind nothing: on Postgres they go as
+ * simple queries, without a parse-bind round per call.
+ *
+ * @example const store = new SqlSettingsStore(openSqlite(path), sqliteSettingsDialect(db, path)); await store.migrate();
+ */
+export class SqlSettingsStore implements SettingsStore {
+  private closing: Promise<void> | null = null;
+  private readonly one: Prepared;
+  private readonly all: Prepared;
+  private readonly snap: Prepared;
+  private readonly gen: Prepared;
+  private readonly bump: Prepared;
+
+  constructor(
+    private readonly db: StoreDb<SettingsTables>,
+    private readonly dialect: SettingsDialect,
+    /** The SQLite file (its key file sits next to it); undefined on Postgres. */
+    readonly path?: string,
+  ) {
+    const row = (col: string) => [sql.ref<string>(`${col}key`).as('key'), sql.ref<string>(`${col}value`).as('value'), dialect.iso(`${col}updated_at`).as('updated_at')] as const;
+    this.one = prepare(db.k, (k, p) => k.selectFrom('admin_settings').select(row('')).where('key', '=', p('key')));
+    this.all = prepare(db.k, (k) => k.selectFrom('admin_settings').select(row('')).orderBy('key'));
+    // One statement sees one committed state: the generation and the rows agree.
+    this.snap = prepare(db.k, (k) =>
+      k
+        .selectFrom('settings_generation as g')
+        .leftJoin('admin_settings as s', (j) => j.onTrue())
+        .select(['g.n', ...row('s.')])
+        .where('g.id', '=', sql.lit(1))
+        .orderBy('s.key'),
+    );
+    this.gen = prepare(db.k, (k) => k.selectFrom('settings_generation').select('n').where('id', '=', sql.lit(1)));
+    this.bump = prepare(db.k, (k) =>
+      k.updateTable('settings_generation').set({ n: sql`n + 1` }).where('id', '=', sql.lit(1)).returning(['n', dialect.now.as('at')]),
+    );
+  }
+
+  get backend(): 'sqlite' | 'postgres' {
+    return this.db.backend;
+  }
+
+  async migrate(): Promise<void> {
+    this.assertOpen();
+    await migrate(this.db as StoreDb<unknown>, SETTINGS_MIGRATION_SET);
+  }
+
+  async get(key: string): Promise<SettingRow | undefined> {
+    return (await this.read<SettingRow>(this.one({ key })))[0];
+  }
+
+  async getAll(): Promise<SettingRow[]> {
+    return this.read<SettingRow>(this.all({}));
+  }
+
+  async put(key: string, value: string, audit: AuditEntry): Promise<SettingRow> {
+    return this.commit(async (trx, _n, at) => {
+      await this.write(trx, [{ key, value, fingerprint: audit.fingerprint }], audit.actorIp, at);
+      return { result: { key, value, updated_at: at }, keys: [key] };
+    });
+  }
+
+  async delete(key: string, audit: AuditEntry): Promise<void> {
+    await this.commit(async (trx, _n, at) => {
+      await trx.deleteFrom('admin_settings').where('key', '=', key).execute();
+      // A deletion has no value to fingerprint, whatever the caller passed.
+      await trx.insertInto('settings_audit').values({ key, fingerprint: null, actor_ip: audit.actorIp, at }).execute();
+      return { result: undefined, keys: [key] };
+    });
+  }
+
+  async writeAtomically(prepareRows: (base: SettingsSnapshotRows) => AtomicEntry[], actorIp: string | null): Promise<AtomicCommit> {
+    // The write lock is held from the read of the base to the commit, so nothing the check saw can
+    // change before the write lands; prepareRows() throwing rolls everything back.
+    return this.commit(async (trx, generation, at) => {
+      const base = { ...this.rows((await trx.executeQuery<SnapshotRow>(this.snap({}))).rows), generation: generation - 1 };
+      const entries = prepareRows(base);
+      if (entries.length > 0) await this.write(trx, entries, actorIp, at);
+      return { result: { base, generation, updatedAt: at }, keys: entries.map((e) => e.key) };
+    });
+  }
+
+  async generation(): Promise<number> {
+    if (this.dialect.generation) {
+      this.assertOpen();
+      return this.dialect.generation();
+    }
+    return Number((await this.read<{ n: number | string }>(this.gen({})))[0]?.n ?? 0);
+  }
+
+  async snapshot(): Promise<SettingsSnapshotRows> {
+    return this.rows(await this.read<SnapshotRow>(this.snap({})));
+  }
+
+  async listAudit(limit?: number): Promise<AuditRow[]> {
+    this.assertOpen();
+    const rows = await this.db.k
+      .selectFrom('settings_audit')
+      .select(['id', 'key', 'fingerprint', 'actor_ip', this.dialect.iso('at').as('at')])
+      .orderBy('id', 'desc')
+      .limit(auditLimit(limit))
+      .execute();
+    // Postgres BIGINT arrives as a string; audit ids stay far below 2^53.
+    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    return this.dialect.ping();
+  }
+
+  async subscribe(listener: SettingsListener): Promise<() => Promise<void>> {
+    this.assertOpen();
+    // Wrapped so that subscribing the same function twice yields two independent subscriptions.
+    return this.dialect.subscribe((key) => listener(key));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.dialect.close();
+      await this.db.close();
+    })();
+    return this.closing;
+  }
+
+  /** One write transaction: the generation bump first, then `fn`, its keys announced with it. */
+  private async commit<R>(
+    fn: (trx: Transaction<SettingsTables>, generation: number, at: string) => Promise<{ result: R; keys: string[] }>,
+  ): Promise<R> {
+    this.assertOpen();
+    const { result, keys } = await this.db.tx(async (trx) => {
+      const bumped = (await trx.executeQuery<{ n: number | string; at: string }>(this.bump({}))).rows[0];
+      if (!bumped) throw new Error('settings_generation has no row (the migration did not run)');
+      const out = await fn(trx, Number(bumped.n), bumped.at);
+      if (out.keys.length > 0) await this.dialect.announce(trx, out.keys);
+      return out;
+    });
+    this.dialect.committed(keys);
+    return result;
+  }
+
+  /** Upserts the values (last writer wins) and appends one audit row each — never the value. */
+  private async write(
+    trx: Transaction<SettingsTables>,
+    entries: ReadonlyArray<{ key: string; value: string; fingerprint: string | null }>,
+    actorIp: string | null,
+    at: string,
+  ): Promise<void> {
+    await trx
+      .insertInto('admin_settings')
+      .values(entries.map((e) => ({ key: e.key, value: e.value, updated_at: at })))
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') })),
+      )
+      .execute();
+    await trx
+      .insertInto('settings_audit')
+      .values(entries.map((e) => ({ key: e.key, fingerprint: e.fingerprint, actor_ip: actorIp, at })))
+      .execute();
+  }
+
+  private rows(result: readonly SnapshotRow[]): SettingsSnapshotRows {
+    const rows: SettingRow[] = [];
+    for (const r of result) if (r.key != null) rows.push({ key: r.key, value: r.value ?? '', updated_at: r.updated_at ?? '' });
+    return { generation: Number(result[0]?.n ?? 0), rows };
+  }
+
+  private async read<R>(query: CompiledQuery): Promise<R[]> {
+    this.assertOpen();
+    return (await this.db.k.executeQuery<R>(query)).rows as R[];
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('The settings store is closed.');
+  }
+}
