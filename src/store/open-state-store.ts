@@ -161,7 +161,7 @@ export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<
     db = openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
     await migrate(db, STATE_MIGRATION_SET);
     if (opts.eagerVaultKey) vault.box();
-    return new SqlStateStore(db, vault, path);
+    return new SqlStateStore(db, vault);
   } catch (err) {
     await db?.close().catch(() => undefined);
     const e = err as Error & { code?: unknown };
@@ -191,7 +191,7 @@ async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: 
   try {
     await migrate(db, STATE_MIGRATION_SET);
     if (opts.eagerVaultKey) vault.box();
-    return new SqlStateStore(db, vault, url);
+    return new SqlStateStore(db, vault);
   } catch (err) {
     await db.close();
     const e = err as Error & { code?: unknown };

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { SqlDashboardSessions, type DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
 import { KeyVault } from './key-vault.js';
-import { closeLegacyFleet, legacyFleet } from './legacy-fleet-adapter.js';
+import { SqlFleetStore } from './sql-fleet-store.js';
 import {
   FINAL_STATES,
   claimantIsDead,
@@ -44,7 +44,7 @@ const CHUNK = 1000;
  * lock), so two processes never both finish, interrupt or reopen a run.
  *
  * @example const db = openSqlite<StateTables>(path); await migrate(db, STATE_MIGRATION_SET);
- *          const store = new SqlStateStore(db, vault, path);
+ *          const store = new SqlStateStore(db, vault);
  */
 export class SqlStateStore implements StateStore {
   readonly fleet: FleetStore;
@@ -54,17 +54,15 @@ export class SqlStateStore implements StateStore {
   private readonly host = hostname();
   private readonly pg: boolean;
 
-  /** `legacyAt`: the SQLite path or Postgres URL, for the transitional fleet store only. */
   constructor(
     private readonly db: StoreDb<StateTables>,
     vault: VaultKeyProvider,
-    legacyAt: string,
   ) {
     this.pg = db.backend === 'postgres';
     this.vault = new KeyVault(db, vault);
     this.sites = new RunSites(db);
     this.sessions = new SqlDashboardSessions(db.k);
-    this.fleet = legacyFleet(db, vault, legacyAt);
+    this.fleet = new SqlFleetStore(db, vault);
   }
 
   get backend(): 'sqlite' | 'postgres' {
@@ -248,7 +246,6 @@ export class SqlStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    await closeLegacyFleet(this.fleet);
     await this.db.close();
   }
 

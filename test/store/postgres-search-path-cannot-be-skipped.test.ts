@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStateStore, StateConfigError } from '../../src/store/open-state-store.js';
-import { PgDb, schemaNameProblem, searchPathOptions } from '../../src/store/postgres-db.js';
+import { openPostgres, schemaNameProblem, searchPathOptions } from '../../src/store/sql/postgres-db.js';
 import { ADMIN_TOKEN } from '../dashboard/dashboard-fixture.js';
 import { BIN } from '../helpers/run-cli.js';
 import { MASTER_KEY } from '../helpers/keys.js';
@@ -29,17 +29,17 @@ describe('the state store on Postgres and its schema', () => {
 
   it('runs every pooled connection in the schema from its first query', async () => {
     const schema = fresh();
-    const db = new PgDb(POSTGRES_TEST_URL, schema, { poolSize: 8 });
+    const { db, pool } = openPostgres(POSTGRES_TEST_URL, schema, { poolSize: 8, appName: 'kf_sp_test' });
     try {
       // Eight connections opened at once, each asked straight away: none may answer from another schema.
       const seen = await Promise.all(
         Array.from({ length: 8 }, () =>
-          db.one<{ search_path: string }>('SHOW search_path').then((r) => r?.search_path),
+          pool.query<{ search_path: string }>('SHOW search_path').then((r) => r.rows[0]?.search_path),
         ),
       );
       expect(new Set(seen)).toEqual(new Set([`"${schema}"`]));
     } finally {
-      await db.end();
+      await db.close();
     }
   });
 
@@ -78,7 +78,7 @@ describe('the state store on Postgres and its schema', () => {
       });
       await expect(open).rejects.toThrow(StateConfigError);
       await expect(open).rejects.toThrow(/letters, digits and underscores/);
-      expect(() => new PgDb(POSTGRES_TEST_URL, name)).toThrow(/not a usable Postgres schema name/);
+      expect(() => openPostgres(POSTGRES_TEST_URL, name, { appName: 'kf_sp_test' })).toThrow(/not a usable Postgres schema name/);
     },
   );
 
