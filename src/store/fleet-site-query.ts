@@ -1,4 +1,5 @@
-import { expressionBuilder, sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { expressionBuilder, sql } from './sql/kysely.js';
+import type { Expression, Kysely, SqlBool } from 'kysely';
 import type { SiteFilter, SiteStatusFilter, SiteStatusKind, SiteSummary } from './fleet-store.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';

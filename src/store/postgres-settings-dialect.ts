@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from './sql/kysely.js';
+import type { RawBuilder } from 'kysely';
 import type pg from 'pg';
 import { DEFAULT_RECONNECT, PgChannelListener, type ReconnectPolicy } from './postgres-channel-listener.js';
 import { deliver, type SettingsDialect, type SettingsListener } from './sql-settings-store.js';

@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from './sql/kysely.js';
+import type { Kysely } from 'kysely';
 import {
   SITE_STATUSES,
   assertSiteResult,

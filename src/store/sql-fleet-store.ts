@@ -1,4 +1,5 @@
-import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { sql } from './sql/kysely.js';
+import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { FleetLedger } from './fleet-ledger.js';
 import {
   checkSiteName,

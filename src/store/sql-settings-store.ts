@@ -1,4 +1,5 @@
-import { sql, type CompiledQuery, type RawBuilder, type Transaction } from 'kysely';
+import { sql } from './sql/kysely.js';
+import type { CompiledQuery, RawBuilder, Transaction } from 'kysely';
 import { auditLimit } from './audit-limit.js';
 import { SETTINGS_MIGRATION_SET } from './settings-migrations.js';
 import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';

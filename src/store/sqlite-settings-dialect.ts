@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { sql } from 'kysely';
+import { sql } from './sql/kysely.js';
 import { deliver, type SettingsDialect, type SettingsListener } from './sql-settings-store.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { SettingsTables } from './sql/tables.js';

@@ -1,4 +1,5 @@
-import { Migrator, sql, type Kysely, type Migration as KyselyMigration } from 'kysely';
+import { Migrator, sql } from './kysely.js';
+import type { Kysely, Migration as KyselyMigration } from 'kysely';
 import type { StoreDb } from './store-db.js';
 
 /**

@@ -1,13 +1,6 @@
 import pg from 'pg';
-import {
-  Kysely,
-  PostgresDialect,
-  PostgresIntrospector,
-  sql,
-  type DatabaseIntrospector,
-  type PostgresDialectConfig,
-  type TableMetadata,
-} from 'kysely';
+import { Kysely, PostgresDialect, PostgresIntrospector, sql } from './kysely.js';
+import type { DatabaseIntrospector, PostgresDialectConfig, TableMetadata } from 'kysely';
 import { StoreDb, type DialectParts } from './store-db.js';
 
 /**

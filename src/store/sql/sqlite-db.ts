@@ -1,19 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  CompiledQuery,
-  Kysely,
-  SqliteDialect,
-  SqliteDriver,
-  sql,
-  type DatabaseConnection,
-  type Driver,
-  type SqliteDatabase,
-  type SqliteDialectConfig,
-  type SqliteStatement,
-  type TransactionSettings,
-} from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql } from './kysely.js';
+import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig, SqliteStatement, TransactionSettings } from 'kysely';
 import { ensurePrivateFile } from '../private-file.js';
 import { StoreDb, type DialectParts } from './store-db.js';
 

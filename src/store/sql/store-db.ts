@@ -1,4 +1,5 @@
-import { CompiledQuery, type Compilable, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { CompiledQuery } from './kysely.js';
+import type { Compilable, Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
 
 export type Backend = 'sqlite' | 'postgres';
 
