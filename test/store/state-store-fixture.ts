@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { openStateStore, type OpenStateStoreOptions } from '../../src/store/open-state-store.js';
 import type { NewRun, SiteResult, SiteStatus, StateStore } from '../../src/store/state-store.js';
 
-/** Backends the state-store suites run against; Postgres joins when postgres-state-store.ts lands. */
+/** Backends these SQLite-file suites run against (both backends: state-store-contract-on-every-backend.test.ts). */
 export type StateBackend = 'sqlite';
 export const STATE_BACKENDS: readonly StateBackend[] = ['sqlite'];
 
