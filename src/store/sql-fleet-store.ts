@@ -2,7 +2,7 @@ import { sql } from './sql/kysely.js';
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { FleetLedger } from './fleet-ledger.js';
 import { checkSiteName, checkTags, planSiteBatch, siteFromRow, type SiteRow } from './fleet-records.js';
-import { kindCounts, PROBLEMS_FIRST, siteFilter, sitesWithVersion, summaryOf } from './fleet-site-query.js';
+import { PROBLEMS_FIRST, siteFilter, sitesWithVersion, summarize } from './fleet-site-query.js';
 import {
   SiteExistsError,
   type AddedSite,
@@ -92,12 +92,10 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   async getSite(ref: string): Promise<FleetSite | undefined> {
     const [row] = (await this.db.k.executeQuery(this.siteByRef({ ref }))).rows as SiteRow[];
     if (!row) return undefined;
-    const tags = (await this.db.k.executeQuery(this.tagsOfSite({ id: row.id }))).rows as Array<{
-      tag: string;
-    }>;
+    const { rows } = await this.db.k.executeQuery(this.tagsOfSite({ id: row.id }));
     return siteFromRow(
       row,
-      tags.map((t) => t.tag),
+      (rows as Array<{ tag: string }>).map((t) => t.tag),
     );
   }
 
@@ -132,16 +130,7 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   }
 
   async siteSummary(scope: { tags?: readonly string[] } = {}): Promise<SiteSummary> {
-    return this.snapshot(async (trx) => {
-      const kinds = await kindCounts(this.db, trx, scope.tags ?? []).execute();
-      const tags = await trx
-        .selectFrom('fleet_site_tags')
-        .select((eb) => ['tag', eb.fn.countAll<number | string>().as('n')])
-        .groupBy('tag')
-        .orderBy('tag')
-        .execute();
-      return summaryOf(kinds, tags);
-    });
+    return this.snapshot((trx) => summarize(this.db, trx, scope.tags ?? []));
   }
 
   async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {
@@ -322,7 +311,13 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
       }
       return plan;
     });
-    const byId = new Map((await this.sitesById(plan.rows.map((r) => r.id))).map((s) => [s.id, s]));
+    const ids = plan.rows.map((r) => r.id);
+    const rows = await this.db.k
+      .selectFrom('fleet_sites')
+      .selectAll()
+      .where(this.db.inList('id', ids))
+      .execute();
+    const byId = new Map((await this.withTags(this.db.k, rows, ids)).map((s) => [s.id, s]));
     const idOf = new Map(plan.rows.map((r) => [r.index, r.id]));
     return sites.map((_, i) => byId.get(idOf.get(i) ?? '') ?? plan.refused.get(i) ?? new Error('not added'));
   }
@@ -354,16 +349,6 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
       approved_at: approvedNow ? now : null,
       approved_by: approvedNow ? (site.approvedBy ?? null) : null,
     };
-  }
-
-  private async sitesById(ids: readonly string[]): Promise<FleetSite[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.k
-      .selectFrom('fleet_sites')
-      .selectAll()
-      .where(this.db.inList('id', ids))
-      .execute();
-    return this.withTags(this.db.k, rows, ids);
   }
 
   /** The rows as FleetSites, with the tags of `ids` (of every site when undefined) read in one query. */
