@@ -140,7 +140,7 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
     const found = await this.db.tx(async (trx) => {
       const site = await trx
         .selectFrom('fleet_sites')
-        .select('id')
+        .select('approval')
         .where('id', '=', id)
         .$if(this.db.backend === 'postgres', (q) => q.forUpdate())
         .executeTakeFirst();
@@ -160,18 +160,17 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
         ...(patch.name !== undefined && { name: patch.name }),
         ...(patch.apiKey !== undefined && { api_key_sealed: sealed }),
         ...(patch.desiredVersionId !== undefined && { desired_version_id: patch.desiredVersionId }),
+        // Only a pending site is approved (an approved one keeps who approved it, and when).
+        ...(patch.approvedBy !== undefined &&
+          site.approval === 'pending' && {
+            approval: 'approved',
+            approved_at: new Date().toISOString(),
+            approved_by: patch.approvedBy,
+          }),
       };
       if (Object.keys(set).length > 0)
         await trx.updateTable('fleet_sites').set(set).where('id', '=', id).execute();
       if (tags !== undefined) await this.writeTags(trx, id, tags);
-      if (patch.approvedBy !== undefined) {
-        await trx
-          .updateTable('fleet_sites')
-          .set({ approval: 'approved', approved_at: new Date().toISOString(), approved_by: patch.approvedBy })
-          .where('id', '=', id)
-          .where('approval', '=', 'pending')
-          .execute();
-      }
       return true;
     });
     return found ? this.getSite(id) : undefined;
