@@ -2,7 +2,8 @@ import { maskSecrets } from '../protocol/fingerprint.js';
 import { checkTags } from './fleet-records.js';
 import type { AuditEntry, DesiredVersions, FleetStore, SafeToRoll } from './fleet-store.js';
 import type { StoreDb } from './sql/store-db.js';
-import type { StateTables } from './sql/tables.js';
+import type { AuditLogTable, StateTables } from './sql/tables.js';
+import type { Selectable } from 'kysely';
 
 /**
  * The fleet's records that are not sites: desired versions (`fleet_desired`: scope `fleet` or
@@ -46,20 +47,11 @@ export class FleetLedger implements Pick<
         .where('id', '=', versionId)
         .executeTakeFirst();
       if (!version) throw new RangeError(`No key version ${versionId}.`);
-      const row = {
-        scope: key,
-        version_id: versionId,
-        updated_at: new Date().toISOString(),
-        updated_by: actor,
-      };
+      const set = { version_id: versionId, updated_at: new Date().toISOString(), updated_by: actor };
       await this.db.k
         .insertInto('fleet_desired')
-        .values(row)
-        .onConflict((oc) =>
-          oc
-            .column('scope')
-            .doUpdateSet({ version_id: row.version_id, updated_at: row.updated_at, updated_by: actor }),
-        )
+        .values({ scope: key, ...set })
+        .onConflict((oc) => oc.column('scope').doUpdateSet(set))
         .execute();
     }
     return this.desired();
@@ -69,19 +61,12 @@ export class FleetLedger implements Pick<
   async audit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<AuditEntry> {
     const at = new Date().toISOString();
     const detail = maskSecrets(JSON.stringify(entry.detail ?? {}));
-    const { seq } = await this.db.k
+    const row = await this.db.k
       .insertInto('audit_log')
       .values({ at, actor: entry.actor, action: entry.action, target: entry.target, detail_json: detail })
-      .returning('seq')
+      .returningAll()
       .executeTakeFirstOrThrow();
-    return {
-      id: Number(seq),
-      at,
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
-      detail: JSON.parse(detail),
-    };
+    return auditEntry(row);
   }
 
   async listAudit(opts: { limit?: number } = {}): Promise<AuditEntry[]> {
@@ -94,14 +79,7 @@ export class FleetLedger implements Pick<
       .orderBy('seq', 'desc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({
-      id: Number(r.seq),
-      at: r.at,
-      actor: r.actor,
-      action: r.action,
-      target: r.target,
-      detail: JSON.parse(r.detail_json),
-    }));
+    return rows.map(auditEntry);
   }
 
   async markSafeToRoll(record: SafeToRoll): Promise<SafeToRoll> {
@@ -122,4 +100,16 @@ export class FleetLedger implements Pick<
   async safeToRoll(): Promise<SafeToRoll[]> {
     return this.db.k.selectFrom('key_safe_to_roll').selectAll().orderBy('verified_at').execute();
   }
+}
+
+/** Postgres' BIGINT `seq` arrives as a string. */
+function auditEntry(r: Selectable<AuditLogTable>): AuditEntry {
+  return {
+    id: Number(r.seq),
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    detail: JSON.parse(r.detail_json),
+  };
 }

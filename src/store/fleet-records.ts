@@ -19,7 +19,7 @@ import {
 const ID_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const SITE_ID = /^s_[0-9a-hjkmnp-tv-z]{10}$/;
 
-export function newSiteId(): string {
+function newSiteId(): string {
   let id = 's_';
   for (let i = 0; i < 10; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
   return id;
@@ -53,28 +53,23 @@ export function checkTags(tags: readonly string[]): string[] {
   return out;
 }
 
-/** A site of a batch that will be inserted: its index in the batch, its new id and its checked tags. */
-export interface BatchRow {
-  index: number;
-  id: string;
-  site: NewFleetSite;
-  tags: string[];
-}
-
 /**
  * The rules of `addSite` applied to a whole batch at once (issue 14, point 5: an import inserts its
  * sites in one transaction, not one each): an unusable name or tags, a URL or name the fleet already
  * has (`taken`, read inside the write transaction), or one an earlier site of the batch takes, is
- * not added, with the same message `addSite` would throw.
+ * not added: `refused` holds the error `addSite` throws. `rows`: the sites to insert (index in the
+ * batch, new id, checked tags).
  */
 export function planSiteBatch(
   sites: readonly NewFleetSite[],
   taken: ReadonlyArray<{ url: string; name: string }>,
-): { rows: BatchRow[]; refused: Map<number, string> } {
+): {
+  rows: Array<{ index: number; id: string; site: NewFleetSite; tags: string[] }>;
+  refused: Map<number, Error>;
+} {
   const urls = new Set(taken.map((t) => t.url));
   const names = new Set(taken.map((t) => t.name));
-  const rows: BatchRow[] = [];
-  const refused = new Map<number, string>();
+  const out: ReturnType<typeof planSiteBatch> = { rows: [], refused: new Map() };
   sites.forEach((site, index) => {
     try {
       checkSiteName(site.name);
@@ -83,13 +78,13 @@ export function planSiteBatch(
       if (names.has(site.name)) throw new SiteExistsError('name', site.name);
       urls.add(site.url);
       names.add(site.name);
-      rows.push({ index, id: newSiteId(), site, tags });
+      out.rows.push({ index, id: newSiteId(), site, tags });
     } catch (err) {
       if (!(err instanceof SiteExistsError || err instanceof RangeError)) throw err;
-      refused.set(index, err.message);
+      out.refused.set(index, err);
     }
   });
-  return { rows, refused };
+  return out;
 }
 
 export type SiteRow = Selectable<FleetSitesTable>;
@@ -124,15 +119,4 @@ export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
             version_id: row.checked_version_id,
           },
   };
-}
-
-/** Tag rows (ordered by site, then position) grouped by site id. */
-export function groupTags(rows: ReadonlyArray<{ site_id: string; tag: string }>): Map<string, string[]> {
-  const tags = new Map<string, string[]>();
-  for (const t of rows) {
-    const list = tags.get(t.site_id);
-    if (list) list.push(t.tag);
-    else tags.set(t.site_id, [t.tag]);
-  }
-  return tags;
 }

@@ -69,7 +69,7 @@ const STATUS: Record<SiteStatusFilter, Expression<SqlBool>> = {
   none: sql<SqlBool>`(${CHECKED} AND NOT ${UNREACHABLE} AND NOT ${ERROR} AND ${IN_SYNC})`,
 };
 
-/** The web UI's status kinds, first match wins (a site checked against no desired version counts as unchecked). */
+/** The web UI's status kinds (SITE_KINDS, nothing else), first match wins (a site checked against no desired version counts as unchecked). */
 const KIND = sql<string>`CASE
     WHEN checked_at IS NULL THEN 'unchecked'
     WHEN reachable IS NULL OR reachable = FALSE THEN 'unreachable'
@@ -113,18 +113,23 @@ export function siteFilter(db: StoreDb<StateTables>, filter: SiteFilter): Array<
 }
 
 /**
- * Sites per status kind, effective desired version and in-sync or not: one scan for the status
- * tiles and the per-version counts, over the sites carrying any of `tags` (the tiles follow the tag
- * filter, issue 11), or the whole fleet.
+ * The SiteSummary, in two queries: one scan for the status tiles and the per-version counts (sites
+ * per status kind, effective desired version and in-sync or not), over the sites carrying any of
+ * `tags` (the tiles follow the tag filter, issue 11) or the whole fleet; the tag counts, always the
+ * fleet's. Postgres counts arrive as strings.
  */
-export function kindCounts(db: StoreDb<StateTables>, k: Kysely<StateTables>, tags: readonly string[]) {
+export async function summarize(
+  db: StoreDb<StateTables>,
+  k: Kysely<StateTables>,
+  tags: readonly string[],
+): Promise<SiteSummary> {
   // Over the whole fleet (safe-to-roll), a site waiting for approval (issue 12) should hold no
   // version yet: it never blocks safe-to-roll.
   const version =
     tags.length > 0
       ? sql<string | null>`effective_version`
       : sql<string | null>`CASE WHEN approval = 'pending' THEN NULL ELSE effective_version END`;
-  return k
+  const kinds = await k
     .selectFrom(sitesWithVersion(k, db.backend === 'postgres'))
     .select((eb) => [
       KIND.as('kind'),
@@ -133,27 +138,17 @@ export function kindCounts(db: StoreDb<StateTables>, k: Kysely<StateTables>, tag
       eb.fn.countAll<number | string>().as('n'),
     ])
     .$if(tags.length > 0, (q) => q.where(withTags(db, tags)))
-    .groupBy([sql`1`, sql`2`, sql`3`]);
-}
-
-/** The rows of `kindCounts` and of the tag counts as a SiteSummary (Postgres counts arrive as strings). */
-export function summaryOf(
-  kinds: ReadonlyArray<{
-    kind: string;
-    version_id: string | null;
-    in_sync: number | string;
-    n: number | string;
-  }>,
-  tags: ReadonlyArray<{ tag: string; n: number | string | bigint }>,
-): SiteSummary {
-  const statuses: SiteSummary['statuses'] = {
-    all: 0,
-    ok: 0,
-    drifted: 0,
-    unreachable: 0,
-    error: 0,
-    unchecked: 0,
-  };
+    .groupBy([sql`1`, sql`2`, sql`3`])
+    .execute();
+  const tagCounts = await k
+    .selectFrom('fleet_site_tags')
+    .select((eb) => ['tag', eb.fn.countAll<number | string>().as('n')])
+    .groupBy('tag')
+    .orderBy('tag')
+    .execute();
+  const statuses = Object.fromEntries(
+    ['all', ...SITE_KINDS].map((kind) => [kind, 0]),
+  ) as SiteSummary['statuses'];
   const versions: SiteSummary['versions'] = {};
   for (const { kind, version_id, in_sync, n } of kinds) {
     if (version_id !== null) {
@@ -161,9 +156,8 @@ export function summaryOf(
       v.sites += Number(n);
       if (Number(in_sync) === 1) v.in_sync += Number(n);
     }
-    if (!(SITE_KINDS as readonly string[]).includes(kind)) continue;
     statuses[kind as SiteStatusKind] += Number(n);
     statuses.all += Number(n);
   }
-  return { statuses, tags: Object.fromEntries(tags.map(({ tag, n }) => [tag, Number(n)])), versions };
+  return { statuses, tags: Object.fromEntries(tagCounts.map(({ tag, n }) => [tag, Number(n)])), versions };
 }

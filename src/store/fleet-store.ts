@@ -83,10 +83,8 @@ export interface SitePatch {
 }
 
 /**
- * The dashboard's status filters (`GET /api/admin/sites?problem=…`). `drift` compares what the last
- * check found with the site's effective desired version (its own, its first tag's override, else the
- * fleet default), as site-views.ts's `drift` does; `any` is unreachable, an error or drifted; `none`
- * is checked and in sync.
+ * The dashboard's status filters (`GET /api/admin/sites?problem=…`), by the views' rules (spelled out
+ * in fleet-site-query.ts): `any` is unreachable, an error or drifted; `none` is checked and in sync.
  */
 export type SiteStatusFilter = 'any' | 'unreachable' | 'drift' | 'error' | 'unchecked' | 'none';
 

@@ -1,16 +1,8 @@
 import { sql } from './sql/kysely.js';
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { FleetLedger } from './fleet-ledger.js';
-import {
-  checkSiteName,
-  checkTags,
-  groupTags,
-  newSiteId,
-  planSiteBatch,
-  siteFromRow,
-  type SiteRow,
-} from './fleet-records.js';
-import { kindCounts, PROBLEMS_FIRST, siteFilter, sitesWithVersion, summaryOf } from './fleet-site-query.js';
+import { checkSiteName, checkTags, planSiteBatch, siteFromRow, type SiteRow } from './fleet-records.js';
+import { PROBLEMS_FIRST, siteFilter, sitesWithVersion, summarize } from './fleet-site-query.js';
 import {
   SiteExistsError,
   type AddedSite,
@@ -85,66 +77,25 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   }
 
   async addSite(site: NewFleetSite): Promise<FleetSite> {
-    checkSiteName(site.name);
-    const tags = checkTags(site.tags);
-    const id = newSiteId();
-    const row = this.rowOf(id, site, new Date().toISOString());
-    await this.db.tx(async (trx) => {
-      await this.db.lock(trx, SITES_LOCK);
-      await this.refuseTaken(trx, site.url, site.name, null);
-      await trx.insertInto('fleet_sites').values(row).execute();
-      await this.writeTags(trx, id, tags);
-    });
-    return (await this.getSite(id)) as FleetSite;
+    const [added] = await this.insertSites([site]);
+    if (added instanceof Error) throw added;
+    return added as FleetSite;
   }
 
   async addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]> {
     if (sites.length === 0) return [];
-    const at = new Date().toISOString();
-    const [urls, names] = [sites.map((s) => s.url), sites.map((s) => s.name)];
-    const plan = await this.db.tx(async (trx) => {
-      await this.db.lock(trx, SITES_LOCK);
-      const taken = await trx
-        .selectFrom('fleet_sites')
-        .select(['url', 'name'])
-        .where((eb) => eb.or([this.db.inList('url', urls), this.db.inList('name', names)]))
-        .execute();
-      const plan = planSiteBatch(sites, taken);
-      // One multi-row INSERT per chunk of sites and of their tags, however many there are.
-      for (let i = 0; i < plan.rows.length; i += CHUNK) {
-        const chunk = plan.rows.slice(i, i + CHUNK);
-        await trx
-          .insertInto('fleet_sites')
-          .values(chunk.map((r) => this.rowOf(r.id, r.site, at)))
-          .execute();
-        const tags = chunk.flatMap((r) => r.tags.map((tag, position) => ({ site_id: r.id, tag, position })));
-        for (let j = 0; j < tags.length; j += CHUNK)
-          await trx
-            .insertInto('fleet_site_tags')
-            .values(tags.slice(j, j + CHUNK))
-            .execute();
-      }
-      return plan;
-    });
-    // Read back by id: what the store holds is what the import reports.
-    const ids = plan.rows.map((r) => r.id);
-    const added = new Map((await this.sitesById(this.db.k, ids)).map((s) => [s.id, s]));
-    const idOf = new Map(plan.rows.map((r) => [r.index, r.id]));
-    return sites.map((_, i): AddedSite => {
-      const site = added.get(idOf.get(i) ?? '');
-      return site ? { site } : { reason: plan.refused.get(i) ?? 'not added' };
-    });
+    return (await this.insertSites(sites)).map((s) =>
+      s instanceof Error ? { reason: s.message } : { site: s },
+    );
   }
 
   async getSite(ref: string): Promise<FleetSite | undefined> {
     const [row] = (await this.db.k.executeQuery(this.siteByRef({ ref }))).rows as SiteRow[];
     if (!row) return undefined;
-    const tags = (await this.db.k.executeQuery(this.tagsOfSite({ id: row.id }))).rows as Array<{
-      tag: string;
-    }>;
+    const { rows } = await this.db.k.executeQuery(this.tagsOfSite({ id: row.id }));
     return siteFromRow(
       row,
-      tags.map((t) => t.tag),
+      (rows as Array<{ tag: string }>).map((t) => t.tag),
     );
   }
 
@@ -173,22 +124,13 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
       const { n } = await matching
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
         .executeTakeFirstOrThrow();
-      const tags = await this.tagsOf(trx, limit === undefined ? undefined : rows.map((r) => r.id));
-      return { sites: rows.map((row) => siteFromRow(row, tags.get(row.id) ?? [])), total: Number(n) };
+      const ids = limit === undefined ? undefined : rows.map((r) => r.id);
+      return { sites: await this.withTags(trx, rows, ids), total: Number(n) };
     });
   }
 
   async siteSummary(scope: { tags?: readonly string[] } = {}): Promise<SiteSummary> {
-    return this.snapshot(async (trx) => {
-      const kinds = await kindCounts(this.db, trx, scope.tags ?? []).execute();
-      const tags = await trx
-        .selectFrom('fleet_site_tags')
-        .select((eb) => ['tag', eb.fn.countAll<number | string>().as('n')])
-        .groupBy('tag')
-        .orderBy('tag')
-        .execute();
-      return summaryOf(kinds, tags);
-    });
+    return this.snapshot((trx) => summarize(this.db, trx, scope.tags ?? []));
   }
 
   async updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined> {
@@ -198,31 +140,37 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
     const found = await this.db.tx(async (trx) => {
       const site = await trx
         .selectFrom('fleet_sites')
-        .select('id')
+        .select('approval')
         .where('id', '=', id)
         .$if(this.db.backend === 'postgres', (q) => q.forUpdate())
         .executeTakeFirst();
       if (!site) return false;
       if (patch.name !== undefined) {
+        // Checked inside the write transaction under SITES_LOCK, as for an added site.
         await this.db.lock(trx, SITES_LOCK);
-        await this.refuseTaken(trx, null, patch.name, id);
+        const taken = await trx
+          .selectFrom('fleet_sites')
+          .select('id')
+          .where('name', '=', patch.name)
+          .where('id', '<>', id)
+          .executeTakeFirst();
+        if (taken) throw new SiteExistsError('name', patch.name);
       }
       const set = {
         ...(patch.name !== undefined && { name: patch.name }),
         ...(patch.apiKey !== undefined && { api_key_sealed: sealed }),
         ...(patch.desiredVersionId !== undefined && { desired_version_id: patch.desiredVersionId }),
+        // Only a pending site is approved (an approved one keeps who approved it, and when).
+        ...(patch.approvedBy !== undefined &&
+          site.approval === 'pending' && {
+            approval: 'approved',
+            approved_at: new Date().toISOString(),
+            approved_by: patch.approvedBy,
+          }),
       };
       if (Object.keys(set).length > 0)
         await trx.updateTable('fleet_sites').set(set).where('id', '=', id).execute();
       if (tags !== undefined) await this.writeTags(trx, id, tags);
-      if (patch.approvedBy !== undefined) {
-        await trx
-          .updateTable('fleet_sites')
-          .set({ approval: 'approved', approved_at: new Date().toISOString(), approved_by: patch.approvedBy })
-          .where('id', '=', id)
-          .where('approval', '=', 'pending')
-          .execute();
-      }
       return true;
     });
     return found ? this.getSite(id) : undefined;
@@ -331,6 +279,49 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   }
 
   /**
+   * The sites planSiteBatch accepts, in one transaction under SITES_LOCK (the URLs and names taken
+   * are read inside it, so two adds of one URL cannot both pass), read back by id (what the store
+   * holds is what is reported); per given site, the site added or why it was not.
+   */
+  private async insertSites(sites: readonly NewFleetSite[]): Promise<Array<FleetSite | Error>> {
+    const at = new Date().toISOString();
+    const [urls, names] = [sites.map((s) => s.url), sites.map((s) => s.name)];
+    const plan = await this.db.tx(async (trx) => {
+      await this.db.lock(trx, SITES_LOCK);
+      const taken = await trx
+        .selectFrom('fleet_sites')
+        .select(['url', 'name'])
+        .where((eb) => eb.or([this.db.inList('url', urls), this.db.inList('name', names)]))
+        .execute();
+      const plan = planSiteBatch(sites, taken);
+      // One multi-row INSERT per chunk of sites and of their tags, however many there are.
+      for (let i = 0; i < plan.rows.length; i += CHUNK) {
+        const chunk = plan.rows.slice(i, i + CHUNK);
+        await trx
+          .insertInto('fleet_sites')
+          .values(chunk.map((r) => this.rowOf(r.id, r.site, at)))
+          .execute();
+        const tags = chunk.flatMap((r) => r.tags.map((tag, position) => ({ site_id: r.id, tag, position })));
+        for (let j = 0; j < tags.length; j += CHUNK)
+          await trx
+            .insertInto('fleet_site_tags')
+            .values(tags.slice(j, j + CHUNK))
+            .execute();
+      }
+      return plan;
+    });
+    const ids = plan.rows.map((r) => r.id);
+    const rows = await this.db.k
+      .selectFrom('fleet_sites')
+      .selectAll()
+      .where(this.db.inList('id', ids))
+      .execute();
+    const byId = new Map((await this.withTags(this.db.k, rows, ids)).map((s) => [s.id, s]));
+    const idOf = new Map(plan.rows.map((r) => [r.index, r.id]));
+    return sites.map((_, i) => byId.get(idOf.get(i) ?? '') ?? plan.refused.get(i) ?? new Error('not added'));
+  }
+
+  /**
    * A read-only transaction: REPEATABLE READ on Postgres, a deferred one on SQLite (it neither waits
    * for a writer nor holds one up).
    */
@@ -359,23 +350,22 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
     };
   }
 
-  private async sitesById(k: Db, ids: readonly string[]): Promise<FleetSite[]> {
-    if (ids.length === 0) return [];
-    const rows = await k.selectFrom('fleet_sites').selectAll().where(this.db.inList('id', ids)).execute();
-    const tags = await this.tagsOf(k, ids);
-    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
-  }
-
-  /** The tags of these sites (of every site when `ids` is undefined), in one query. */
-  private async tagsOf(k: Db, ids: readonly string[] | undefined): Promise<Map<string, string[]>> {
-    const rows = await k
+  /** The rows as FleetSites, with the tags of `ids` (of every site when undefined) read in one query. */
+  private async withTags(k: Db, rows: SiteRow[], ids: readonly string[] | undefined): Promise<FleetSite[]> {
+    const tagRows = await k
       .selectFrom('fleet_site_tags')
       .select(['site_id', 'tag'])
       .$if(ids !== undefined, (q) => q.where(this.db.inList('site_id', ids ?? [])))
       .orderBy('site_id')
       .orderBy('position')
       .execute();
-    return groupTags(rows);
+    const tags = new Map<string, string[]>();
+    for (const t of tagRows) {
+      const list = tags.get(t.site_id);
+      if (list) list.push(t.tag);
+      else tags.set(t.site_id, [t.tag]);
+    }
+    return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));
   }
 
   private async writeTags(trx: Db, id: string, tags: readonly string[]): Promise<void> {
@@ -385,23 +375,5 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
       .insertInto('fleet_site_tags')
       .values(tags.map((tag, position) => ({ site_id: id, tag, position })))
       .execute();
-  }
-
-  /** Checked inside the write transaction (under SITES_LOCK), so two adds of one URL cannot both pass. */
-  private async refuseTaken(
-    trx: Db,
-    url: string | null,
-    name: string | null,
-    except: string | null,
-  ): Promise<void> {
-    const taken = async (column: 'url' | 'name', value: string) =>
-      (await trx
-        .selectFrom('fleet_sites')
-        .select('id')
-        .where(column, '=', value)
-        .$if(except !== null, (q) => q.where('id', '<>', except as string))
-        .executeTakeFirst()) !== undefined;
-    if (url !== null && (await taken('url', url))) throw new SiteExistsError('url', url);
-    if (name !== null && (await taken('name', name))) throw new SiteExistsError('name', name);
   }
 }
