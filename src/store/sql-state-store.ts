@@ -52,13 +52,11 @@ export class SqlStateStore implements StateStore {
   private readonly vault: KeyVault;
   private readonly sites: RunSites;
   private readonly host = hostname();
-  private readonly pg: boolean;
 
   constructor(
     private readonly db: StoreDb<StateTables>,
     vault: VaultKeyProvider,
   ) {
-    this.pg = db.backend === 'postgres';
     this.vault = new KeyVault(db, vault);
     this.sites = new RunSites(db);
     this.sessions = new SqlDashboardSessions(db.k);
@@ -117,7 +115,7 @@ export class SqlStateStore implements StateStore {
 
   async reopenRun(runId: string): Promise<RunRecord> {
     await this.db.tx(async (trx) => {
-      const row = await this.runRow(trx, runId, true);
+      const row = await this.sites.runRow(trx, runId, true);
       if (!row) throw new Error(`No run ${runId}.`);
       if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
       if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
@@ -160,7 +158,7 @@ export class SqlStateStore implements StateStore {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = await this.runRow(this.db.k, id);
+    const row = await this.sites.runRow(this.db.k, id);
     return row && this.toRecord(row);
   }
 
@@ -185,7 +183,7 @@ export class SqlStateStore implements StateStore {
       if (ownerMayBeAlive(row, this.host, opts.staleAfterMs)) continue;
       // Re-checked under the lock: the owner may have finished it, or beaten, since the SELECT.
       const ended = await this.db.tx(async (trx) => {
-        const now = await this.runRow(trx, row.id, true);
+        const now = await this.sites.runRow(trx, row.id, true);
         if (now?.state !== 'running' || ownerMayBeAlive(now, this.host, opts.staleAfterMs)) return false;
         await this.freeze(trx, row.id, 'interrupted', (await this.sites.lastWrite(trx, row.id)) ?? row.started_at);
         return true;
@@ -247,16 +245,6 @@ export class SqlStateStore implements StateStore {
 
   async close(): Promise<void> {
     await this.db.close();
-  }
-
-  /** `lock`: inside a transaction that changes the run's state (Postgres: FOR UPDATE). */
-  private async runRow(q: Q, id: string, lock = false): Promise<RunRow | undefined> {
-    return q
-      .selectFrom('runs')
-      .selectAll()
-      .where('id', '=', id)
-      .$if(lock && this.pg, (b) => b.forUpdate())
-      .executeTakeFirst();
   }
 
   /** Ends the run with counts taken from its rows; called inside a transaction holding the run. */
