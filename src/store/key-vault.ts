@@ -3,7 +3,7 @@ import { maskedKey } from '../keys/masked-key.js';
 import { fingerprint } from '../protocol/fingerprint.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { KeyVersion, MaskedKey, VaultSetting } from './state-store.js';
+import type { KeyVersion, MaskedKey, SavedKeyVersion, VaultSetting } from './state-store.js';
 import { fingerprintSet, openSealed, vaultEntries, type VaultKeyProvider } from './vault.js';
 
 const VALUE_COLUMNS = ['version_id', 'setting', 'fingerprint', 'last4', 'mode', 'prefix'] as const;
@@ -27,10 +27,7 @@ export class KeyVault {
     private readonly vault: VaultKeyProvider,
   ) {}
 
-  async save(
-    values: Partial<Record<VaultSetting, string>>,
-    createdBy: string,
-  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string }> {
+  async save(values: Partial<Record<VaultSetting, string>>, createdBy: string): Promise<SavedKeyVersion> {
     const entries = vaultEntries(values);
     const keys: Record<string, MaskedKey> = {};
     for (const [setting, value] of entries) keys[setting] = maskedKey(value);
@@ -91,10 +88,7 @@ export class KeyVault {
     return versions.map((v) => ({ ...v, keys: byVersion.get(v.id) ?? {} }));
   }
 
-  private async byIdentity(
-    q: Kysely<StateTables>,
-    identity: string,
-  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string } | undefined> {
+  private async byIdentity(q: Kysely<StateTables>, identity: string): Promise<SavedKeyVersion | undefined> {
     const v = await q.selectFrom('key_versions').select(['id', 'created_at']).where('fingerprint_set', '=', identity).executeTakeFirst();
     if (!v) return undefined;
     const rows = await q.selectFrom('key_version_values').select(VALUE_COLUMNS).where('version_id', '=', v.id).execute();

@@ -51,17 +51,14 @@ export function runFromRow(row: RunRow, live?: RunSummary): RunRecord {
     options: JSON.parse(row.options_json) as RunRecord['options'],
     key_version_id: row.key_version_id,
     coordination: row.coordination ?? null,
-    summary: live ?? {
-      total: row.total,
-      ok: row.ok,
-      failed: row.failed,
-      skipped: row.skipped,
-      unchanged: row.unchanged,
-    },
+    summary: live ?? { total: row.total, ok: row.ok, failed: row.failed, skipped: row.skipped, unchanged: row.unchanged },
   };
 }
 
 export function siteFromRow(row: SiteRow): SiteResult {
+  // `changes_json` holds the settings written, and (issue 9) how the site was spoken to and what could
+  // not be proven: an array when there is nothing else (every row written before), else an object.
+  const proof = row.changes_json === null ? {} : (JSON.parse(row.changes_json) as SettingName[] | Partial<SiteResult>);
   return {
     url: row.url,
     status: row.status as SiteStatus,
@@ -70,19 +67,11 @@ export function siteFromRow(row: SiteRow): SiteResult {
     duration_ms: row.duration_ms,
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
     before: row.before_json == null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
-    ...(row.changes_json === null ? {} : proofFromJson(row.changes_json)),
+    ...(Array.isArray(proof) ? { changes: proof } : proof),
     ...(row.worker ? { worker: row.worker } : {}),
   };
 }
 
-/**
- * `changes_json` holds the settings written, and (issue 9) how the site was spoken to and what could
- * not be proven: an array when there is nothing else (every row written before), else an object.
- */
-function proofFromJson(text: string): Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'> {
-  const parsed = JSON.parse(text) as SettingName[] | Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'>;
-  return Array.isArray(parsed) ? { changes: parsed } : parsed;
-}
 
 /**
  * This process's name in per-site results (migration 8): KEYFLEET_WORKER_NAME (trimmed, at most 100

@@ -5,29 +5,11 @@ import { SqlDashboardSessions, type DashboardSessionStore } from './dashboard-se
 import type { FleetStore } from './fleet-store.js';
 import { KeyVault } from './key-vault.js';
 import { SqlFleetStore } from './sql-fleet-store.js';
-import {
-  FINAL_STATES,
-  claimantIsDead,
-  maskedJson,
-  newRunId,
-  onlyMasked,
-  ownerMayBeAlive,
-  runFromRow,
-  type RunRow,
-} from './run-records.js';
+import { FINAL_STATES, claimantIsDead, maskedJson, newRunId, onlyMasked, ownerMayBeAlive, runFromRow, type RunRow } from './run-records.js';
 import { RunSites } from './run-sites.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type {
-  NewRun,
-  RunRecord,
-  RunState,
-  SiteClaim,
-  SiteProtocol,
-  SiteResult,
-  SiteStatus,
-  StateStore,
-} from './state-store.js';
+import type { NewRun, RunRecord, RunState, SiteClaim, SiteProtocol, SiteResult, SiteStatus, StateStore } from './state-store.js';
 import type { VaultKeyProvider } from './vault.js';
 
 type Q = Kysely<StateTables>;
