@@ -11,7 +11,7 @@ import type { StateTables } from './sql/tables.js';
 import { SqlStateStore } from './sql-state-store.js';
 import { STATE_MIGRATION_SET } from './state-migrations.js';
 import type { StateStore } from './state-store.js';
-import type { VaultKeyProvider } from './vault.js';
+import type { VaultKeyProvider } from './key-vault.js';
 
 export interface OpenStateStoreOptions {
   /** Database file; else env KEYFLEET_DB, else `$XDG_DATA_HOME/keyfleet/keyfleet.db`. */
@@ -39,10 +39,7 @@ export class StateConfigError extends Error {
  *
  * @example stateDbPath({}, { XDG_DATA_HOME: '/srv/data' }) // '/srv/data/keyfleet/keyfleet.db'
  */
-export function stateDbPath(
-  opts: Pick<OpenStateStoreOptions, 'path'> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): string {
+export function stateDbPath(opts: Pick<OpenStateStoreOptions, 'path'> = {}, env = process.env): string {
   if (opts.path) return opts.path;
   const fromEnv = env.KEYFLEET_DB?.trim();
   if (fromEnv) {
@@ -61,10 +58,7 @@ export function stateDbPath(
 }
 
 /** KEYFLEET_DB when it names a Postgres database (`postgres://…`), else undefined (SQLite). */
-export function postgresStateUrl(
-  opts: Pick<OpenStateStoreOptions, 'path'> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
+export function postgresStateUrl(opts: Pick<OpenStateStoreOptions, 'path'> = {}, env = process.env): string | undefined {
   if (opts.path) return undefined;
   const fromEnv = env.KEYFLEET_DB?.trim();
   return fromEnv && /^postgres(ql)?:\/\//i.test(fromEnv) ? fromEnv : undefined;

@@ -29,6 +29,7 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 export type RunRow = Selectable<RunsTable>;
+type OwnerIds = Pick<RunRow, 'owner_pid' | 'owner_host'>;
 
 /** A `run_sites` row as read back; `before_json` is left out of a report's read. */
 export type SiteRow = Pick<
@@ -170,11 +171,7 @@ export function newClaimant(): string {
  * `interrupted` (that owner was judged dead). Anything else, another host's worker included, may be
  * alive: its claim goes stale with the job expiry.
  */
-export function claimantIsDead(
-  claimant: string,
-  thisHost: string,
-  interruptedOwner: Pick<RunRow, 'owner_pid' | 'owner_host'> | null,
-): boolean {
+export function claimantIsDead(claimant: string, thisHost: string, interruptedOwner: OwnerIds | null): boolean {
   const m = /^(.+) (\d+) [^ ]+$/.exec(claimant);
   if (!m) return false;
   const host = m[1] as string;

@@ -3,7 +3,7 @@ import type { ExpressionBuilder, Kysely } from 'kysely';
 import { SITE_STATUSES, changesJson, maskedJson, siteFromRow, workerName, type RunRow } from './run-records.js';
 import { affected, prepare, type StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { RunSummary, SiteResult, SiteStatus } from './state-store.js';
+import type { RunSummary, SiteClaim, SiteResult, SiteStatus, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 
@@ -122,26 +122,16 @@ export class RunSites {
   }
 
   /** The claim's one conditional write (see StateStore.claimSite); a concurrent claim waits, then finds it taken. */
-  async claimSite(runId: string, url: string, claimant: string, coordination: string, staleAfterMs: number): Promise<boolean> {
+  async claimSite(runId: string, url: string, { claimant, coordination, staleAfterMs }: SiteClaim): Promise<boolean> {
     const now = Date.now();
-    const q = this.claim({
-      run: runId,
-      url,
-      claimant,
-      coordination,
-      at: new Date(now).toISOString(),
-      stale: new Date(now - staleAfterMs).toISOString(),
-    });
-    return affected(await this.db.k.executeQuery(q)) === 1;
+    const at = new Date(now).toISOString();
+    const stale = new Date(now - staleAfterMs).toISOString();
+    return affected(await this.db.k.executeQuery(this.claim({ run: runId, url, claimant, coordination, at, stale }))) === 1;
   }
 
   /** In position order; `statuses` and `urls` narrow it (a shared run's job reads only its own sites). */
-  async list(
-    runId: string,
-    statuses?: readonly SiteStatus[],
-    urls?: readonly string[],
-    withBefore: boolean | 'only' = true,
-  ): Promise<SiteResult[]> {
+  async list(runId: string, opts: Parameters<StateStore['siteResults']>[1] = {}): Promise<SiteResult[]> {
+    const { status: statuses, urls, before: withBefore = true } = opts;
     for (const s of statuses ?? []) if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
     if (statuses?.length === 0 || urls?.length === 0) return [];
     const rows = await this.db.k

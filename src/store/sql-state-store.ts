@@ -3,14 +3,13 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { SqlDashboardSessions, type DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
-import { KeyVault } from './key-vault.js';
+import { KeyVault, type VaultKeyProvider } from './key-vault.js';
 import { SqlFleetStore } from './sql-fleet-store.js';
 import { FINAL_STATES, claimantIsDead, maskedJson, newRunId, onlyMasked, ownerMayBeAlive, runFromRow, type RunRow } from './run-records.js';
 import { RunSites } from './run-sites.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { NewRun, RunRecord, RunState, SiteClaim, SiteProtocol, SiteResult, SiteStatus, StateStore } from './state-store.js';
-import type { VaultKeyProvider } from './vault.js';
+import type { NewRun, RunRecord, RunState, SiteClaim, SiteProtocol, SiteResult, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 
@@ -151,11 +150,8 @@ export class SqlStateStore implements StateStore {
     return Promise.all(rows.map((row) => this.toRecord(row)));
   }
 
-  siteResults(
-    runId: string,
-    opts: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' } = {},
-  ): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts.status, opts.urls, opts.before ?? true);
+  siteResults(runId: string, opts?: Parameters<StateStore['siteResults']>[1]): Promise<SiteResult[]> {
+    return this.sites.list(runId, opts);
   }
 
   async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {
@@ -210,7 +206,7 @@ export class SqlStateStore implements StateStore {
   }
 
   claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean> {
-    return this.sites.claimSite(runId, url, claim.claimant, claim.coordination, claim.staleAfterMs);
+    return this.sites.claimSite(runId, url, claim);
   }
 
   saveKeyVersion(...args: Parameters<StateStore['saveKeyVersion']>): ReturnType<StateStore['saveKeyVersion']> {
