@@ -12,7 +12,7 @@ import {
   stateDbPath,
 } from '../store/open-state-store.js';
 import type { StateStore } from '../store/state-store.js';
-import { VaultKeyError } from '../store/vault.js';
+import { VaultKeyError } from '../store/key-vault.js';
 import { catalogError, CliError } from '../protocol/cli-error.js';
 import { actor } from './fleet-options.js';
 import { printable } from './sites-format.js';

@@ -1,10 +1,70 @@
 import type { Kysely } from 'kysely';
 import { maskedKey } from '../keys/masked-key.js';
+import type { SecretBox } from '../keys/secret-box.js';
 import { fingerprint } from '../protocol/fingerprint.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { KeyVersion, MaskedKey, VaultSetting } from './state-store.js';
-import { fingerprintSet, openSealed, vaultEntries, type VaultKeyProvider } from './vault.js';
+import type { KeyVersion, MaskedKey, SavedKeyVersion, VaultSetting } from './state-store.js';
+
+const VAULT_SETTINGS: readonly VaultSetting[] = ['stripe_publishable_key', 'stripe_secret_key', 'stripe_webhook_secret', 'stripe_price_id'];
+
+/**
+ * The vault key, resolved only when a value is sealed or opened: commands that never touch the vault
+ * (history) then neither need the key nor create a key file. `source` names where the key came from,
+ * for error messages.
+ */
+export interface VaultKeyProvider {
+  box(): SecretBox;
+  readonly source: string;
+}
+
+/** Sealed values could not be opened: the vault key is not the one they were sealed with. */
+export class VaultKeyError extends Error {
+  readonly code = 'vault_key_mismatch';
+  constructor(readonly source: string) {
+    super(
+      `The key vault cannot be decrypted with the vault key from ${source}: it is not the key the saved ` +
+        'versions were sealed with. Use the original key (KEYFLEET_VAULT_KEY, or the vault.key file next to ' +
+        'the database, from your backup). Without it, keyfleet cannot restore secrets it pushed before.',
+    );
+    this.name = 'VaultKeyError';
+  }
+}
+
+/** Opens a sealed value, turning a failed authentication into a VaultKeyError (never garbage). */
+export function openSealed(vault: VaultKeyProvider, sealed: string): string {
+  const box = vault.box();
+  try {
+    return box.open(sealed);
+  } catch {
+    throw new VaultKeyError(vault.source);
+  }
+}
+
+/**
+ * A version's identity: its settings and fingerprints, sorted, as one string
+ * (`stripe_price_id=…,stripe_secret_key=…`). Two saves of the same keys give the same string, which a
+ * UNIQUE index turns into "return the existing version" even when two processes save at once.
+ */
+function fingerprintSet(fingerprints: Record<string, string>): string {
+  return Object.keys(fingerprints)
+    .sort()
+    .map((setting) => `${setting}=${fingerprints[setting]}`)
+    .join(',');
+}
+
+/** Rejects an empty save and names outside the vault's settings, before anything is sealed. */
+function vaultEntries(values: Partial<Record<VaultSetting, string>>): Array<[VaultSetting, string]> {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined) as Array<[VaultSetting, string]>;
+  for (const [setting, value] of entries) {
+    if (!VAULT_SETTINGS.includes(setting)) {
+      throw new Error(`Unknown setting "${setting}": the vault holds ${VAULT_SETTINGS.join(', ')}.`);
+    }
+    if (typeof value !== 'string' || value === '') throw new Error(`Empty value for ${setting}.`);
+  }
+  if (entries.length === 0) throw new Error('A key version needs at least one value.');
+  return entries;
+}
 
 const VALUE_COLUMNS = ['version_id', 'setting', 'fingerprint', 'last4', 'mode', 'prefix'] as const;
 
@@ -27,10 +87,7 @@ export class KeyVault {
     private readonly vault: VaultKeyProvider,
   ) {}
 
-  async save(
-    values: Partial<Record<VaultSetting, string>>,
-    createdBy: string,
-  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string }> {
+  async save(values: Partial<Record<VaultSetting, string>>, createdBy: string): Promise<SavedKeyVersion> {
     const entries = vaultEntries(values);
     const keys: Record<string, MaskedKey> = {};
     for (const [setting, value] of entries) keys[setting] = maskedKey(value);
@@ -91,10 +148,7 @@ export class KeyVault {
     return versions.map((v) => ({ ...v, keys: byVersion.get(v.id) ?? {} }));
   }
 
-  private async byIdentity(
-    q: Kysely<StateTables>,
-    identity: string,
-  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string } | undefined> {
+  private async byIdentity(q: Kysely<StateTables>, identity: string): Promise<SavedKeyVersion | undefined> {
     const v = await q.selectFrom('key_versions').select(['id', 'created_at']).where('fingerprint_set', '=', identity).executeTakeFirst();
     if (!v) return undefined;
     const rows = await q.selectFrom('key_version_values').select(VALUE_COLUMNS).where('version_id', '=', v.id).execute();

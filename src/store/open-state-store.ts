@@ -11,7 +11,7 @@ import type { StateTables } from './sql/tables.js';
 import { SqlStateStore } from './sql-state-store.js';
 import { STATE_MIGRATION_SET } from './state-migrations.js';
 import type { StateStore } from './state-store.js';
-import type { VaultKeyProvider } from './vault.js';
+import type { VaultKeyProvider } from './key-vault.js';
 
 export interface OpenStateStoreOptions {
   /** Database file; else env KEYFLEET_DB, else `$XDG_DATA_HOME/keyfleet/keyfleet.db`. */
@@ -39,10 +39,7 @@ export class StateConfigError extends Error {
  *
  * @example stateDbPath({}, { XDG_DATA_HOME: '/srv/data' }) // '/srv/data/keyfleet/keyfleet.db'
  */
-export function stateDbPath(
-  opts: Pick<OpenStateStoreOptions, 'path'> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): string {
+export function stateDbPath(opts: Pick<OpenStateStoreOptions, 'path'> = {}, env = process.env): string {
   if (opts.path) return opts.path;
   const fromEnv = env.KEYFLEET_DB?.trim();
   if (fromEnv) {
@@ -61,10 +58,7 @@ export function stateDbPath(
 }
 
 /** KEYFLEET_DB when it names a Postgres database (`postgres://…`), else undefined (SQLite). */
-export function postgresStateUrl(
-  opts: Pick<OpenStateStoreOptions, 'path'> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
+export function postgresStateUrl(opts: Pick<OpenStateStoreOptions, 'path'> = {}, env = process.env): string | undefined {
   if (opts.path) return undefined;
   const fromEnv = env.KEYFLEET_DB?.trim();
   return fromEnv && /^postgres(ql)?:\/\//i.test(fromEnv) ? fromEnv : undefined;
@@ -115,8 +109,7 @@ function keyFromFile(file: string, log: (msg: string) => void): SecretBox {
     );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    if (statSync(file).mode & 0o077)
-      log(`the vault key ${file} is readable by other users: chmod 600 ${file}`);
+    if (statSync(file).mode & 0o077) log(`the vault key ${file} is readable by other users: chmod 600 ${file}`);
   }
   return boxFrom(readFileSync(file, 'utf8'), `the vault key file ${file}`);
 }
@@ -126,12 +119,7 @@ export function vaultKeyProvider(dbPath: string, opts: OpenStateStoreOptions = {
   const env = opts.env ?? process.env;
   const log = opts.log ?? (() => undefined);
   const given = opts.vaultKey ?? (env.KEYFLEET_VAULT_KEY?.trim() || undefined);
-  const source =
-    opts.vaultKey !== undefined
-      ? 'the vaultKey option'
-      : given !== undefined
-        ? 'KEYFLEET_VAULT_KEY'
-        : vaultKeyPath(dbPath);
+  const source = opts.vaultKey !== undefined ? 'the vaultKey option' : given ? 'KEYFLEET_VAULT_KEY' : vaultKeyPath(dbPath);
   let box: SecretBox | undefined;
   return {
     source,
@@ -155,18 +143,29 @@ export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<
   const pgUrl = postgresStateUrl(opts, env);
   if (pgUrl !== undefined) return openPostgresState(pgUrl, opts, env);
   const path = stateDbPath(opts, env);
+  const open = () => openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
+  return migrated(open, vaultKeyProvider(path, opts), opts, path, () => true);
+}
+
+/** Migrates and builds the store; a failure closes the database and names it (code: see `keepCode`). */
+async function migrated(
+  open: () => StoreDb<StateTables>,
+  vault: VaultKeyProvider,
+  opts: OpenStateStoreOptions,
+  name: string,
+  keepCode: (code: string) => boolean,
+): Promise<StateStore> {
   let db: StoreDb<StateTables> | undefined;
   try {
-    const vault = vaultKeyProvider(path, opts);
-    db = openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
+    db = open();
     await migrate(db, STATE_MIGRATION_SET);
     if (opts.eagerVaultKey) vault.box();
     return new SqlStateStore(db, vault);
   } catch (err) {
     await db?.close().catch(() => undefined);
     const e = err as Error & { code?: unknown };
-    throw Object.assign(new Error(`Could not open keyfleet's state database ${path}: ${e.message}`, { cause: err }), {
-      code: typeof e.code === 'string' ? e.code : 'database_unavailable',
+    throw Object.assign(new Error(`Could not open keyfleet's state database ${name}: ${e.message}`, { cause: err }), {
+      code: typeof e.code === 'string' && keepCode(e.code) ? e.code : 'database_unavailable',
     });
   }
 }
@@ -188,15 +187,5 @@ async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: 
   const problem = schemaNameProblem(schema);
   if (problem !== null) throw new StateConfigError(problem);
   const { db } = openPostgres<StateTables>(url, schema, { appName: `keyfleet-state:${schema}`, log: opts.log });
-  try {
-    await migrate(db, STATE_MIGRATION_SET);
-    if (opts.eagerVaultKey) vault.box();
-    return new SqlStateStore(db, vault);
-  } catch (err) {
-    await db.close();
-    const e = err as Error & { code?: unknown };
-    throw Object.assign(new Error(`Could not open keyfleet's state database ${maskDatabaseUrl(url)}: ${e.message}`, { cause: err }), {
-      code: typeof e.code === 'string' && e.code === 'config_error' ? e.code : 'database_unavailable',
-    });
-  }
+  return migrated(() => db, vault, opts, maskDatabaseUrl(url), (code) => code === 'config_error');
 }

@@ -11,13 +11,7 @@ import type { RunRecord, RunState, RunSummary, SiteError, SiteResult, SiteStatus
  * `run_sites` rows, masking, and how a run's owner or a site's claimant is judged alive.
  */
 
-export const SITE_STATUSES: ReadonlySet<SiteStatus> = new Set([
-  'pending',
-  'ok',
-  'failed',
-  'skipped',
-  'unchanged',
-]);
+export const SITE_STATUSES: ReadonlySet<SiteStatus> = new Set(['pending', 'ok', 'failed', 'skipped', 'unchanged']);
 export const FINAL_STATES: ReadonlySet<RunState> = new Set(['done', 'halted', 'cancelled', 'interrupted']);
 
 /** Lower case letters and digits minus the ones read aloud wrongly (i, l, o, u): safe to type from a screen. */
@@ -35,6 +29,7 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 export type RunRow = Selectable<RunsTable>;
+type OwnerIds = Pick<RunRow, 'owner_pid' | 'owner_host'>;
 
 /** A `run_sites` row as read back; `before_json` is left out of a report's read. */
 export type SiteRow = Pick<
@@ -57,17 +52,14 @@ export function runFromRow(row: RunRow, live?: RunSummary): RunRecord {
     options: JSON.parse(row.options_json) as RunRecord['options'],
     key_version_id: row.key_version_id,
     coordination: row.coordination ?? null,
-    summary: live ?? {
-      total: row.total,
-      ok: row.ok,
-      failed: row.failed,
-      skipped: row.skipped,
-      unchanged: row.unchanged,
-    },
+    summary: live ?? { total: row.total, ok: row.ok, failed: row.failed, skipped: row.skipped, unchanged: row.unchanged },
   };
 }
 
 export function siteFromRow(row: SiteRow): SiteResult {
+  // `changes_json` holds the settings written, and (issue 9) how the site was spoken to and what could
+  // not be proven: an array when there is nothing else (every row written before), else an object.
+  const proof = row.changes_json === null ? {} : (JSON.parse(row.changes_json) as SettingName[] | Partial<SiteResult>);
   return {
     url: row.url,
     status: row.status as SiteStatus,
@@ -76,19 +68,11 @@ export function siteFromRow(row: SiteRow): SiteResult {
     duration_ms: row.duration_ms,
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
     before: row.before_json == null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
-    ...(row.changes_json === null ? {} : proofFromJson(row.changes_json)),
+    ...(Array.isArray(proof) ? { changes: proof } : proof),
     ...(row.worker ? { worker: row.worker } : {}),
   };
 }
 
-/**
- * `changes_json` holds the settings written, and (issue 9) how the site was spoken to and what could
- * not be proven: an array when there is nothing else (every row written before), else an object.
- */
-function proofFromJson(text: string): Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'> {
-  const parsed = JSON.parse(text) as SettingName[] | Pick<SiteResult, 'changes' | 'protocol' | 'unverifiable' | 'pending_proof'>;
-  return Array.isArray(parsed) ? { changes: parsed } : parsed;
-}
 
 /**
  * This process's name in per-site results (migration 8): KEYFLEET_WORKER_NAME (trimmed, at most 100
@@ -96,13 +80,6 @@ function proofFromJson(text: string): Pick<SiteResult, 'changes' | 'protocol' | 
  */
 export function workerName(env: NodeJS.ProcessEnv = process.env): string {
   return env.KEYFLEET_WORKER_NAME?.trim().slice(0, 100) || `${hostname()}:${process.pid}`;
-}
-
-/** The worker a result is recorded under: its own, else this process's. */
-export function workerOf(result: SiteResult): string {
-  return typeof result.worker === 'string' && result.worker.trim() !== ''
-    ? result.worker.trim().slice(0, 100)
-    : workerName();
 }
 
 /**
@@ -124,28 +101,12 @@ export function changesJson(result: SiteResult): string | null {
   return JSON.stringify({ changes, protocol: result.protocol, unverifiable: result.unverifiable, pending_proof: result.pending_proof });
 }
 
-/** Counts per status (from a GROUP BY) → summary; `pending` rows count in the total only. */
-export function summaryFromCounts(counts: ReadonlyArray<{ status: string; n: number | string }>): RunSummary {
-  const s: RunSummary = { total: 0, ok: 0, failed: 0, skipped: 0, unchanged: 0 };
-  for (const { status, n } of counts) {
-    s.total += Number(n);
-    if (status !== 'pending' && status in s) s[status as keyof RunSummary] += Number(n);
-  }
-  return s;
-}
-
 /**
  * JSON for options and site errors, with anything secret-shaped masked: the caller is meant to pass
  * sanitized values, and error text relayed from a site may quote a key, so the store checks again.
  */
 export function maskedJson(value: unknown): string {
   return maskSecrets(JSON.stringify(value));
-}
-
-/** Runtime check of what TypeScript cannot guarantee at the boundary (a caller in plain JS, a cast). */
-export function assertSiteResult(result: SiteResult): void {
-  if (!SITE_STATUSES.has(result.status)) throw new Error(`Unknown site status "${String(result.status)}".`);
-  if (typeof result.url !== 'string' || result.url === '') throw new Error('A site result needs a url.');
 }
 
 /** Keeps only the masked fields, so a caller's stray `value` can never reach the database. */
@@ -162,21 +123,18 @@ export function onlyMasked(keys: RunRecord['keys']): RunRecord['keys'] {
   return out;
 }
 
-/** A coordinator whose heartbeat is older than this is taken for dead (markInterrupted, reopenRun). */
-export const DEFAULT_STALE_AFTER_MS = 30_000;
-
 /**
  * Whether the process that owns a `running` run may still be writing it. A pid on this host is
  * checked directly: a dead one is dead whatever its heartbeat says (a restart right after kill -9
  * need not wait). Another host's owner is judged by its heartbeat (migration 4): fresh means alive,
- * older than `staleAfterMs` means dead. Without a heartbeat (the CLI does not beat), another host's
+ * older than `staleAfterMs` (30 s by default) means dead. Without a heartbeat (the CLI does not beat), another host's
  * run, or a pid that exists but is not ours to signal (EPERM), counts as alive, because marking a
  * live run interrupted would let two processes write it.
  */
 export function ownerMayBeAlive(
   row: Pick<RunRow, 'owner_pid' | 'owner_host' | 'owner_heartbeat_at'>,
   thisHost: string,
-  staleAfterMs = DEFAULT_STALE_AFTER_MS,
+  staleAfterMs = 30_000,
   now = Date.now(),
 ): boolean {
   const { owner_pid: pid, owner_host: host, owner_heartbeat_at: beat } = row;
@@ -185,11 +143,17 @@ export function ownerMayBeAlive(
   }
   if (pid === null) return false;
   if (pid === process.pid) return true;
+  const code = signalError(pid);
+  return code === undefined || code === 'EPERM';
+}
+
+/** Why signal 0 could not reach `pid` (ESRCH: no such process; EPERM: not ours), undefined if it could. */
+function signalError(pid: number): string | undefined {
   try {
     process.kill(pid, 0);
-    return true;
+    return undefined;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return (err as NodeJS.ErrnoException).code;
   }
 }
 
@@ -207,22 +171,12 @@ export function newClaimant(): string {
  * `interrupted` (that owner was judged dead). Anything else, another host's worker included, may be
  * alive: its claim goes stale with the job expiry.
  */
-export function claimantIsDead(
-  claimant: string,
-  thisHost: string,
-  interruptedOwner: Pick<RunRow, 'owner_pid' | 'owner_host'> | null,
-): boolean {
+export function claimantIsDead(claimant: string, thisHost: string, interruptedOwner: OwnerIds | null): boolean {
   const m = /^(.+) (\d+) [^ ]+$/.exec(claimant);
   if (!m) return false;
   const host = m[1] as string;
   const pid = Number(m[2]);
   if (interruptedOwner && host === interruptedOwner.owner_host && pid === interruptedOwner.owner_pid)
     return true;
-  if (host !== thisHost || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return host === thisHost && pid !== process.pid && signalError(pid) === 'ESRCH';
 }

@@ -1,17 +1,9 @@
 import { sql } from './sql/kysely.js';
-import type { Kysely } from 'kysely';
-import {
-  SITE_STATUSES,
-  assertSiteResult,
-  changesJson,
-  maskedJson,
-  siteFromRow,
-  summaryFromCounts,
-  workerOf,
-} from './run-records.js';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { SITE_STATUSES, changesJson, maskedJson, siteFromRow, workerName, type RunRow } from './run-records.js';
 import { affected, prepare, type StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { RunSummary, SiteResult, SiteStatus } from './state-store.js';
+import type { RunSummary, SiteClaim, SiteResult, SiteStatus, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 
@@ -42,31 +34,28 @@ export class RunSites {
 
   constructor(private readonly db: StoreDb<StateTables>) {
     this.pg = db.backend === 'postgres';
+    type P = (name: keyof SiteValues | 'claimant' | 'coordination' | 'stale') => never;
+    // What a write sets, the same for an UPDATE and an append.
+    const written = (p: P) => ({
+      status: p('status'),
+      verified: p('verified'),
+      attempts: p('attempts'),
+      duration_ms: p('duration_ms'),
+      error_json: p('error_json'),
+      before_json: p('before_json'),
+      changes_json: p('changes_json'),
+      updated_at: p('at'),
+      worker: p('worker'),
+    });
+    const runIsRunning = (eb: ExpressionBuilder<StateTables, 'run_sites'>, p: P) =>
+      eb.selectFrom('runs').select(sql`1`.as('one')).where('id', '=', p('run')).where('state', '=', 'running');
     this.update = prepare(db.k, (k, p) =>
       k
         .updateTable('run_sites')
-        .set({
-          status: p('status'),
-          verified: p('verified'),
-          attempts: p('attempts'),
-          duration_ms: p('duration_ms'),
-          error_json: p('error_json'),
-          before_json: sql<string>`COALESCE(before_json, ${p('before_json')})`,
-          changes_json: p('changes_json'),
-          updated_at: p('at'),
-          worker: p('worker'),
-        })
+        .set({ ...written(p), before_json: sql<string>`COALESCE(before_json, ${p('before_json')})` })
         .where('run_id', '=', p('run'))
         .where('url', '=', p('url'))
-        .where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('runs')
-              .select(sql`1`.as('one'))
-              .where('id', '=', p('run'))
-              .where('state', '=', 'running')
-              .$if(this.pg, (q) => q.forShare()),
-          ),
-        ),
+        .where((eb) => eb.exists(runIsRunning(eb, p).$if(this.pg, (q) => q.forShare()))),
     );
     this.append = prepare(db.k, (k, p) =>
       k.insertInto('run_sites').values({
@@ -74,15 +63,7 @@ export class RunSites {
         url: p('url'),
         position: (eb) =>
           eb.selectFrom('run_sites').select(sql<number>`COALESCE(MAX(position) + 1, 0)`.as('n')).where('run_id', '=', p('run')),
-        status: p('status'),
-        verified: p('verified'),
-        attempts: p('attempts'),
-        duration_ms: p('duration_ms'),
-        error_json: p('error_json'),
-        before_json: p('before_json'),
-        changes_json: p('changes_json'),
-        updated_at: p('at'),
-        worker: p('worker'),
+        ...written(p),
       }),
     );
     this.claim = prepare(db.k, (k, p) =>
@@ -93,15 +74,7 @@ export class RunSites {
         .where('url', '=', p('url'))
         .where('status', '=', 'pending')
         .where((eb) => eb.or([eb('claimed_at', 'is', null), eb('claimed_at', '<', p('stale'))]))
-        .where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('runs')
-              .select(sql`1`.as('one'))
-              .where('id', '=', p('run'))
-              .where('state', '=', 'running')
-              .where('coordination', '=', p('coordination')),
-          ),
-        ),
+        .where((eb) => eb.exists(runIsRunning(eb, p).where('coordination', '=', p('coordination')))),
     );
   }
 
@@ -149,26 +122,16 @@ export class RunSites {
   }
 
   /** The claim's one conditional write (see StateStore.claimSite); a concurrent claim waits, then finds it taken. */
-  async claimSite(runId: string, url: string, claimant: string, coordination: string, staleAfterMs: number): Promise<boolean> {
+  async claimSite(runId: string, url: string, { claimant, coordination, staleAfterMs }: SiteClaim): Promise<boolean> {
     const now = Date.now();
-    const q = this.claim({
-      run: runId,
-      url,
-      claimant,
-      coordination,
-      at: new Date(now).toISOString(),
-      stale: new Date(now - staleAfterMs).toISOString(),
-    });
-    return affected(await this.db.k.executeQuery(q)) === 1;
+    const at = new Date(now).toISOString();
+    const stale = new Date(now - staleAfterMs).toISOString();
+    return affected(await this.db.k.executeQuery(this.claim({ run: runId, url, claimant, coordination, at, stale }))) === 1;
   }
 
   /** In position order; `statuses` and `urls` narrow it (a shared run's job reads only its own sites). */
-  async list(
-    runId: string,
-    statuses?: readonly SiteStatus[],
-    urls?: readonly string[],
-    withBefore: boolean | 'only' = true,
-  ): Promise<SiteResult[]> {
+  async list(runId: string, opts: Parameters<StateStore['siteResults']>[1] = {}): Promise<SiteResult[]> {
+    const { status: statuses, urls, before: withBefore = true } = opts;
     for (const s of statuses ?? []) if (!SITE_STATUSES.has(s)) throw new Error(`Unknown site status "${String(s)}".`);
     if (statuses?.length === 0 || urls?.length === 0) return [];
     const rows = await this.db.k
@@ -193,7 +156,13 @@ export class RunSites {
       .where('run_id', '=', runId)
       .groupBy('status')
       .execute();
-    return summaryFromCounts(rows);
+    const s: RunSummary = { total: 0, ok: 0, failed: 0, skipped: 0, unchanged: 0 };
+    // `pending` rows count in the total only.
+    for (const { status, n } of rows) {
+      s.total += Number(n);
+      if (status !== 'pending' && status in s) s[status as keyof RunSummary] += Number(n);
+    }
+    return s;
   }
 
   /** When the run last recorded a site: the best estimate of when a dead process stopped. */
@@ -207,16 +176,21 @@ export class RunSites {
   }
 
   /**
-   * Throws unless the run exists and is running. `lock` (Postgres) holds the run's row FOR UPDATE to
-   * the end of the transaction; SQLite's IMMEDIATE transaction already excludes every other writer.
+   * The run's row. `lock` (Postgres) holds it FOR UPDATE to the end of the transaction, for a change
+   * of its state; SQLite's IMMEDIATE transaction already excludes every other writer.
    */
-  async requireRunning(q: Q, runId: string, lock = false): Promise<void> {
-    const row = await q
+  runRow(q: Q, runId: string, lock = false): Promise<RunRow | undefined> {
+    return q
       .selectFrom('runs')
-      .select('state')
+      .selectAll()
       .where('id', '=', runId)
       .$if(this.pg && lock, (b) => b.forUpdate())
       .executeTakeFirst();
+  }
+
+  /** Throws unless the run exists and is running; `lock` as for runRow. */
+  async requireRunning(q: Q, runId: string, lock = false): Promise<void> {
+    const row = await this.runRow(q, runId, lock);
     if (!row) throw new Error(`No run ${runId}.`);
     if (row.state !== 'running') throw new Error(`Run ${runId} is ${row.state}: reopen it before recording sites.`);
   }
@@ -268,8 +242,12 @@ export class RunSites {
   }
 }
 
+/** Checks at runtime what TypeScript cannot guarantee at the boundary (a caller in plain JS, a cast). */
 function values(runId: string, result: SiteResult, at: string): SiteValues {
-  assertSiteResult(result);
+  if (!SITE_STATUSES.has(result.status)) throw new Error(`Unknown site status "${String(result.status)}".`);
+  if (typeof result.url !== 'string' || result.url === '') throw new Error('A site result needs a url.');
+  // The worker a result is recorded under: its own, else this process's.
+  const worker = typeof result.worker === 'string' ? result.worker.trim().slice(0, 100) : '';
   return {
     run: runId,
     url: result.url,
@@ -281,6 +259,6 @@ function values(runId: string, result: SiteResult, at: string): SiteValues {
     before_json: result.before ? maskedJson(result.before) : null,
     changes_json: changesJson(result),
     at,
-    worker: workerOf(result),
+    worker: worker || workerName(),
   };
 }

@@ -20,7 +20,7 @@ import {
 } from './fleet-store.js';
 import { prepare, type StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import { openSealed, type VaultKeyProvider } from './vault.js';
+import { openSealed, type VaultKeyProvider } from './key-vault.js';
 
 /** Every write that can take a URL or a name holds this lock (the UNIQUE constraints back it up). */
 const SITES_LOCK = 'keyfleet.fleet_sites';

@@ -3,32 +3,13 @@ import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { SqlDashboardSessions, type DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
-import { KeyVault } from './key-vault.js';
+import { KeyVault, type VaultKeyProvider } from './key-vault.js';
 import { SqlFleetStore } from './sql-fleet-store.js';
-import {
-  FINAL_STATES,
-  claimantIsDead,
-  maskedJson,
-  newRunId,
-  onlyMasked,
-  ownerMayBeAlive,
-  runFromRow,
-  type RunRow,
-} from './run-records.js';
+import { FINAL_STATES, claimantIsDead, maskedJson, newRunId, onlyMasked, ownerMayBeAlive, runFromRow, type RunRow } from './run-records.js';
 import { RunSites } from './run-sites.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type {
-  NewRun,
-  RunRecord,
-  RunState,
-  SiteClaim,
-  SiteProtocol,
-  SiteResult,
-  SiteStatus,
-  StateStore,
-} from './state-store.js';
-import type { VaultKeyProvider } from './vault.js';
+import type { NewRun, RunRecord, RunState, SiteClaim, SiteProtocol, SiteResult, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 
@@ -52,13 +33,11 @@ export class SqlStateStore implements StateStore {
   private readonly vault: KeyVault;
   private readonly sites: RunSites;
   private readonly host = hostname();
-  private readonly pg: boolean;
 
   constructor(
     private readonly db: StoreDb<StateTables>,
     vault: VaultKeyProvider,
   ) {
-    this.pg = db.backend === 'postgres';
     this.vault = new KeyVault(db, vault);
     this.sites = new RunSites(db);
     this.sessions = new SqlDashboardSessions(db.k);
@@ -117,7 +96,7 @@ export class SqlStateStore implements StateStore {
 
   async reopenRun(runId: string): Promise<RunRecord> {
     await this.db.tx(async (trx) => {
-      const row = await this.runRow(trx, runId, true);
+      const row = await this.sites.runRow(trx, runId, true);
       if (!row) throw new Error(`No run ${runId}.`);
       if (row.state === 'done') throw new Error(`Run ${runId} is done: there is nothing to resume.`);
       if (row.state === 'running' && ownerMayBeAlive(row, this.host)) {
@@ -160,7 +139,7 @@ export class SqlStateStore implements StateStore {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = await this.runRow(this.db.k, id);
+    const row = await this.sites.runRow(this.db.k, id);
     return row && this.toRecord(row);
   }
 
@@ -171,11 +150,8 @@ export class SqlStateStore implements StateStore {
     return Promise.all(rows.map((row) => this.toRecord(row)));
   }
 
-  siteResults(
-    runId: string,
-    opts: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' } = {},
-  ): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts.status, opts.urls, opts.before ?? true);
+  siteResults(runId: string, opts?: Parameters<StateStore['siteResults']>[1]): Promise<SiteResult[]> {
+    return this.sites.list(runId, opts);
   }
 
   async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {
@@ -185,7 +161,7 @@ export class SqlStateStore implements StateStore {
       if (ownerMayBeAlive(row, this.host, opts.staleAfterMs)) continue;
       // Re-checked under the lock: the owner may have finished it, or beaten, since the SELECT.
       const ended = await this.db.tx(async (trx) => {
-        const now = await this.runRow(trx, row.id, true);
+        const now = await this.sites.runRow(trx, row.id, true);
         if (now?.state !== 'running' || ownerMayBeAlive(now, this.host, opts.staleAfterMs)) return false;
         await this.freeze(trx, row.id, 'interrupted', (await this.sites.lastWrite(trx, row.id)) ?? row.started_at);
         return true;
@@ -230,7 +206,7 @@ export class SqlStateStore implements StateStore {
   }
 
   claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean> {
-    return this.sites.claimSite(runId, url, claim.claimant, claim.coordination, claim.staleAfterMs);
+    return this.sites.claimSite(runId, url, claim);
   }
 
   saveKeyVersion(...args: Parameters<StateStore['saveKeyVersion']>): ReturnType<StateStore['saveKeyVersion']> {
@@ -247,16 +223,6 @@ export class SqlStateStore implements StateStore {
 
   async close(): Promise<void> {
     await this.db.close();
-  }
-
-  /** `lock`: inside a transaction that changes the run's state (Postgres: FOR UPDATE). */
-  private async runRow(q: Q, id: string, lock = false): Promise<RunRow | undefined> {
-    return q
-      .selectFrom('runs')
-      .selectAll()
-      .where('id', '=', id)
-      .$if(lock && this.pg, (b) => b.forUpdate())
-      .executeTakeFirst();
   }
 
   /** Ends the run with counts taken from its rows; called inside a transaction holding the run. */

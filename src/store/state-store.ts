@@ -6,12 +6,7 @@
  * Nothing here ever holds a key value in clear except `saveKeyVersion`'s input and
  * `secretByFingerprint`'s output: runs carry masked keys only, the vault stores sealed values.
  *
- * @example
- *   const store = await openStateStore();
- *   const run = await store.createRun({ command: 'push', dry_run: false, actor, sites_source,
- *     keys, options, key_version_id, sites });
- *   await store.recordSite(run.id, result);            // as each site finishes
- *   await store.finishRun(run.id, 'done');             // summary computed from the site rows
+ * @example const run = await store.createRun({ ...newRun, sites }); await store.recordSite(run.id, result);
  */
 import type { SettingName } from '../protocol/settings.js';
 import type { DashboardSessionStore } from './dashboard-sessions.js';
@@ -20,8 +15,7 @@ import type { FleetStore } from './fleet-store.js';
 export type SiteStatus = 'pending' | 'ok' | 'failed' | 'skipped' | 'unchanged';
 export type RunState = 'running' | 'done' | 'halted' | 'cancelled' | 'interrupted';
 export type RunCommand = 'push' | 'verify' | 'rollback' | 'backup';
-export type VaultSetting =
-  'stripe_publishable_key' | 'stripe_secret_key' | 'stripe_webhook_secret' | 'stripe_price_id';
+export type VaultSetting = 'stripe_publishable_key' | 'stripe_secret_key' | 'stripe_webhook_secret' | 'stripe_price_id';
 
 export interface MaskedKey {
   last4: string;
@@ -82,9 +76,8 @@ export interface SiteSnapshot {
   /** Added (issue 9): the protocol the site was spoken to in; absent = `keyfleet`. */
   protocol?: 'keyfleet' | 'seed';
   /**
-   * Added (issue 9): settings whose current value the site cannot tell (a seed site never reveals a
-   * secret): their null fingerprint means "unknown", not "none". A rollback cannot restore them from
-   * the snapshot alone.
+   * Added (issue 9): settings whose value the site cannot tell (a seed site never reveals a secret):
+   * their null fingerprint means "unknown", not "none", so a rollback cannot restore them from this.
    */
   unknown?: SettingName[];
   /** Added (issue 10): the site's authenticated view lists `atomic_write`. */
@@ -125,10 +118,7 @@ export interface SiteResult {
   worker?: string | null;
 }
 
-export type NewRun = Omit<
-  RunRecord,
-  'id' | 'state' | 'finished_at' | 'summary' | 'started_at' | 'coordination'
-> & {
+export type NewRun = Omit<RunRecord, 'id' | 'state' | 'finished_at' | 'summary' | 'started_at' | 'coordination'> & {
   sites: string[];
 };
 
@@ -151,6 +141,8 @@ export interface KeyVersion {
   created_by: string;
 }
 
+export type SavedKeyVersion = Omit<KeyVersion, 'created_by'>;
+
 export interface StateStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Added: the dashboard's fleet registry, desired versions, audit log (fleet-store.ts), same database. */
@@ -163,9 +155,8 @@ export interface StateStore {
    */
   createRun(run: NewRun): Promise<RunRecord>;
   /**
-   * Upserts the site's row: one row per site per run however often it is written, so counts never
-   * double. `before` is kept from the first write that carries one (what the site had before this
-   * run, even across a resume). Throws unless the run is `running` (see `reopenRun`).
+   * Upserts the site's row (one per site per run, so counts never double); `before` is kept from the
+   * first write that carries one (see RunSites). Throws unless the run is `running` (see `reopenRun`).
    */
   recordSite(runId: string, result: SiteResult): Promise<void>;
   /** recordSite for several sites in one transaction (a push's preflight records: one commit, not N). */
@@ -191,10 +182,8 @@ export interface StateStore {
     opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' },
   ): Promise<SiteResult[]>;
   /**
-   * Runs left `running` by a dead process become `interrupted`; returns their ids. A run owned by this
-   * host is judged by its pid; one owned by another host by its coordinator's heartbeat (older than
-   * `staleAfterMs`, 30 s by default, is dead; no heartbeat at all is left alone, a pid means nothing
-   * on another machine). A live owner's run is left alone.
+   * Runs left `running` by a dead process become `interrupted`; returns their ids. Dead: see
+   * `ownerMayBeAlive` (this host: the pid; another: a heartbeat older than `staleAfterMs`, 30 s).
    */
   markInterrupted(opts?: { staleAfterMs?: number }): Promise<string[]>;
   /**
@@ -216,10 +205,7 @@ export interface StateStore {
   /** Added (migration 6): remembers what a run detected, one transaction; the newest detection wins. */
   rememberProtocols(entries: ReadonlyArray<{ url: string; protocol: SiteProtocol }>): Promise<void>;
   /** Seals every value; the same set of fingerprints as an existing version returns that version. */
-  saveKeyVersion(
-    values: Partial<Record<VaultSetting, string>>,
-    createdBy: string,
-  ): Promise<{ id: string; keys: Record<string, MaskedKey>; created_at: string }>;
+  saveKeyVersion(values: Partial<Record<VaultSetting, string>>, createdBy: string): Promise<SavedKeyVersion>;
   /** Decrypts a value keyfleet itself saved before; undefined when none has that fingerprint. */
   secretByFingerprint(setting: string, fingerprint: string): Promise<string | undefined>;
   /** Newest first. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/protocol/fingerprint.js';
 import type { StateStore } from '../../src/store/state-store.js';
-import { VaultKeyError } from '../../src/store/vault.js';
+import { VaultKeyError } from '../../src/store/key-vault.js';
 import { makeKey, makePriceId, makeWebhookSecret } from '../helpers/keys.js';
 import { STATE_BACKENDS, newVaultKey, stateFixture, type StateFixture } from './state-store-fixture.js';
 
