@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { StateTables } from './sql/tables.js';
+import type { DashboardSessionsTable, StateTables } from './sql/tables.js';
 
 /**
  * The dashboard's admin sessions, kept in keyfleet's state database so they outlive a restart and
@@ -14,18 +14,8 @@ import type { StateTables } from './sql/tables.js';
  *   const s = await store.sessions.find(id_hash);      // undefined after logout
  *   await store.sessions.deleteExpired(new Date().toISOString());
  */
-export interface StoredSession {
-  /** SHA-256 (hex) of the session id; never the id itself. */
-  id_hash: string;
-  /** Who logged in (`admin`), for the audit log. */
-  actor: string;
-  /** The address the login came from. */
-  address: string | null;
-  /** ISO-8601 UTC, like every timestamp of the state database. */
-  created_at: string;
-  expires_at: string;
-  last_seen_at: string;
-}
+/** A session row: `id_hash` is the SHA-256 (hex) of the session id, never the id; times are ISO-8601 UTC. */
+export type StoredSession = DashboardSessionsTable;
 
 export interface DashboardSessionStore {
   /** Inserts a new session (its hash is new: 32 random bytes never repeat). */
