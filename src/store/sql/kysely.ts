@@ -18,7 +18,6 @@ export const {
   SqliteDriver,
   expressionBuilder,
   sql,
-} =
-  kysely;
+} = kysely;
 export type CompiledQuery<R = unknown> = K.CompiledQuery<R>;
 export type Kysely<T> = K.Kysely<T>;

@@ -71,9 +71,6 @@ export class StoreDb<T> {
   }
 }
 
-/** Marks a parameter of a prepared query by name: see `prepare`. */
-export type Param = <V = never>(name: string) => V;
-
 const MARK = '\u0000keyfleet-param:';
 
 /**
