@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, PostgresIntrospector, sql } from './kysely.js';
 import type { DatabaseIntrospector, PostgresDialectConfig, TableMetadata } from 'kysely';
-import { StoreDb, type DialectParts } from './store-db.js';
+import { storeDb, type StoreDb } from './store-db.js';
 
 /**
  * The schema names keyfleet accepts (KEYFLEET_DB_SCHEMA): a plain identifier, at most 63 bytes (what
@@ -34,20 +34,13 @@ export function searchPathOptions(
   schema: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { connectionString: string; options: string } {
-  let url = connectionString;
-  let fromUrl: string | null = null;
-  try {
-    const parsed = new URL(connectionString);
-    fromUrl = parsed.searchParams.get('options');
-    if (fromUrl !== null) {
-      parsed.searchParams.delete('options');
-      url = parsed.toString();
-    }
-  } catch {
-    // Not a URL pg would read options from: leave it as given.
-  }
-  const extra = [fromUrl ?? env.PGOPTIONS ?? ''].filter((o) => o.trim() !== '');
-  return { connectionString: url, options: [...extra, `-c search_path=${quoteIdent(schema)}`].join(' ') };
+  // A string that is not a URL has no options pg would read from it: it is left as given.
+  const parsed = URL.canParse(connectionString) ? new URL(connectionString) : null;
+  const fromUrl = parsed?.searchParams.get('options') ?? null;
+  parsed?.searchParams.delete('options');
+  const url = fromUrl === null ? connectionString : String(parsed);
+  const options = [fromUrl ?? env.PGOPTIONS ?? '', `-c search_path=${quoteIdent(schema)}`].filter((o) => o.trim() !== '');
+  return { connectionString: url, options: options.join(' ') };
 }
 
 export interface PostgresOpenOptions {
@@ -65,10 +58,7 @@ export interface PostgresOpenOptions {
  * meanwhile, as a shared database's other tenants (and parallel tests) do. Only ours matters.
  */
 class OneSchemaIntrospector extends PostgresIntrospector {
-  constructor(
-    private readonly k: Kysely<unknown>,
-    private readonly schema: string,
-  ) {
+  constructor(private readonly k: Kysely<unknown>, private readonly schema: string) {
     super(k);
   }
 
@@ -79,10 +69,7 @@ class OneSchemaIntrospector extends PostgresIntrospector {
 }
 
 class OneSchemaDialect extends PostgresDialect {
-  constructor(
-    config: PostgresDialectConfig,
-    private readonly schema: string,
-  ) {
+  constructor(config: PostgresDialectConfig, private readonly schema: string) {
     super(config);
   }
 
@@ -118,7 +105,7 @@ export function openPostgres<T>(url: string, schema: string, opts: PostgresOpenO
   pool.on('error', (err) => opts.log?.(`idle Postgres connection failed: ${err.message}`));
   const k = new Kysely<T>({ dialect: new OneSchemaDialect({ pool }, schema) });
   let closed: Promise<void> | undefined;
-  const parts: DialectParts = {
+  const db = storeDb<T>(k, {
     backend: 'postgres',
     schema,
     lock: async (trx, key) => {
@@ -134,8 +121,8 @@ export function openPostgres<T>(url: string, schema: string, opts: PostgresOpenO
       return rows[0]?.t != null;
     },
     close: () => (closed ??= k.destroy().catch(() => undefined)),
-  };
-  return { db: new StoreDb<T>(k, parts), pool, clientConfig };
+  });
+  return { db, pool, clientConfig };
 }
 
 /**

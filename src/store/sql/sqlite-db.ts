@@ -1,10 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql } from './kysely.js';
 import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig, SqliteStatement, TransactionSettings } from 'kysely';
 import { ensurePrivateFile } from '../private-file.js';
-import { StoreDb, type DialectParts } from './store-db.js';
+import { storeDb, type StoreDb } from './store-db.js';
 
 export interface SqliteOpenOptions {
   /** How long a write waits for another process's write lock before failing (SQLITE_BUSY). */
@@ -76,10 +75,7 @@ const turns = new Map<string, FileTurn>();
 class ImmediateDriver extends SqliteDriver {
   private release: (() => void) | null = null;
 
-  constructor(
-    config: SqliteDialectConfig,
-    private readonly turn: FileTurn,
-  ) {
+  constructor(config: SqliteDialectConfig, private readonly turn: FileTurn) {
     super(config);
   }
 
@@ -108,10 +104,7 @@ class ImmediateDriver extends SqliteDriver {
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(
-    private readonly config: SqliteDialectConfig,
-    private readonly turn: FileTurn,
-  ) {
+  constructor(private readonly config: SqliteDialectConfig, private readonly turn: FileTurn) {
     super(config);
   }
 
@@ -128,10 +121,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
  */
 export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): StoreDb<T> {
   const inMemory = path === ':memory:' || path === '';
-  if (!inMemory && !path.startsWith('file:')) {
-    mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
-    ensurePrivateFile(path);
-  }
+  ensurePrivateFile(path);
   // `timeout` is better-sqlite3's name for SQLite's busy_timeout.
   const raw = new Database(path, { timeout: opts.busyTimeoutMs ?? 5000 });
   try {
@@ -148,7 +138,7 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
   if (file !== null) turns.set(file, turn);
   turn.users += 1;
   const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database: cachingDatabase(raw) }, turn) });
-  const parts: DialectParts = {
+  return storeDb<T>(k, {
     backend: 'sqlite',
     lock: async () => undefined,
     inList: (column, values) => sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
@@ -166,6 +156,5 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
       // Dropped with its last connection, so many short-lived files (tests) leave nothing behind.
       if (--turn.users === 0 && file !== null) turns.delete(file);
     },
-  };
-  return new StoreDb<T>(k, parts);
+  });
 }

@@ -1,5 +1,5 @@
 import { CompiledQuery } from './kysely.js';
-import type { Compilable, Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
+import type { Compilable, Kysely, QueryExecutorProvider, RawBuilder, SqlBool, Transaction } from 'kysely';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -9,18 +9,19 @@ export type Backend = 'sqlite' | 'postgres';
  */
 export interface DialectParts {
   readonly backend: Backend;
+  /** The Postgres schema the connections work in (search_path); undefined on SQLite. */
+  readonly schema?: string;
   /**
    * Serialises writers on `key` inside `trx`: a Postgres advisory lock held to the end of the
    * transaction. SQLite needs nothing more: its transactions are IMMEDIATE and hold the file's lock.
    */
-  lock(trx: Kysely<never>, key: string): Promise<void>;
+  lock(trx: QueryExecutorProvider, key: string): Promise<void>;
   /** `column IN (values)` with the whole list bound as one parameter (50,000 URLs are one bind). */
   inList(column: string, values: readonly string[]): RawBuilder<SqlBool>;
   /** Runs a script of several statements (a migration) on `trx`. */
-  script(trx: Kysely<never>, text: string): Promise<void>;
-  tableExists(trx: Kysely<never>, table: string): Promise<boolean>;
-  /** The Postgres schema the connections work in (search_path); undefined on SQLite. */
-  readonly schema?: string;
+  script(trx: QueryExecutorProvider, text: string): Promise<void>;
+  tableExists(trx: QueryExecutorProvider, table: string): Promise<boolean>;
+  /** Closes the connection (SQLite) or ends the pool (Postgres); safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -31,44 +32,13 @@ export interface DialectParts {
  *
  * @example await db.tx(async (trx) => { await db.lock(trx, 'runs'); await trx.updateTable('runs')… });
  */
-export class StoreDb<T> {
-  constructor(
-    readonly k: Kysely<T>,
-    private readonly parts: DialectParts,
-  ) {}
+export interface StoreDb<T> extends DialectParts {
+  readonly k: Kysely<T>;
+  tx<R>(fn: (trx: Transaction<T>) => Promise<R>): Promise<R>;
+}
 
-  get backend(): Backend {
-    return this.parts.backend;
-  }
-
-  get schema(): string | undefined {
-    return this.parts.schema;
-  }
-
-  tx<R>(fn: (trx: Transaction<T>) => Promise<R>): Promise<R> {
-    return this.k.transaction().execute(fn);
-  }
-
-  lock(trx: Kysely<T>, key: string): Promise<void> {
-    return this.parts.lock(trx as unknown as Kysely<never>, key);
-  }
-
-  inList(column: string, values: readonly string[]): RawBuilder<SqlBool> {
-    return this.parts.inList(column, values);
-  }
-
-  script(trx: Kysely<T>, text: string): Promise<void> {
-    return this.parts.script(trx as unknown as Kysely<never>, text);
-  }
-
-  tableExists(trx: Kysely<T>, table: string): Promise<boolean> {
-    return this.parts.tableExists(trx as unknown as Kysely<never>, table);
-  }
-
-  /** Closes the connection (SQLite) or ends the pool (Postgres); safe to call twice. */
-  close(): Promise<void> {
-    return this.parts.close();
-  }
+export function storeDb<T>(k: Kysely<T>, parts: DialectParts): StoreDb<T> {
+  return { ...parts, k, tx: (fn) => k.transaction().execute(fn) };
 }
 
 const MARK = '\u0000keyfleet-param:';
@@ -86,19 +56,12 @@ export function prepare<T, N extends string = string>(
   build: (k: Kysely<T>, p: <V = never>(name: N) => V) => Compilable,
 ): (values: Record<N, unknown>) => CompiledQuery {
   const p = <V,>(name: N) => `${MARK}${name}` as unknown as V;
-  const compiled = build(k, p).compile();
-  const slots = compiled.parameters.map((v) =>
-    typeof v === 'string' && v.startsWith(MARK) ? (v.slice(MARK.length) as N) : undefined,
-  );
-  return (values) =>
-    CompiledQuery.raw(
-      compiled.sql,
-      slots.map((name, i) => (name === undefined ? compiled.parameters[i] : values[name])),
-    );
+  const { sql: text, parameters } = build(k, p).compile();
+  const slots = parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? (v.slice(MARK.length) as N) : undefined));
+  return (values) => CompiledQuery.raw(text, slots.map((name, i) => (name === undefined ? parameters[i] : values[name])));
 }
 
 /** Rows a write touched (Kysely reports a bigint, or nothing for a statement that touched none). */
-export function affected(result: { numAffectedRows?: bigint; numUpdatedOrDeletedRows?: bigint }): number {
-  return Number(result.numAffectedRows ?? result.numUpdatedOrDeletedRows ?? 0n);
+export function affected(result: { numAffectedRows?: bigint }): number {
+  return Number(result.numAffectedRows ?? 0n);
 }
-
