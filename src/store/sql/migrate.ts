@@ -1,5 +1,5 @@
 import { Migrator, sql } from './kysely.js';
-import type { Kysely, Migration as KyselyMigration } from 'kysely';
+import type { Migration as KyselyMigration } from 'kysely';
 import type { StoreDb } from './store-db.js';
 
 /**
@@ -49,10 +49,8 @@ export async function migrate<T>(typed: StoreDb<T>, set: MigrationSet): Promise<
   await pg?.ensureSchema(db);
   const table = `${set.name}_migrations`;
   await adoptLegacy(db, set, table);
-  const migrations: Record<string, KyselyMigration> = {};
-  for (const m of set.migrations) {
-    migrations[migrationName(m.version)] = { up: (trx: Kysely<unknown>) => db.script(trx, m[db.backend]) };
-  }
+  const up = (m: Migration): KyselyMigration => ({ up: (trx) => db.script(trx, m[db.backend]) });
+  const migrations = Object.fromEntries(set.migrations.map((m) => [migrationName(m.version), up(m)]));
   const migrator = new Migrator({
     db: db.k,
     provider: { getMigrations: async () => migrations },
@@ -65,9 +63,7 @@ export async function migrate<T>(typed: StoreDb<T>, set: MigrationSet): Promise<
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     const what = failed ? ` (migration ${failed.migrationName})` : '';
-    throw Object.assign(new Error(`${set.label} could not be migrated${what}: ${(error as Error).message}`), {
-      cause: error,
-    });
+    throw new Error(`${set.label} could not be migrated${what}: ${(error as Error).message}`, { cause: error });
   }
   await pg?.assertSchema(db);
   return latestVersion(set);
