@@ -70,8 +70,10 @@ export function siteFromRow(row: SiteRow): SiteResult {
  * characters), else `<host>:<pid>`.
  */
 export function workerName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KEYFLEET_WORKER_NAME?.trim().slice(0, 100) || `${hostname()}:${process.pid}`;
+  // The host name is a system call: asked once, not once per site result.
+  return env.KEYFLEET_WORKER_NAME?.trim().slice(0, 100) || `${(thisHost ??= hostname())}:${process.pid}`;
 }
+let thisHost: string | undefined;
 
 /**
  * `changes` as stored in `changes_json`: setting names only, so a caller that put a value there by

@@ -104,7 +104,10 @@ export class RunSites {
     if (this.pg) return this.recordManyPg(runId, all, at);
     await this.db.tx(async (trx) => {
       await this.requireRunning(trx, runId);
-      for (const v of all) await this.write(trx, v);
+      // Synchronous: no promise per site (see StoreDb.runNow).
+      for (const v of all) {
+        if (this.db.runNow(this.update(v)) === 0) this.db.runNow(this.append(v));
+      }
     });
   }
 

@@ -9,7 +9,7 @@ import { FINAL_STATES, claimantIsDead, maskedJson, newRunId, onlyMasked, ownerMa
 import { RunSites } from './run-sites.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { NewRun, RunRecord, RunState, SiteClaim, SiteProtocol, SiteResult, StateStore } from './state-store.js';
+import type { NewRun, RunRecord, RunState, SiteProtocol, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 

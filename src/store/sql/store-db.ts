@@ -19,6 +19,12 @@ export interface DialectParts {
   /** Runs a script of several statements (a migration) on `trx`. */
   script(trx: Kysely<never>, text: string): Promise<void>;
   tableExists(trx: Kysely<never>, table: string): Promise<boolean>;
+  /**
+   * SQLite only: runs a write at once on the connection, with no promise, and returns the rows it
+   * changed. Only inside a transaction (which holds the connection): a batch of per-site writes then
+   * makes no garbage per site that outlives a young-generation GC (bench/README.md, issue 13).
+   */
+  runNow?(query: CompiledQuery): number;
   /** The Postgres schema the connections work in (search_path); undefined on SQLite. */
   readonly schema?: string;
   close(): Promise<void>;
@@ -63,6 +69,12 @@ export class StoreDb<T> {
 
   tableExists(trx: Kysely<T>, table: string): Promise<boolean> {
     return this.parts.tableExists(trx as unknown as Kysely<never>, table);
+  }
+
+  /** See DialectParts.runNow; throws on Postgres. */
+  runNow(query: CompiledQuery): number {
+    if (!this.parts.runNow) throw new Error(`runNow is SQLite's; ${this.backend} runs queries through Kysely.`);
+    return this.parts.runNow(query);
   }
 
   /** Closes the connection (SQLite) or ends the pool (Postgres); safe to call twice. */
