@@ -30,15 +30,11 @@ export interface DashboardSessionStore {
   deleteExpired(now: string): Promise<number>;
 }
 
-/**
- * `dashboard_sessions` in the state database, on either backend: every dashboard sharing a Postgres
- * sees a login or a logout made by another at once, since each lookup reads the table.
- */
+/** Every dashboard sharing a Postgres sees a login or logout made by another at once: each lookup reads the table. */
 export class SqlDashboardSessions implements DashboardSessionStore {
   constructor(private readonly k: Kysely<StateTables>) {}
 
-  async create(s: StoredSession): Promise<void> {
-    const { id_hash, actor, address, created_at, expires_at, last_seen_at } = s;
+  async create({ id_hash, actor, address, created_at, expires_at, last_seen_at }: StoredSession): Promise<void> {
     await this.k.insertInto('dashboard_sessions').values({ id_hash, actor, address, created_at, expires_at, last_seen_at }).execute();
   }
 
@@ -47,12 +43,8 @@ export class SqlDashboardSessions implements DashboardSessionStore {
   }
 
   async touch(idHash: string, at: string): Promise<void> {
-    await this.k
-      .updateTable('dashboard_sessions')
-      .set({ last_seen_at: at })
-      .where('id_hash', '=', idHash)
-      .where('last_seen_at', '<', at)
-      .execute();
+    await this.k.updateTable('dashboard_sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash)
+      .where('last_seen_at', '<', at).execute();
   }
 
   async delete(idHash: string): Promise<boolean> {

@@ -47,10 +47,7 @@ export function openSealed(vault: VaultKeyProvider, sealed: string): string {
  * UNIQUE index turns into "return the existing version" even when two processes save at once.
  */
 function fingerprintSet(fingerprints: Record<string, string>): string {
-  return Object.keys(fingerprints)
-    .sort()
-    .map((setting) => `${setting}=${fingerprints[setting]}`)
-    .join(',');
+  return Object.keys(fingerprints).sort().map((setting) => `${setting}=${fingerprints[setting]}`).join(',');
 }
 
 /** Rejects an empty save and names outside the vault's settings, before anything is sealed. */
@@ -68,12 +65,9 @@ function vaultEntries(values: Partial<Record<VaultSetting, string>>): Array<[Vau
 
 const VALUE_COLUMNS = ['version_id', 'setting', 'fingerprint', 'last4', 'mode', 'prefix'] as const;
 
-const toMasked = (row: { last4: string; fingerprint: string; mode: string | null; prefix: string }): MaskedKey => ({
-  last4: row.last4,
-  fingerprint: row.fingerprint,
-  mode: row.mode as MaskedKey['mode'],
-  prefix: row.prefix,
-});
+type MaskedRow = { last4: string; fingerprint: string; mode: string | null; prefix: string };
+const toMasked = ({ last4, fingerprint, mode, prefix }: MaskedRow): MaskedKey =>
+  ({ last4, fingerprint, mode: mode as MaskedKey['mode'], prefix });
 
 /**
  * The key vault's half of the state store: key versions in `key_versions` (v1, v2, …), one sealed
@@ -109,27 +103,18 @@ export class KeyVault {
       const id = `v${n}`;
       const createdAt = new Date().toISOString();
       await trx.insertInto('key_versions').values({ id, seq: n, fingerprint_set: identity, created_at: createdAt, created_by: createdBy }).execute();
-      await trx
-        .insertInto('key_version_values')
-        .values(
-          sealed.map(([setting, box]) => {
-            const k = keys[setting] as MaskedKey;
-            return { version_id: id, setting, fingerprint: k.fingerprint, last4: k.last4, mode: k.mode, prefix: k.prefix ?? '', sealed: box };
-          }),
-        )
-        .execute();
+      const rows = sealed.map(([setting, box]) => {
+        const { fingerprint, last4, mode, prefix = '' } = keys[setting] as MaskedKey;
+        return { version_id: id, setting, fingerprint, last4, mode, prefix, sealed: box };
+      });
+      await trx.insertInto('key_version_values').values(rows).execute();
       return { id, keys, created_at: createdAt };
     });
   }
 
   async secretByFingerprint(setting: string, fp: string): Promise<string | undefined> {
-    const row = await this.db.k
-      .selectFrom('key_version_values')
-      .select('sealed')
-      .where('setting', '=', setting)
-      .where('fingerprint', '=', fp)
-      .limit(1)
-      .executeTakeFirst();
+    const row = await this.db.k.selectFrom('key_version_values').select('sealed').where('setting', '=', setting)
+      .where('fingerprint', '=', fp).limit(1).executeTakeFirst();
     if (!row) return undefined;
     const value = openSealed(this.vault, row.sealed);
     // GCM already authenticates; this catches a row whose fingerprint column was edited by hand.

@@ -40,14 +40,8 @@ export type SiteRow = Pick<
 /** `live` replaces the frozen counts of a run that is still running. */
 export function runFromRow(row: RunRow, live?: RunSummary): RunRecord {
   return {
-    id: row.id,
-    command: row.command as RunRecord['command'],
-    dry_run: Boolean(row.dry_run),
-    state: row.state as RunState,
-    started_at: row.started_at,
-    finished_at: row.finished_at,
-    actor: row.actor,
-    sites_source: row.sites_source,
+    id: row.id, command: row.command as RunRecord['command'], dry_run: Boolean(row.dry_run), state: row.state as RunState,
+    started_at: row.started_at, finished_at: row.finished_at, actor: row.actor, sites_source: row.sites_source,
     keys: JSON.parse(row.keys_json) as RunRecord['keys'],
     options: JSON.parse(row.options_json) as RunRecord['options'],
     key_version_id: row.key_version_id,
@@ -61,11 +55,8 @@ export function siteFromRow(row: SiteRow): SiteResult {
   // not be proven: an array when there is nothing else (every row written before), else an object.
   const proof = row.changes_json === null ? {} : (JSON.parse(row.changes_json) as SettingName[] | Partial<SiteResult>);
   return {
-    url: row.url,
-    status: row.status as SiteStatus,
-    verified: Boolean(row.verified),
-    attempts: row.attempts,
-    duration_ms: row.duration_ms,
+    url: row.url, status: row.status as SiteStatus, verified: Boolean(row.verified),
+    attempts: row.attempts, duration_ms: row.duration_ms,
     error: row.error_json === null ? null : (JSON.parse(row.error_json) as SiteError),
     before: row.before_json == null ? null : (JSON.parse(row.before_json) as SiteResult['before']),
     ...(Array.isArray(proof) ? { changes: proof } : proof),
@@ -79,8 +70,10 @@ export function siteFromRow(row: SiteRow): SiteResult {
  * characters), else `<host>:<pid>`.
  */
 export function workerName(env: NodeJS.ProcessEnv = process.env): string {
-  return env.KEYFLEET_WORKER_NAME?.trim().slice(0, 100) || `${hostname()}:${process.pid}`;
+  // The host name is a system call: asked once, not once per site result.
+  return env.KEYFLEET_WORKER_NAME?.trim().slice(0, 100) || `${(thisHost ??= hostname())}:${process.pid}`;
 }
+let thisHost: string | undefined;
 
 /**
  * `changes` as stored in `changes_json`: setting names only, so a caller that put a value there by
@@ -92,13 +85,12 @@ export function changesJson(result: SiteResult): string | null {
   const changes = result.changes ?? [];
   const names = (list: unknown) => Array.isArray(list) && list.every((n) => Object.hasOwn(SETTINGS, n as string));
   if (!names(changes) || (result.unverifiable !== undefined && !names(result.unverifiable.map((u) => u.setting)))) {
-    throw new Error(
-      `The changes of ${result.url}'s result must be setting names (${Object.keys(SETTINGS).join(', ')}).`,
-    );
+    throw new Error(`The changes of ${result.url}'s result must be setting names (${Object.keys(SETTINGS).join(', ')}).`);
   }
   if (!extra) return JSON.stringify(changes);
   // Reasons are ours (fixed sentences), never a site's text: no value can reach them.
-  return JSON.stringify({ changes, protocol: result.protocol, unverifiable: result.unverifiable, pending_proof: result.pending_proof });
+  const { protocol, unverifiable, pending_proof } = result;
+  return JSON.stringify({ changes, protocol, unverifiable, pending_proof });
 }
 
 /**
@@ -113,11 +105,7 @@ export function maskedJson(value: unknown): string {
 export function onlyMasked(keys: RunRecord['keys']): RunRecord['keys'] {
   const out: RunRecord['keys'] = {};
   for (const [setting, k] of Object.entries(keys)) {
-    out[setting] = {
-      last4: String(k.last4).slice(-4),
-      fingerprint: String(k.fingerprint),
-      mode: k.mode ?? null,
-    };
+    out[setting] = { last4: String(k.last4).slice(-4), fingerprint: String(k.fingerprint), mode: k.mode ?? null };
     if (k.prefix !== undefined) out[setting].prefix = String(k.prefix);
   }
   return out;
@@ -132,10 +120,7 @@ export function onlyMasked(keys: RunRecord['keys']): RunRecord['keys'] {
  * live run interrupted would let two processes write it.
  */
 export function ownerMayBeAlive(
-  row: Pick<RunRow, 'owner_pid' | 'owner_host' | 'owner_heartbeat_at'>,
-  thisHost: string,
-  staleAfterMs = 30_000,
-  now = Date.now(),
+  row: OwnerIds & Pick<RunRow, 'owner_heartbeat_at'>, thisHost: string, staleAfterMs = 30_000, now = Date.now(),
 ): boolean {
   const { owner_pid: pid, owner_host: host, owner_heartbeat_at: beat } = row;
   if (host !== null && host !== thisHost) {
@@ -172,11 +157,9 @@ export function newClaimant(): string {
  * alive: its claim goes stale with the job expiry.
  */
 export function claimantIsDead(claimant: string, thisHost: string, interruptedOwner: OwnerIds | null): boolean {
-  const m = /^(.+) (\d+) [^ ]+$/.exec(claimant);
-  if (!m) return false;
-  const host = m[1] as string;
-  const pid = Number(m[2]);
-  if (interruptedOwner && host === interruptedOwner.owner_host && pid === interruptedOwner.owner_pid)
-    return true;
+  const [, host, pidText] = /^(.+) (\d+) [^ ]+$/.exec(claimant) ?? [];
+  const pid = Number(pidText);
+  if (host === undefined) return false;
+  if (interruptedOwner && host === interruptedOwner.owner_host && pid === interruptedOwner.owner_pid) return true;
   return host === thisHost && pid !== process.pid && signalError(pid) === 'ESRCH';
 }

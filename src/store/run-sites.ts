@@ -37,24 +37,15 @@ export class RunSites {
     type P = (name: keyof SiteValues | 'claimant' | 'coordination' | 'stale') => never;
     // What a write sets, the same for an UPDATE and an append.
     const written = (p: P) => ({
-      status: p('status'),
-      verified: p('verified'),
-      attempts: p('attempts'),
-      duration_ms: p('duration_ms'),
-      error_json: p('error_json'),
-      before_json: p('before_json'),
-      changes_json: p('changes_json'),
-      updated_at: p('at'),
-      worker: p('worker'),
+      status: p('status'), verified: p('verified'), attempts: p('attempts'), duration_ms: p('duration_ms'),
+      error_json: p('error_json'), before_json: p('before_json'), changes_json: p('changes_json'),
+      updated_at: p('at'), worker: p('worker'),
     });
     const runIsRunning = (eb: ExpressionBuilder<StateTables, 'run_sites'>, p: P) =>
       eb.selectFrom('runs').select(sql`1`.as('one')).where('id', '=', p('run')).where('state', '=', 'running');
     this.update = prepare(db.k, (k, p) =>
-      k
-        .updateTable('run_sites')
-        .set({ ...written(p), before_json: sql<string>`COALESCE(before_json, ${p('before_json')})` })
-        .where('run_id', '=', p('run'))
-        .where('url', '=', p('url'))
+      k.updateTable('run_sites').set({ ...written(p), before_json: sql<string>`COALESCE(before_json, ${p('before_json')})` })
+        .where('run_id', '=', p('run')).where('url', '=', p('url'))
         .where((eb) => eb.exists(runIsRunning(eb, p).$if(this.pg, (q) => q.forShare()))),
     );
     this.append = prepare(db.k, (k, p) =>
@@ -67,12 +58,8 @@ export class RunSites {
       }),
     );
     this.claim = prepare(db.k, (k, p) =>
-      k
-        .updateTable('run_sites')
-        .set({ claimed_by: p('claimant'), claimed_at: p('at') })
-        .where('run_id', '=', p('run'))
-        .where('url', '=', p('url'))
-        .where('status', '=', 'pending')
+      k.updateTable('run_sites').set({ claimed_by: p('claimant'), claimed_at: p('at') })
+        .where('run_id', '=', p('run')).where('url', '=', p('url')).where('status', '=', 'pending')
         .where((eb) => eb.or([eb('claimed_at', 'is', null), eb('claimed_at', '<', p('stale'))]))
         .where((eb) => eb.exists(runIsRunning(eb, p).where('coordination', '=', p('coordination')))),
     );
@@ -117,7 +104,10 @@ export class RunSites {
     if (this.pg) return this.recordManyPg(runId, all, at);
     await this.db.tx(async (trx) => {
       await this.requireRunning(trx, runId);
-      for (const v of all) await this.write(trx, v);
+      // Synchronous: no promise per site (see StoreDb.runNow).
+      for (const v of all) {
+        if (this.db.runNow(this.update(v)) === 0) this.db.runNow(this.append(v));
+      }
     });
   }
 
@@ -150,12 +140,8 @@ export class RunSites {
 
   /** The summary, counted from the rows (never from a tally kept on the side). */
   async counts(q: Q, runId: string): Promise<RunSummary> {
-    const rows = await q
-      .selectFrom('run_sites')
-      .select((eb) => ['status', eb.fn.countAll<number | string>().as('n')])
-      .where('run_id', '=', runId)
-      .groupBy('status')
-      .execute();
+    const rows = await q.selectFrom('run_sites').select((eb) => ['status', eb.fn.countAll<number | string>().as('n')])
+      .where('run_id', '=', runId).groupBy('status').execute();
     const s: RunSummary = { total: 0, ok: 0, failed: 0, skipped: 0, unchanged: 0 };
     // `pending` rows count in the total only.
     for (const { status, n } of rows) {
@@ -167,10 +153,7 @@ export class RunSites {
 
   /** When the run last recorded a site: the best estimate of when a dead process stopped. */
   async lastWrite(q: Q, runId: string): Promise<string | null> {
-    const row = await q
-      .selectFrom('run_sites')
-      .select((eb) => eb.fn.max('updated_at').as('at'))
-      .where('run_id', '=', runId)
+    const row = await q.selectFrom('run_sites').select((eb) => eb.fn.max('updated_at').as('at')).where('run_id', '=', runId)
       .executeTakeFirst();
     return row?.at ?? null;
   }
@@ -180,12 +163,7 @@ export class RunSites {
    * of its state; SQLite's IMMEDIATE transaction already excludes every other writer.
    */
   runRow(q: Q, runId: string, lock = false): Promise<RunRow | undefined> {
-    return q
-      .selectFrom('runs')
-      .selectAll()
-      .where('id', '=', runId)
-      .$if(this.pg && lock, (b) => b.forUpdate())
-      .executeTakeFirst();
+    return q.selectFrom('runs').selectAll().where('id', '=', runId).$if(this.pg && lock, (b) => b.forUpdate()).executeTakeFirst();
   }
 
   /** Throws unless the run exists and is running; `lock` as for runRow. */
@@ -249,16 +227,9 @@ function values(runId: string, result: SiteResult, at: string): SiteValues {
   // The worker a result is recorded under: its own, else this process's.
   const worker = typeof result.worker === 'string' ? result.worker.trim().slice(0, 100) : '';
   return {
-    run: runId,
-    url: result.url,
-    status: result.status,
-    verified: result.verified,
-    attempts: Math.trunc(result.attempts),
-    duration_ms: Math.round(result.duration_ms),
+    run: runId, url: result.url, status: result.status, verified: result.verified, at, worker: worker || workerName(),
+    attempts: Math.trunc(result.attempts), duration_ms: Math.round(result.duration_ms), changes_json: changesJson(result),
     error_json: result.error ? maskedJson(result.error) : null,
     before_json: result.before ? maskedJson(result.before) : null,
-    changes_json: changesJson(result),
-    at,
-    worker: worker || workerName(),
   };
 }

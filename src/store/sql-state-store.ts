@@ -9,7 +9,7 @@ import { FINAL_STATES, claimantIsDead, maskedJson, newRunId, onlyMasked, ownerMa
 import { RunSites } from './run-sites.js';
 import type { StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
-import type { NewRun, RunRecord, RunState, SiteClaim, SiteProtocol, SiteResult, StateStore } from './state-store.js';
+import type { NewRun, RunRecord, RunState, SiteProtocol, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 
@@ -33,20 +33,23 @@ export class SqlStateStore implements StateStore {
   private readonly vault: KeyVault;
   private readonly sites: RunSites;
   private readonly host = hostname();
+  // The run_sites and vault halves, as they are.
+  readonly recordSite: StateStore['recordSite'] = (runId, result) => this.sites.record(runId, result);
+  readonly recordSites: StateStore['recordSites'] = (runId, results) => this.sites.recordMany(runId, results);
+  readonly siteResults: StateStore['siteResults'] = (runId, opts) => this.sites.list(runId, opts);
+  readonly claimSite: StateStore['claimSite'] = (runId, url, claim) => this.sites.claimSite(runId, url, claim);
+  readonly saveKeyVersion: StateStore['saveKeyVersion'] = (values, by) => this.vault.save(values, by);
+  readonly secretByFingerprint: StateStore['secretByFingerprint'] = (setting, fp) => this.vault.secretByFingerprint(setting, fp);
+  readonly listKeyVersions: StateStore['listKeyVersions'] = () => this.vault.list();
 
-  constructor(
-    private readonly db: StoreDb<StateTables>,
-    vault: VaultKeyProvider,
-  ) {
+  constructor(private readonly db: StoreDb<StateTables>, vault: VaultKeyProvider) {
     this.vault = new KeyVault(db, vault);
     this.sites = new RunSites(db);
     this.sessions = new SqlDashboardSessions(db.k);
     this.fleet = new SqlFleetStore(db, vault);
   }
 
-  get backend(): 'sqlite' | 'postgres' {
-    return this.db.backend;
-  }
+  get backend(): 'sqlite' | 'postgres' { return this.db.backend; }
 
   async createRun(run: NewRun): Promise<RunRecord> {
     if (!COMMANDS.has(run.command)) throw new Error(`Unknown run command "${String(run.command)}".`);
@@ -77,14 +80,6 @@ export class SqlStateStore implements StateStore {
     return (await this.getRun(row.id)) as RunRecord;
   }
 
-  recordSite(runId: string, result: SiteResult): Promise<void> {
-    return this.sites.record(runId, result);
-  }
-
-  recordSites(runId: string, results: readonly SiteResult[]): Promise<void> {
-    return this.sites.recordMany(runId, results);
-  }
-
   async finishRun(runId: string, state: Exclude<RunState, 'running'>): Promise<RunRecord> {
     if (!FINAL_STATES.has(state)) throw new Error(`A run cannot finish as "${String(state)}".`);
     await this.db.tx(async (trx) => {
@@ -103,37 +98,16 @@ export class SqlStateStore implements StateStore {
         throw new Error(`Run ${runId} is still running (pid ${row.owner_pid} on ${row.owner_host}).`);
       }
       // The claims of a process known dead would only make the resume's jobs wait out their expiry.
-      const claimants = await trx
-        .selectFrom('run_sites')
-        .select('claimed_by')
-        .distinct()
-        .where('run_id', '=', runId)
-        .where('status', '=', 'pending')
-        .where('claimed_by', 'is not', null)
-        .execute();
+      const claimants = await trx.selectFrom('run_sites').select('claimed_by').distinct().where('run_id', '=', runId)
+        .where('status', '=', 'pending').where('claimed_by', 'is not', null).execute();
       const owner = row.state === 'interrupted' ? row : null;
       const dead = claimants.map((c) => c.claimed_by as string).filter((c) => claimantIsDead(c, this.host, owner));
       if (dead.length > 0) {
-        await trx
-          .updateTable('run_sites')
-          .set({ claimed_by: null, claimed_at: null })
-          .where('run_id', '=', runId)
-          .where('status', '=', 'pending')
-          .where(this.db.inList('claimed_by', dead))
-          .execute();
+        await trx.updateTable('run_sites').set({ claimed_by: null, claimed_at: null }).where('run_id', '=', runId)
+          .where('status', '=', 'pending').where(this.db.inList('claimed_by', dead)).execute();
       }
-      await trx
-        .updateTable('runs')
-        .set({
-          state: 'running',
-          finished_at: null,
-          owner_pid: process.pid,
-          owner_host: this.host,
-          owner_heartbeat_at: null,
-          coordination: randomUUID(),
-        })
-        .where('id', '=', runId)
-        .execute();
+      const owned = { owner_pid: process.pid, owner_host: this.host, owner_heartbeat_at: null, coordination: randomUUID() };
+      await trx.updateTable('runs').set({ state: 'running', finished_at: null, ...owned }).where('id', '=', runId).execute();
     });
     return (await this.getRun(runId)) as RunRecord;
   }
@@ -148,10 +122,6 @@ export class SqlStateStore implements StateStore {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer (got ${limit}).`);
     const rows = await this.db.k.selectFrom('runs').selectAll().orderBy('seq', 'desc').limit(limit).execute();
     return Promise.all(rows.map((row) => this.toRecord(row)));
-  }
-
-  siteResults(runId: string, opts?: Parameters<StateStore['siteResults']>[1]): Promise<SiteResult[]> {
-    return this.sites.list(runId, opts);
   }
 
   async markInterrupted(opts: { staleAfterMs?: number } = {}): Promise<string[]> {
@@ -197,28 +167,8 @@ export class SqlStateStore implements StateStore {
 
   async heartbeat(runIds: readonly string[]): Promise<void> {
     if (runIds.length === 0) return;
-    await this.db.k
-      .updateTable('runs')
-      .set({ owner_heartbeat_at: new Date().toISOString() })
-      .where(this.db.inList('id', runIds))
-      .where('state', '=', 'running')
-      .execute();
-  }
-
-  claimSite(runId: string, url: string, claim: SiteClaim): Promise<boolean> {
-    return this.sites.claimSite(runId, url, claim);
-  }
-
-  saveKeyVersion(...args: Parameters<StateStore['saveKeyVersion']>): ReturnType<StateStore['saveKeyVersion']> {
-    return this.vault.save(...args);
-  }
-
-  secretByFingerprint(setting: string, fingerprint: string): Promise<string | undefined> {
-    return this.vault.secretByFingerprint(setting, fingerprint);
-  }
-
-  listKeyVersions(): ReturnType<StateStore['listKeyVersions']> {
-    return this.vault.list();
+    const beat = { owner_heartbeat_at: new Date().toISOString() };
+    await this.db.k.updateTable('runs').set(beat).where(this.db.inList('id', runIds)).where('state', '=', 'running').execute();
   }
 
   async close(): Promise<void> {
@@ -228,11 +178,7 @@ export class SqlStateStore implements StateStore {
   /** Ends the run with counts taken from its rows; called inside a transaction holding the run. */
   private async freeze(trx: Q, runId: string, state: RunState, finishedAt: string): Promise<void> {
     const s = await this.sites.counts(trx, runId);
-    await trx
-      .updateTable('runs')
-      .set({ state, finished_at: finishedAt, ...s })
-      .where('id', '=', runId)
-      .execute();
+    await trx.updateTable('runs').set({ state, finished_at: finishedAt, ...s }).where('id', '=', runId).execute();
   }
 
   private async toRecord(row: RunRow): Promise<RunRecord> {

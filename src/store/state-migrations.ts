@@ -28,9 +28,8 @@ function both(version: number, description: string, text: string): Migration {
 }
 
 export const STATE_MIGRATIONS: readonly Migration[] = [
-  // runs.seq orders runs newest first even when two start in the same millisecond. Summary counts
-  // are frozen on the run when it ends; while it runs they are computed from run_sites.
-  // owner_pid/owner_host say which process may still be writing a `running` run.
+  // runs.seq orders runs started in the same millisecond. Counts are frozen when a run ends (computed
+  // from run_sites while it runs); owner_pid/owner_host: which process may still be writing it.
   both(1, 'runs, run_sites, key_versions and key_version_values', `
     CREATE TABLE IF NOT EXISTS runs (
       seq {ID}, id TEXT NOT NULL UNIQUE, command TEXT NOT NULL, dry_run {BOOL} NOT NULL,
@@ -60,9 +59,8 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
     );
     CREATE INDEX IF NOT EXISTS key_version_values_lookup ON key_version_values (setting, fingerprint);`),
 
-  // The dashboard's fleet registry (fleet-store.ts). A site's tags are rows of fleet_site_tags
-  // (filtering by tag is an index lookup). Health columns are NULL until the site is first checked.
-  // fleet_desired.scope is `fleet` for the default or `tag:<name>` for an override.
+  // The dashboard's fleet registry (fleet-store.ts); health columns are NULL until a site is checked;
+  // fleet_desired.scope is `fleet` (the default) or `tag:<name>` (an override).
   both(2, 'fleet_sites, fleet_site_tags, fleet_desired, audit_log and key_safe_to_roll', `
     CREATE TABLE IF NOT EXISTS fleet_sites (
       seq {ID}, id TEXT NOT NULL UNIQUE, url TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
@@ -89,10 +87,8 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
       sites INTEGER NOT NULL
     );`),
 
-  // Admin sessions, keyed by the SHA-256 (hex) of the cookie's session id: the id itself is never
-  // stored, and the CSRF token is derived from it, so a copy of this table opens nothing. They end at
-  // expires_at (absolute). run_sites.changes_json: the setting names a push wrote (or would write) —
-  // names only, never a value; NULL when the writer did not say.
+  // Admin sessions, keyed by the SHA-256 of the session id (never the id: a copy of the table opens
+  // nothing). run_sites.changes_json: the setting names a push wrote, never a value.
   both(3, 'dashboard_sessions and run_sites.changes_json', `
     CREATE TABLE IF NOT EXISTS dashboard_sessions (
       id_hash TEXT PRIMARY KEY, actor TEXT NOT NULL, address TEXT, created_at TEXT NOT NULL,
@@ -101,15 +97,13 @@ export const STATE_MIGRATIONS: readonly Migration[] = [
     CREATE INDEX IF NOT EXISTS dashboard_sessions_expiry ON dashboard_sessions (expires_at);
     ALTER TABLE run_sites ADD COLUMN{IFNX} changes_json TEXT;`),
 
-  // A pid can only be checked on its own machine: the heartbeat of the dashboard coordinating a
-  // shared run tells another machine whether the run's owner is alive. NULL: the owner does not beat
-  // (a CLI push), the pid rule alone applies.
+  // A pid can only be checked on its own machine: another machine judges a shared run's coordinator
+  // by this heartbeat. NULL: the owner does not beat (a CLI push); the pid rule alone applies.
   both(4, 'runs.owner_heartbeat_at (a shared run coordinator heartbeat)', `
     ALTER TABLE runs ADD COLUMN{IFNX} owner_heartbeat_at TEXT;`),
 
-  // runs.coordination: drawn each time a run is created or reopened; a shared run's job of an older
-  // coordination is dropped. run_sites.claimed_by/claimed_at: the job that works a site, claimed in
-  // one conditional UPDATE first; a claim older than the job expiry can be taken over.
+  // runs.coordination: drawn when a run is created or reopened (a job of an older one is dropped).
+  // A site is claimed in one conditional UPDATE; a claim older than the job expiry can be taken over.
   both(5, 'runs.coordination and run_sites.claimed_by/claimed_at (one worker per site of a shared run)', `
     ALTER TABLE runs ADD COLUMN{IFNX} coordination TEXT;
     ALTER TABLE run_sites ADD COLUMN{IFNX} claimed_by TEXT;

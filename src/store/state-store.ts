@@ -25,20 +25,9 @@ export interface MaskedKey {
   prefix?: string;
 }
 
-export interface SiteError {
-  code: string;
-  http_status: number | null;
-  message: string;
-  hint: string;
-}
+export interface SiteError { code: string; http_status: number | null; message: string; hint: string }
 
-export interface RunSummary {
-  total: number;
-  ok: number;
-  failed: number;
-  skipped: number;
-  unchanged: number;
-}
+export interface RunSummary { total: number; ok: number; failed: number; skipped: number; unchanged: number }
 
 export interface RunRecord {
   /** Short, sortable, human-typable: `20261127-053412-k3f9` (UTC start time + 4 random characters). */
@@ -49,9 +38,8 @@ export interface RunRecord {
   /** ISO-8601 UTC. */
   started_at: string;
   finished_at: string | null;
-  /** OS user name. */
+  /** The OS user name; the --sites-file path. */
   actor: string;
-  /** The --sites-file path. */
   sites_source: string | null;
   /** Keyed by setting name; masked only, never a value. */
   keys: Record<string, MaskedKey>;
@@ -87,10 +75,7 @@ export interface SiteSnapshot {
 export type SiteProtocol = 'keyfleet' | 'seed';
 
 /** A setting written but not provable on this site's protocol, and why (issue 9). */
-export interface Unverifiable {
-  setting: SettingName;
-  reason: string;
-}
+export interface Unverifiable { setting: SettingName; reason: string }
 
 export interface SiteResult {
   url: string;
@@ -134,12 +119,7 @@ export interface SiteClaim {
   staleAfterMs: number;
 }
 
-export interface KeyVersion {
-  id: string;
-  keys: Record<string, MaskedKey>;
-  created_at: string;
-  created_by: string;
-}
+export interface KeyVersion { id: string; keys: Record<string, MaskedKey>; created_at: string; created_by: string }
 
 export type SavedKeyVersion = Omit<KeyVersion, 'created_by'>;
 
@@ -177,10 +157,8 @@ export interface StateStore {
    * `before: false` leaves out what each site held before the run (null): a report does not show it;
    * `before: 'only'` keeps only the sites that have one (a resume's stored befores, stored-before.ts).
    */
-  siteResults(
-    runId: string,
-    opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' },
-  ): Promise<SiteResult[]>;
+  siteResults(runId: string, opts?: { status?: SiteStatus[]; urls?: readonly string[]; before?: boolean | 'only' }):
+    Promise<SiteResult[]>;
   /**
    * Runs left `running` by a dead process become `interrupted`; returns their ids. Dead: see
    * `ownerMayBeAlive` (this host: the pid; another: a heartbeat older than `staleAfterMs`, 30 s).

@@ -137,15 +137,17 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
   const turn = (file !== null && turns.get(file)) || new FileTurn();
   if (file !== null) turns.set(file, turn);
   turn.users += 1;
-  const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database: cachingDatabase(raw) }, turn) });
+  const database = cachingDatabase(raw);
+  const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database }, turn) });
   return storeDb<T>(k, {
     backend: 'sqlite',
     lock: async () => undefined,
     inList: (column, values) => sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
-    // Inside a Kysely transaction the one connection is held: exec runs in it.
+    // Inside a Kysely transaction the one connection is held: exec and runNow run in it.
     script: async (_trx, text) => {
       raw.exec(text);
     },
+    runNow: (query) => Number(database.prepare(query.sql).run(query.parameters).changes),
     tableExists: async (trx, table) => {
       const { rows } = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(trx);
       return rows.length > 0;

@@ -21,6 +21,12 @@ export interface DialectParts {
   /** Runs a script of several statements (a migration) on `trx`. */
   script(trx: QueryExecutorProvider, text: string): Promise<void>;
   tableExists(trx: QueryExecutorProvider, table: string): Promise<boolean>;
+  /**
+   * Runs a write at once, with no promise, and returns the rows it changed: SQLite only (Postgres throws),
+   * inside a transaction (which holds the connection). A batch of per-site writes then leaves no promise
+   * per site alive into a young-generation GC (bench/README.md, issue 13).
+   */
+  runNow(query: CompiledQuery): number;
   /** Closes the connection (SQLite) or ends the pool (Postgres); safe to call twice. */
   close(): Promise<void>;
 }
