@@ -61,10 +61,7 @@ const IN_SYNC = sql<SqlBool>`(${CHECKED} AND effective_version IS NOT NULL AND N
 const PROBLEM = sql<SqlBool>`(${CHECKED} AND (reachable = FALSE OR problem IS NOT NULL OR pk_as_desired = FALSE OR sk_as_desired = FALSE))`;
 
 const STATUS: Record<SiteStatusFilter, Expression<SqlBool>> = {
-  unreachable: UNREACHABLE,
-  error: ERROR,
-  drift: DRIFTED,
-  unchecked: sql<SqlBool>`(checked_at IS NULL)`,
+  unreachable: UNREACHABLE, error: ERROR, drift: DRIFTED, unchecked: sql<SqlBool>`(checked_at IS NULL)`,
   any: sql<SqlBool>`(${UNREACHABLE} OR ${ERROR} OR ${DRIFTED})`,
   none: sql<SqlBool>`(${CHECKED} AND NOT ${UNREACHABLE} AND NOT ${ERROR} AND ${IN_SYNC})`,
 };

@@ -181,10 +181,7 @@ export interface FleetStore {
   listSites(filter?: SiteFilter): Promise<FleetSite[]>;
   /** One page of `listSites(filter)`, same order, paged in the query, with the count of every match. */
   pageSites(filter: SiteFilter, page?: SitePageRequest): Promise<SitePage>;
-  /**
-   * Counted in the query over the whole fleet, or (statuses and versions) over the sites carrying
-   * any of `scope.tags`; the tag counts are always the fleet's.
-   */
+  /** Counted in the query: statuses and versions over the sites with any of `scope.tags` (else the fleet), tags fleet-wide. */
   siteSummary(scope?: { tags?: readonly string[] }): Promise<SiteSummary>;
   updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined>;
   /** false when there was no such site. */
