@@ -1,13 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { FleetSitesTable } from './sql/tables.js';
-import {
-  SiteExistsError,
-  type FleetSite,
-  type NewFleetSite,
-  type SiteHealth,
-  type SiteSource,
-} from './fleet-store.js';
+import { SiteExistsError, type FleetSite, type NewFleetSite, type SiteHealth, type SiteSource } from './fleet-store.js';
 
 /**
  * The fleet registry's rules outside SQL: site ids, usable names and tags, what an import adds, and
@@ -30,11 +24,8 @@ const NAME = /^[^\s/?#][^/?#]{0,199}$/;
 
 /** Throws a message for the operator when a name cannot be used (it also appears in URLs). */
 export function checkSiteName(name: string): void {
-  if (!NAME.test(name) || name !== name.trim()) {
-    throw new RangeError(
-      `Site name "${name}" is not usable: 1-200 characters, no "/", "?" or "#", no surrounding spaces.`,
-    );
-  }
+  if (!NAME.test(name) || name !== name.trim())
+    throw new RangeError(`Site name "${name}" is not usable: 1-200 characters, no "/", "?" or "#", no surrounding spaces.`);
   // The template-facing routes take a name or an id: a name shaped like an id would be ambiguous.
   if (SITE_ID.test(name)) throw new RangeError(`Site name "${name}" looks like a site id; choose another.`);
 }
@@ -43,11 +34,8 @@ export function checkSiteName(name: string): void {
 export function checkTags(tags: readonly string[]): string[] {
   const out: string[] = [];
   for (const tag of tags) {
-    if (typeof tag !== 'string' || !TAG.test(tag)) {
-      throw new RangeError(
-        `Tag "${String(tag)}" is not usable: letters, digits, "_", ".", ":" and "-", at most 64.`,
-      );
-    }
+    if (typeof tag !== 'string' || !TAG.test(tag))
+      throw new RangeError(`Tag "${String(tag)}" is not usable: letters, digits, "_", ".", ":" and "-", at most 64.`);
     if (!out.includes(tag)) out.push(tag);
   }
   return out;
@@ -57,20 +45,16 @@ export function checkTags(tags: readonly string[]): string[] {
  * The rules of `addSite` applied to a whole batch at once (issue 14, point 5: an import inserts its
  * sites in one transaction, not one each): an unusable name or tags, a URL or name the fleet already
  * has (`taken`, read inside the write transaction), or one an earlier site of the batch takes, is
- * not added: `refused` holds the error `addSite` throws. `rows`: the sites to insert (index in the
- * batch, new id, checked tags).
+ * not added. Per given site, in order: the site to insert (new id, checked tags) or the error
+ * `addSite` throws for it.
  */
 export function planSiteBatch(
   sites: readonly NewFleetSite[],
   taken: ReadonlyArray<{ url: string; name: string }>,
-): {
-  rows: Array<{ index: number; id: string; site: NewFleetSite; tags: string[] }>;
-  refused: Map<number, Error>;
-} {
+): Array<{ id: string; site: NewFleetSite; tags: string[] } | Error> {
   const urls = new Set(taken.map((t) => t.url));
   const names = new Set(taken.map((t) => t.name));
-  const out: ReturnType<typeof planSiteBatch> = { rows: [], refused: new Map() };
-  sites.forEach((site, index) => {
+  return sites.map((site) => {
     try {
       checkSiteName(site.name);
       const tags = checkTags(site.tags);
@@ -78,13 +62,12 @@ export function planSiteBatch(
       if (names.has(site.name)) throw new SiteExistsError('name', site.name);
       urls.add(site.url);
       names.add(site.name);
-      out.rows.push({ index, id: newSiteId(), site, tags });
+      return { id: newSiteId(), site, tags };
     } catch (err) {
       if (!(err instanceof SiteExistsError || err instanceof RangeError)) throw err;
-      out.refused.set(index, err);
+      return err;
     }
   });
-  return out;
 }
 
 export type SiteRow = Selectable<FleetSitesTable>;
@@ -103,20 +86,12 @@ export function siteFromRow(row: SiteRow, tags: string[]): FleetSite {
     added_at: row.added_at,
     added_by: row.added_by,
     approval: row.approval === 'pending' ? 'pending' : 'approved',
-    approved_at: row.approved_at ?? null,
-    approved_by: row.approved_by ?? null,
-    health:
-      row.checked_at === null
-        ? null
-        : {
-            reachable: Boolean(row.reachable),
-            pk_as_desired: bool(row.pk_as_desired),
-            sk_as_desired: bool(row.sk_as_desired),
-            mode: (row.mode as SiteHealth['mode']) ?? null,
-            latency_ms: row.latency_ms,
-            checked_at: row.checked_at,
-            problem: row.problem,
-            version_id: row.checked_version_id,
-          },
+    approved_at: row.approved_at,
+    approved_by: row.approved_by,
+    health: row.checked_at === null ? null : {
+      reachable: Boolean(row.reachable), pk_as_desired: bool(row.pk_as_desired), sk_as_desired: bool(row.sk_as_desired),
+      mode: row.mode as SiteHealth['mode'], latency_ms: row.latency_ms, checked_at: row.checked_at, problem: row.problem,
+      version_id: row.checked_version_id,
+    },
   };
 }

@@ -61,10 +61,7 @@ const IN_SYNC = sql<SqlBool>`(${CHECKED} AND effective_version IS NOT NULL AND N
 const PROBLEM = sql<SqlBool>`(${CHECKED} AND (reachable = FALSE OR problem IS NOT NULL OR pk_as_desired = FALSE OR sk_as_desired = FALSE))`;
 
 const STATUS: Record<SiteStatusFilter, Expression<SqlBool>> = {
-  unreachable: UNREACHABLE,
-  error: ERROR,
-  drift: DRIFTED,
-  unchecked: sql<SqlBool>`(checked_at IS NULL)`,
+  unreachable: UNREACHABLE, error: ERROR, drift: DRIFTED, unchecked: sql<SqlBool>`(checked_at IS NULL)`,
   any: sql<SqlBool>`(${UNREACHABLE} OR ${ERROR} OR ${DRIFTED})`,
   none: sql<SqlBool>`(${CHECKED} AND NOT ${UNREACHABLE} AND NOT ${ERROR} AND ${IN_SYNC})`,
 };
@@ -105,24 +102,17 @@ export function siteFilter(db: StoreDb<StateTables>, filter: SiteFilter): Array<
       sql<SqlBool>`lower(${sql.ref(column)}) LIKE ('%' || lower(CAST(${likeEscape(q)} AS TEXT)) || '%') ESCAPE '\\'`;
     where.push(eb.or([like('url'), like('name')]));
   }
-  if (filter.refs) {
-    const refs = filter.refs;
-    where.push(eb.or([db.inList('id', refs), db.inList('name', refs), db.inList('url', refs)]));
-  }
+  const { refs } = filter;
+  if (refs) where.push(eb.or([db.inList('id', refs), db.inList('name', refs), db.inList('url', refs)]));
   return where;
 }
 
 /**
- * The SiteSummary, in two queries: one scan for the status tiles and the per-version counts (sites
- * per status kind, effective desired version and in-sync or not), over the sites carrying any of
- * `tags` (the tiles follow the tag filter, issue 11) or the whole fleet; the tag counts, always the
- * fleet's. Postgres counts arrive as strings.
+ * The SiteSummary in two queries: one scan grouped by status kind, effective desired version and in-sync
+ * (over the sites carrying any of `tags`: the tiles follow the tag filter, issue 11), then the fleet's tag
+ * counts. Postgres counts arrive as strings.
  */
-export async function summarize(
-  db: StoreDb<StateTables>,
-  k: Kysely<StateTables>,
-  tags: readonly string[],
-): Promise<SiteSummary> {
+export async function summarize(db: StoreDb<StateTables>, k: Kysely<StateTables>, tags: readonly string[]): Promise<SiteSummary> {
   // Over the whole fleet (safe-to-roll), a site waiting for approval (issue 12) should hold no
   // version yet: it never blocks safe-to-roll.
   const version =
@@ -146,9 +136,7 @@ export async function summarize(
     .groupBy('tag')
     .orderBy('tag')
     .execute();
-  const statuses = Object.fromEntries(
-    ['all', ...SITE_KINDS].map((kind) => [kind, 0]),
-  ) as SiteSummary['statuses'];
+  const statuses = Object.fromEntries(['all', ...SITE_KINDS].map((kind) => [kind, 0])) as SiteSummary['statuses'];
   const versions: SiteSummary['versions'] = {};
   for (const { kind, version_id, in_sync, n } of kinds) {
     if (version_id !== null) {

@@ -93,7 +93,6 @@ export interface SiteFilter {
   tags?: string[];
   /** Sites with a problem, or drifted from what they were last compared with. */
   problem?: boolean;
-  /** The dashboard's status filter, evaluated in the query. */
   status?: SiteStatusFilter;
   /** Case-insensitive substring of the URL or the name. */
   q?: string;
@@ -155,11 +154,9 @@ export interface SafeToRoll {
  */
 export type HeldKeys = Partial<Record<string, string | null>>;
 
-/** Over the whole fleet, per setting: how many sites were seen holding each fingerprint, and how many were read at all. */
+/** Over the whole fleet, per setting: the sites seen holding each fingerprint (`held`), and those read at all (`seen`). */
 export interface HeldKeyCounts {
-  /** setting → fingerprint → sites last seen holding it. */
   held: Record<string, Record<string, number>>;
-  /** setting → sites whose value for it is known (read at least once). */
   seen: Record<string, number>;
   /** Every site in the fleet. */
   sites: number;
@@ -168,10 +165,7 @@ export interface HeldKeyCounts {
 /** A URL or name another site already has (409 `site_exists`). */
 export class SiteExistsError extends Error {
   readonly code = 'site_exists';
-  constructor(
-    readonly field: 'url' | 'name',
-    value: string,
-  ) {
+  constructor(readonly field: 'url' | 'name', value: string) {
     super(`A site with this ${field} already exists (${value}).`);
   }
 }
@@ -179,10 +173,7 @@ export class SiteExistsError extends Error {
 export interface FleetStore {
   /** Throws SiteExistsError when the URL or name is taken. */
   addSite(site: NewFleetSite): Promise<FleetSite>;
-  /**
-   * Many sites in one transaction (an import): per given site, in order, the site added or why it was
-   * not (a taken URL or name, in the fleet or earlier in the batch; an unusable name or tags).
-   */
+  /** Many sites in one transaction (an import), by addSite's rules (a URL or name taken earlier in the batch too), in order. */
   addSites(sites: readonly NewFleetSite[]): Promise<AddedSite[]>;
   /** By id, then by name, then by URL. */
   getSite(ref: string): Promise<FleetSite | undefined>;
@@ -190,10 +181,7 @@ export interface FleetStore {
   listSites(filter?: SiteFilter): Promise<FleetSite[]>;
   /** One page of `listSites(filter)`, same order, paged in the query, with the count of every match. */
   pageSites(filter: SiteFilter, page?: SitePageRequest): Promise<SitePage>;
-  /**
-   * Counted in the query over the whole fleet, or (statuses and versions) over the sites carrying
-   * any of `scope.tags`; the tag counts are always the fleet's.
-   */
+  /** Counted in the query: statuses and versions over the sites with any of `scope.tags` (else the fleet), tags fleet-wide. */
   siteSummary(scope?: { tags?: readonly string[] }): Promise<SiteSummary>;
   updateSite(id: string, patch: SitePatch): Promise<FleetSite | undefined>;
   /** false when there was no such site. */
