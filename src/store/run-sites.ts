@@ -31,6 +31,7 @@ export class RunSites {
   /** A site that was not in the run's list: appended after its rows. */
   private readonly append;
   private readonly claim;
+  private readonly runById;
 
   constructor(private readonly db: StoreDb<StateTables>) {
     this.pg = db.backend === 'postgres';
@@ -57,6 +58,7 @@ export class RunSites {
         ...written(p),
       }),
     );
+    this.runById = prepare(db.k, (k, p) => k.selectFrom('runs').select('state').where('id', '=', p('id')));
     this.claim = prepare(db.k, (k, p) =>
       k.updateTable('run_sites').set({ claimed_by: p('claimant'), claimed_at: p('at') })
         .where('run_id', '=', p('run')).where('url', '=', p('url')).where('status', '=', 'pending')
@@ -102,11 +104,11 @@ export class RunSites {
     const at = new Date().toISOString();
     const all = results.map((r) => values(runId, r, at));
     if (this.pg) return this.recordManyPg(runId, all, at);
-    await this.db.tx(async (trx) => {
-      await this.requireRunning(trx, runId);
-      // Synchronous: no promise per site (see StoreDb.runNow).
+    // Synchronous once it is this batch's turn: no promise per site (see StoreDb.txNow).
+    await this.db.txNow((run, rows) => {
+      checkRunning(rows(this.runById({ id: runId }))[0] as Pick<RunRow, 'state'> | undefined, runId);
       for (const v of all) {
-        if (this.db.runNow(this.update(v)) === 0) this.db.runNow(this.append(v));
+        if (run(this.update(v)) === 0) run(this.append(v));
       }
     });
   }
@@ -168,9 +170,7 @@ export class RunSites {
 
   /** Throws unless the run exists and is running; `lock` as for runRow. */
   async requireRunning(q: Q, runId: string, lock = false): Promise<void> {
-    const row = await this.runRow(q, runId, lock);
-    if (!row) throw new Error(`No run ${runId}.`);
-    if (row.state !== 'running') throw new Error(`Run ${runId} is ${row.state}: reopen it before recording sites.`);
+    checkRunning(await this.runRow(q, runId, lock), runId);
   }
 
   /**
@@ -218,6 +218,11 @@ export class RunSites {
   private async write(trx: Q, v: SiteValues): Promise<void> {
     if (affected(await trx.executeQuery(this.update(v))) === 0) await trx.executeQuery(this.append(v));
   }
+}
+
+function checkRunning(row: Pick<RunRow, 'state'> | undefined, runId: string): void {
+  if (!row) throw new Error(`No run ${runId}.`);
+  if (row.state !== 'running') throw new Error(`Run ${runId} is ${row.state}: reopen it before recording sites.`);
 }
 
 /** Checks at runtime what TypeScript cannot guarantee at the boundary (a caller in plain JS, a cast). */

@@ -116,8 +116,8 @@ export function openPostgres<T>(url: string, schema: string, opts: PostgresOpenO
     script: async (trx, text) => {
       await sql.raw(text).execute(trx);
     },
-    runNow: () => {
-      throw new Error('runNow is SQLite\'s: on Postgres, run queries through Kysely.');
+    txNow: () => {
+      throw new Error("txNow is SQLite's: on Postgres, run queries through Kysely.");
     },
     tableExists: async (trx, table) => {
       const { rows } = await sql<{ t: string | null }>`SELECT to_regclass(${quoteIdent(table)})::text AS t`.execute(trx);

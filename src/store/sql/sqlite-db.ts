@@ -143,11 +143,17 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
     backend: 'sqlite',
     lock: async () => undefined,
     inList: (column, values) => sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
-    // Inside a Kysely transaction the one connection is held: exec and runNow run in it.
+    // Inside a Kysely transaction the one connection is held: exec runs in it.
     script: async (_trx, text) => {
       raw.exec(text);
     },
-    runNow: (query) => Number(database.prepare(query.sql).run(query.parameters).changes),
+    // The connection is held (Kysely's mutex and this file's turn) while better-sqlite3 runs the transaction.
+    txNow: (fn) =>
+      k.connection().execute(async () => {
+        const run = (q: CompiledQuery) => Number(database.prepare(q.sql).run(q.parameters).changes);
+        const all = (q: CompiledQuery) => database.prepare(q.sql).all(q.parameters);
+        return raw.transaction(() => fn(run, all)).immediate();
+      }),
     tableExists: async (trx, table) => {
       const { rows } = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(trx);
       return rows.length > 0;
