@@ -107,7 +107,7 @@ export async function createSettingsStore(
   const target = parseDatabaseUrl(databaseUrl);
   if (target.backend === 'sqlite') {
     const db = openSqlite<SettingsTables>(target.path);
-    return new SqlSettingsStore(db, sqliteSettingsDialect(db, target.path), opts.log, target.path);
+    return new SqlSettingsStore(db, sqliteSettingsDialect(target.path), opts.log, target.path);
   }
   // pg is loaded only for Postgres: the CLI, which imports this file's URL helpers, never pays for it.
   const { db, dialect } = (await import('./postgres-settings-dialect.js')).openPostgresSettings(target.url, opts);

@@ -66,10 +66,9 @@ export function postgresStateUrl(opts: Pick<OpenStateStoreOptions, 'path'> = {},
 
 /**
  * The environment as the dashboard reads its state database from it: KEYFLEET_DB, else DATABASE_URL
- * when that is a database URL keyfleet opens (`postgres://…`, or `sqlite:`/`file:` — honoured, so two
- * dashboards given two files never share one state), else the default file. Any other DATABASE_URL
- * is refused with the variable to use, never ignored. `keyfleet sites` opens the dashboard's
- * registry with the same rule.
+ * when it is a URL keyfleet opens (`postgres://…`, or `sqlite:`/`file:`, honoured so that two dashboards
+ * given two files never share one state), else the default file; any other DATABASE_URL is refused
+ * with the variable to use. `keyfleet sites` opens the dashboard's registry with the same rule.
  *
  * @example openStateStore({ env: dashboardStateEnv(process.env) })
  */
@@ -166,7 +165,7 @@ export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<
  * Postgres: the vault key must come from KEYFLEET_VAULT_KEY (or the option), never from a file on
  * one machine — every dashboard sharing the database needs the same key.
  */
-async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: NodeJS.ProcessEnv): Promise<StoreDb<StateTables>> {
+async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: NodeJS.ProcessEnv) {
   if (opts.vaultKey === undefined && !env.KEYFLEET_VAULT_KEY?.trim()) {
     throw new StateConfigError(
       'KEYFLEET_DB is a Postgres database: set KEYFLEET_VAULT_KEY (32 bytes, base64: openssl rand -base64 32), ' +

@@ -94,12 +94,11 @@ export class PgChannelListener {
       return;
     }
     const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    // A pending reconnect alone should not keep the process alive.
     this.timer = setTimeout(() => {
       this.timer = null;
       this.reconnect(attempt).catch(() => undefined);
-    }, delay);
-    // A pending reconnect alone should not keep the process alive.
-    this.timer.unref();
+    }, delay).unref();
   }
 
   private async reconnect(attempt: number): Promise<void> {

@@ -51,7 +51,6 @@ export function openPostgresSettings(
     announce: async (trx, keys) => {
       await sql`SELECT pg_notify(${channel}, k) FROM unnest(${[...keys]}::text[]) AS u(k)`.execute(trx);
     },
-    committed: () => undefined,
     listen: async (emit) => {
       const listener = new PgChannelListener({
         clientConfig: { ...clientConfig, application_name: listenerNameFor(schema) },

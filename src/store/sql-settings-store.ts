@@ -22,6 +22,9 @@ type SnapshotRow = { n: number | string; key: string | null; value: string | nul
 
 type Prepared = (values: Record<string, unknown>) => CompiledQuery;
 
+/** A value to write, and the fingerprint of its audit row. */
+type Written = { key: string; value: string; fingerprint: string | null };
+
 /**
  * What the settings store does differently per backend (sqlite-settings-dialect.ts,
  * postgres-settings-dialect.ts): how a timestamp reads as text, the write's clock, and how a change
@@ -33,15 +36,15 @@ export interface SettingsDialect {
   /** The write's time in the same form, read by the statement that takes the write lock. */
   readonly now: RawBuilder<string>;
   /** Inside the write's transaction: tells other instances (delivered only if it commits). */
-  announce(trx: Transaction<SettingsTables>, keys: readonly string[]): Promise<void>;
+  announce?(trx: Transaction<SettingsTables>, keys: readonly string[]): Promise<void>;
   /** After the commit: tells this process's stores where nothing else will. */
-  committed(keys: readonly string[]): void;
+  committed?(keys: readonly string[]): void;
   /** Passes every instance's changes, this store's included, to `emit` until the returned stop is called. */
   listen(emit: SettingsListener): Promise<() => Promise<void>>;
   /** The generation, where the dialect reads it faster than the shared query (Postgres: a named statement). */
   generation?(): Promise<number>;
-  /** Throws when the database cannot be reached (bounded on Postgres). */
-  ping(): Promise<void>;
+  /** Throws when the database cannot be reached, bounded where the store's own `SELECT 1` is not (Postgres). */
+  ping?(): Promise<void>;
 }
 
 /**
@@ -52,9 +55,10 @@ export interface SettingsDialect {
  * reads (the snapshot, the generation) are compiled once and bind nothing: on Postgres they go as
  * simple queries, without a parse-bind round per call.
  *
- * @example const store = new SqlSettingsStore(db, sqliteSettingsDialect(db, path), log, path); await store.migrate();
+ * @example const store = new SqlSettingsStore(db, sqliteSettingsDialect(path), log, path); await store.migrate();
  */
 export class SqlSettingsStore implements SettingsStore {
+  readonly backend: 'sqlite' | 'postgres';
   private closing: Promise<void> | null = null;
   private readonly listeners = new Set<SettingsListener>();
   /** The change feed (on Postgres a dedicated connection), held only while someone listens. */
@@ -72,6 +76,7 @@ export class SqlSettingsStore implements SettingsStore {
     /** The SQLite file (its key file sits next to it); undefined on Postgres. */
     readonly path?: string,
   ) {
+    this.backend = db.backend;
     const at = (column: string) => dialect.iso(column).as('updated_at');
     const settings = (k: Kysely<SettingsTables>) => k.selectFrom('admin_settings').select(['key', 'value', at('updated_at')]);
     this.one = prepare(db.k, (k, p) => settings(k).where('key', '=', p('key')));
@@ -93,10 +98,6 @@ export class SqlSettingsStore implements SettingsStore {
         .where('id', '=', sql.lit(1))
         .returning(['n', dialect.now.as('at')]),
     );
-  }
-
-  get backend(): 'sqlite' | 'postgres' {
-    return this.db.backend;
   }
 
   async migrate(): Promise<void> {
@@ -161,7 +162,8 @@ export class SqlSettingsStore implements SettingsStore {
 
   async ping(): Promise<void> {
     this.assertOpen();
-    return this.dialect.ping();
+    if (this.dialect.ping) return this.dialect.ping();
+    await sql`SELECT 1`.execute(this.db.k);
   }
 
   async subscribe(listener: SettingsListener): Promise<() => Promise<void>> {
@@ -206,8 +208,7 @@ export class SqlSettingsStore implements SettingsStore {
   private async unlisten(): Promise<void> {
     const feed = this.feed;
     this.feed = null;
-    const stop = await feed?.catch(() => undefined);
-    await stop?.();
+    await (await feed?.catch(() => undefined))?.();
   }
 
   /** One write transaction: the generation bump first, then `fn`, its keys announced with it. */
@@ -219,20 +220,15 @@ export class SqlSettingsStore implements SettingsStore {
       const bumped = (await trx.executeQuery<{ n: number | string; at: string }>(this.bump({}))).rows[0];
       if (!bumped) throw new Error('settings_generation has no row (the migration did not run)');
       const out = await fn(trx, Number(bumped.n), bumped.at);
-      if (out.keys.length > 0) await this.dialect.announce(trx, out.keys);
+      if (out.keys.length > 0) await this.dialect.announce?.(trx, out.keys);
       return out;
     });
-    this.dialect.committed(keys);
+    this.dialect.committed?.(keys);
     return result;
   }
 
   /** Upserts the values (last writer wins) and appends one audit row each — never the value. */
-  private async write(
-    trx: Transaction<SettingsTables>,
-    entries: ReadonlyArray<{ key: string; value: string; fingerprint: string | null }>,
-    actorIp: string | null,
-    at: string,
-  ): Promise<void> {
+  private async write(trx: Transaction<SettingsTables>, entries: readonly Written[], actorIp: string | null, at: string) {
     await trx
       .insertInto('admin_settings')
       .values(entries.map((e) => ({ key: e.key, value: e.value, updated_at: at })))

@@ -1,8 +1,6 @@
 import { resolve } from 'node:path';
 import { sql } from './sql/kysely.js';
 import type { SettingsDialect, SettingsListener } from './sql-settings-store.js';
-import type { StoreDb } from './sql/store-db.js';
-import type { SettingsTables } from './sql/tables.js';
 
 /**
  * The listening stores per database file. SQLite has no change feed across processes, but two stores
@@ -14,9 +12,9 @@ const feedsByFile = new Map<string, Set<SettingsListener>>();
  * The settings store's SQLite parts: timestamps are stored as ISO-8601 UTC text (read as they are),
  * and a committed change is passed to this process's stores listening on the same file.
  *
- * @example new SqlSettingsStore(db, sqliteSettingsDialect(db, path), log, path)
+ * @example new SqlSettingsStore(db, sqliteSettingsDialect(path), log, path)
  */
-export function sqliteSettingsDialect(db: StoreDb<SettingsTables>, path: string): SettingsDialect {
+export function sqliteSettingsDialect(path: string): SettingsDialect {
   const fileKey = path === ':memory:' || path === '' ? null : resolve(path);
   // An in-memory database is private to its connection: only this store hears of its changes.
   const memory = new Set<SettingsListener>();
@@ -24,7 +22,6 @@ export function sqliteSettingsDialect(db: StoreDb<SettingsTables>, path: string)
   return {
     iso: (column) => sql<string>`${sql.ref(column)}`,
     now: sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-    announce: async () => undefined,
     committed: (keys) => {
       for (const key of keys) {
         for (const emit of [...(feeds() ?? [])]) emit(key);
@@ -39,9 +36,6 @@ export function sqliteSettingsDialect(db: StoreDb<SettingsTables>, path: string)
         // Dropped when empty so that many short-lived stores (tests, temp files) leave nothing behind.
         if (set.size === 0 && fileKey !== null) feedsByFile.delete(fileKey);
       };
-    },
-    ping: async () => {
-      await sql`SELECT 1`.execute(db.k);
     },
   };
 }
