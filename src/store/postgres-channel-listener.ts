@@ -27,7 +27,7 @@ export interface ChannelListenerOptions {
  * the pool; when the session drops (server restart, idle-killer, network) it is re-established with
  * capped exponential backoff, and `onReconnect` lets the owner resync what it may have missed.
  *
- * @example const l = new PgChannelListener({ clientConfig, channel, onNotify, onReconnect, log, reconnect });
+ * @example const l = new PgChannelListener({ clientConfig, channel, onNotify, onReconnect, log, reconnect, name });
  *          await l.start(); … await l.stop();
  */
 export class PgChannelListener {

@@ -208,7 +208,8 @@ export class SqlSettingsStore implements SettingsStore {
   private async unlisten(): Promise<void> {
     const feed = this.feed;
     this.feed = null;
-    await (await feed?.catch(() => undefined))?.();
+    const stop = await feed?.catch(() => undefined);
+    await stop?.();
   }
 
   /** One write transaction: the generation bump first, then `fn`, its keys announced with it. */
