@@ -12,11 +12,11 @@ const ACCEPTED_FORMS =
   'postgres://user:password@host:5432/db or postgresql://…';
 
 export interface OpenSettingsStoreOptions {
-  /** Postgres only: the schema holding the tables (default `public`). */
+  /** Postgres only: the schema holding the tables (default `public`); separate schemas never see each other's changes. */
   schema?: string;
-  /** Receives background problems (listener reconnects) as text; never console.log. */
+  /** Receives background problems (listener reconnects, idle connection errors) as text; never console.log. */
   log?: (msg: string) => void;
-  /** Postgres only: how long to wait for a connection before failing. */
+  /** Postgres only: how long to wait for a connection, or for ping, before failing (default 10 s). */
   connectTimeoutMs?: number;
 }
 
@@ -24,6 +24,8 @@ export type DatabaseTarget = { backend: 'sqlite'; path: string } | { backend: 'p
 
 /** A DATABASE_URL that is malformed (`invalid_database_url`) or could not be opened (`database_unavailable`). */
 export class SettingsStoreOpenError extends Error {
+  override readonly name = 'SettingsStoreOpenError';
+
   constructor(
     message: string,
     readonly code: 'invalid_database_url' | 'database_unavailable',
@@ -31,9 +33,10 @@ export class SettingsStoreOpenError extends Error {
     readonly driverCode?: string,
   ) {
     super(message);
-    this.name = 'SettingsStoreOpenError';
   }
 }
+
+const invalidUrl = (message: string) => new SettingsStoreOpenError(message, 'invalid_database_url');
 
 /**
  * Which backend a DATABASE_URL selects. Blank means the default SQLite file; a path is used as
@@ -45,43 +48,22 @@ export function parseDatabaseUrl(databaseUrl: string | undefined): DatabaseTarge
   const url = databaseUrl?.trim() ?? '';
   if (url === '') return { backend: 'sqlite', path: DEFAULT_SQLITE_PATH };
   if (/^postgres(ql)?:\/\//i.test(url)) return { backend: 'postgres', url };
-  let path: string | undefined;
   if (/^file:\/\//i.test(url)) {
-    path = safeFileUrlToPath(url);
-    if (path === undefined) {
-      throw new SettingsStoreOpenError(
-        'DATABASE_URL is not a valid file URL: use file:///absolute/path.db or file:relative/path.db.',
-        'invalid_database_url',
-      );
+    try {
+      return { backend: 'sqlite', path: fileURLToPath(url) };
+    } catch {
+      throw invalidUrl('DATABASE_URL is not a valid file URL: use file:///absolute/path.db or file:relative/path.db.');
     }
-  } else {
-    const m = /^(?:sqlite:(?:\/\/)?|file:)(.*)$/i.exec(url);
-    path = m?.[1];
   }
+  const path = /^(?:sqlite:(?:\/\/)?|file:)(.*)$/i.exec(url)?.[1];
   if (path === undefined) {
     // Only the scheme is echoed: the rest may hold a password in a form no mask recognises.
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
     const what = scheme ? `scheme "${scheme}:"` : 'value (no scheme)';
-    throw new SettingsStoreOpenError(
-      `Unsupported DATABASE_URL ${what}. Accepted forms: ${ACCEPTED_FORMS}.`,
-      'invalid_database_url',
-    );
+    throw invalidUrl(`Unsupported DATABASE_URL ${what}. Accepted forms: ${ACCEPTED_FORMS}.`);
   }
-  if (path === '') {
-    throw new SettingsStoreOpenError(
-      `DATABASE_URL names no file. Accepted forms: ${ACCEPTED_FORMS}.`,
-      'invalid_database_url',
-    );
-  }
+  if (path === '') throw invalidUrl(`DATABASE_URL names no file. Accepted forms: ${ACCEPTED_FORMS}.`);
   return { backend: 'sqlite', path };
-}
-
-function safeFileUrlToPath(url: string): string | undefined {
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -94,26 +76,22 @@ export function maskDatabaseUrl(text: string): string {
     .replace(/([?&]password=)[^&\s]*/gi, '$1***');
 }
 
-/** The password as written in the URL and decoded, so a driver message quoting either is scrubbed. */
-function passwordsIn(url: string): string[] {
-  const found = new Set<string>();
+/** Masks `message`, and `url`'s password as written and decoded, so a driver message quoting either is scrubbed. */
+function scrub(message: string, url: string): string {
+  const passwords = new Set<string>();
   const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^\s]*)@/i.exec(url)?.[1];
   const param = /[?&]password=([^&\s]*)/i.exec(url)?.[1];
   for (const p of [raw, param]) {
     if (!p) continue;
-    found.add(p);
+    passwords.add(p);
     try {
-      found.add(decodeURIComponent(p));
+      passwords.add(decodeURIComponent(p));
     } catch {
       // Not valid percent-encoding: the raw form is all there is.
     }
   }
-  return [...found];
-}
-
-function scrub(message: string, url: string): string {
   let out = maskDatabaseUrl(message);
-  for (const p of passwordsIn(url)) out = out.split(p).join('***');
+  for (const p of passwords) out = out.replaceAll(p, '***');
   return out;
 }
 
@@ -129,11 +107,11 @@ export async function createSettingsStore(
   const target = parseDatabaseUrl(databaseUrl);
   if (target.backend === 'sqlite') {
     const db = openSqlite<SettingsTables>(target.path);
-    return new SqlSettingsStore(db, sqliteSettingsDialect(db, target.path, opts.log), target.path);
+    return new SqlSettingsStore(db, sqliteSettingsDialect(target.path), opts.log, target.path);
   }
   // pg is loaded only for Postgres: the CLI, which imports this file's URL helpers, never pays for it.
   const { db, dialect } = (await import('./postgres-settings-dialect.js')).openPostgresSettings(target.url, opts);
-  return new SqlSettingsStore(db, dialect);
+  return new SqlSettingsStore(db, dialect, opts.log);
 }
 
 /**
@@ -148,9 +126,7 @@ export async function openSettingsStore(
 ): Promise<SettingsStore> {
   const target = parseDatabaseUrl(databaseUrl);
   const where =
-    target.backend === 'sqlite'
-      ? `SQLite database ${target.path}`
-      : `Postgres database ${maskDatabaseUrl(target.url)}`;
+    target.backend === 'sqlite' ? `SQLite database ${target.path}` : `Postgres database ${maskDatabaseUrl(target.url)}`;
   let store: SettingsStore | undefined;
   try {
     store = await createSettingsStore(databaseUrl, opts);
@@ -158,12 +134,8 @@ export async function openSettingsStore(
     return store;
   } catch (err) {
     await store?.close().catch(() => undefined);
-    const e = err as Error & { code?: unknown };
-    const message = scrub(`Could not open the ${where}: ${e.message}`, databaseUrl ?? '');
-    throw new SettingsStoreOpenError(
-      message,
-      'database_unavailable',
-      typeof e.code === 'string' ? e.code : undefined,
-    );
+    const { message, code } = err as Error & { code?: unknown };
+    const text = scrub(`Could not open the ${where}: ${message}`, databaseUrl ?? '');
+    throw new SettingsStoreOpenError(text, 'database_unavailable', typeof code === 'string' ? code : undefined);
   }
 }

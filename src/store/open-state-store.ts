@@ -66,10 +66,9 @@ export function postgresStateUrl(opts: Pick<OpenStateStoreOptions, 'path'> = {},
 
 /**
  * The environment as the dashboard reads its state database from it: KEYFLEET_DB, else DATABASE_URL
- * when that is a database URL keyfleet opens (`postgres://…`, or `sqlite:`/`file:` — honoured, so two
- * dashboards given two files never share one state), else the default file. Any other DATABASE_URL
- * is refused with the variable to use, never ignored. `keyfleet sites` opens the dashboard's
- * registry with the same rule.
+ * when it is a URL keyfleet opens (`postgres://…`, or `sqlite:`/`file:`, honoured so that two dashboards
+ * given two files never share one state), else the default file; any other DATABASE_URL is refused
+ * with the variable to use. `keyfleet sites` opens the dashboard's registry with the same rule.
  *
  * @example openStateStore({ env: dashboardStateEnv(process.env) })
  */
@@ -141,31 +140,23 @@ export function vaultKeyProvider(dbPath: string, opts: OpenStateStoreOptions = {
 export async function openStateStore(opts: OpenStateStoreOptions = {}): Promise<StateStore> {
   const env = opts.env ?? process.env;
   const pgUrl = postgresStateUrl(opts, env);
-  if (pgUrl !== undefined) return openPostgresState(pgUrl, opts, env);
-  const path = stateDbPath(opts, env);
-  const open = () => openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
-  return migrated(open, vaultKeyProvider(path, opts), opts, path, () => true);
-}
-
-/** Migrates and builds the store; a failure closes the database and names it (code: see `keepCode`). */
-async function migrated(
-  open: () => StoreDb<StateTables>,
-  vault: VaultKeyProvider,
-  opts: OpenStateStoreOptions,
-  name: string,
-  keepCode: (code: string) => boolean,
-): Promise<StateStore> {
+  const pgDb = pgUrl === undefined ? undefined : await openPostgresState(pgUrl, opts, env);
+  const path = pgDb ? ':postgres:' : stateDbPath(opts, env);
+  const vault = vaultKeyProvider(path, opts);
   let db: StoreDb<StateTables> | undefined;
   try {
-    db = open();
+    db = pgDb ?? openSqlite<StateTables>(path, { relaxedSync: true, foreignKeys: true });
     await migrate(db, STATE_MIGRATION_SET);
     if (opts.eagerVaultKey) vault.box();
     return new SqlStateStore(db, vault);
   } catch (err) {
     await db?.close().catch(() => undefined);
     const e = err as Error & { code?: unknown };
+    // SQLite keeps its driver's codes (SQLITE_CANTOPEN…); on Postgres only a configuration error keeps its code.
+    const keep = typeof e.code === 'string' && (pgUrl === undefined || e.code === 'config_error');
+    const name = pgUrl === undefined ? path : maskDatabaseUrl(pgUrl);
     throw Object.assign(new Error(`Could not open keyfleet's state database ${name}: ${e.message}`, { cause: err }), {
-      code: typeof e.code === 'string' && keepCode(e.code) ? e.code : 'database_unavailable',
+      code: keep ? e.code : 'database_unavailable',
     });
   }
 }
@@ -174,18 +165,17 @@ async function migrated(
  * Postgres: the vault key must come from KEYFLEET_VAULT_KEY (or the option), never from a file on
  * one machine — every dashboard sharing the database needs the same key.
  */
-async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: NodeJS.ProcessEnv): Promise<StateStore> {
+async function openPostgresState(url: string, opts: OpenStateStoreOptions, env: NodeJS.ProcessEnv) {
   if (opts.vaultKey === undefined && !env.KEYFLEET_VAULT_KEY?.trim()) {
     throw new StateConfigError(
-      'KEYFLEET_DB is a Postgres database: set KEYFLEET_VAULT_KEY (32 bytes, base64: openssl rand -base64 32), the same on every dashboard sharing it.',
+      'KEYFLEET_DB is a Postgres database: set KEYFLEET_VAULT_KEY (32 bytes, base64: openssl rand -base64 32), ' +
+        'the same on every dashboard sharing it.',
     );
   }
-  const vault = vaultKeyProvider(':postgres:', opts);
   const schema = opts.schema ?? (env.KEYFLEET_DB_SCHEMA?.trim() || 'public');
   // pg is loaded only for a Postgres state database: a CLI push on SQLite never pays its start-up.
   const { openPostgres, schemaNameProblem } = await import('./sql/postgres-db.js');
   const problem = schemaNameProblem(schema);
   if (problem !== null) throw new StateConfigError(problem);
-  const { db } = openPostgres<StateTables>(url, schema, { appName: `keyfleet-state:${schema}`, log: opts.log });
-  return migrated(() => db, vault, opts, maskDatabaseUrl(url), (code) => code === 'config_error');
+  return openPostgres<StateTables>(url, schema, { appName: `keyfleet-state:${schema}`, log: opts.log }).db;
 }

@@ -18,8 +18,8 @@ export interface ChannelListenerOptions {
   onReconnect: () => Promise<void>;
   log: (msg: string) => void;
   reconnect: ReconnectPolicy;
-  /** What the log lines call it; `settings listener` by default. */
-  name?: string;
+  /** What the log lines call it (`settings listener`). */
+  name: string;
 }
 
 /**
@@ -27,7 +27,7 @@ export interface ChannelListenerOptions {
  * the pool; when the session drops (server restart, idle-killer, network) it is re-established with
  * capped exponential backoff, and `onReconnect` lets the owner resync what it may have missed.
  *
- * @example const l = new PgChannelListener({ clientConfig, channel, onNotify, onReconnect, log, reconnect });
+ * @example const l = new PgChannelListener({ clientConfig, channel, onNotify, onReconnect, log, reconnect, name });
  *          await l.start(); … await l.stop();
  */
 export class PgChannelListener {
@@ -36,10 +36,6 @@ export class PgChannelListener {
   private stopped = true;
 
   constructor(private readonly options: ChannelListenerOptions) {}
-
-  private get name(): string {
-    return this.options.name ?? 'settings listener';
-  }
 
   /** Connects and LISTENs; rejects if the first connection fails (the caller sees the error). */
   async start(): Promise<void> {
@@ -85,7 +81,7 @@ export class PgChannelListener {
     if (client !== this.client || this.stopped) return;
     this.client = null;
     client.end().catch(() => undefined);
-    this.options.log(`${this.name} lost its connection (${err?.message ?? 'closed'}); reconnecting`);
+    this.options.log(`${this.options.name} lost its connection (${err?.message ?? 'closed'}); reconnecting`);
     this.schedule(1);
   }
 
@@ -93,17 +89,16 @@ export class PgChannelListener {
     const { attempts, baseDelayMs, maxDelayMs } = this.options.reconnect;
     if (attempt > attempts) {
       this.options.log(
-        `${this.name} gave up after ${attempts} attempts; changes made by other instances are not seen until restart`,
+        `${this.options.name} gave up after ${attempts} attempts; changes made by other instances are not seen until restart`,
       );
       return;
     }
     const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    // A pending reconnect alone should not keep the process alive.
     this.timer = setTimeout(() => {
       this.timer = null;
       this.reconnect(attempt).catch(() => undefined);
-    }, delay);
-    // A pending reconnect alone should not keep the process alive.
-    this.timer.unref();
+    }, delay).unref();
   }
 
   private async reconnect(attempt: number): Promise<void> {
@@ -111,18 +106,16 @@ export class PgChannelListener {
     try {
       await this.connect();
     } catch (err) {
-      this.options.log(`${this.name} reconnect attempt ${attempt} failed: ${(err as Error).message}`);
+      this.options.log(`${this.options.name} reconnect attempt ${attempt} failed: ${(err as Error).message}`);
       this.schedule(attempt + 1);
       return;
     }
     if (this.stopped) return;
-    this.options.log(`${this.name} reconnected after ${attempt} attempt(s)`);
+    this.options.log(`${this.options.name} reconnected after ${attempt} attempt(s)`);
     try {
       await this.options.onReconnect();
     } catch (err) {
-      this.options.log(
-        `${this.name.replace(/ listener$/, '')} resync after reconnect failed: ${(err as Error).message}`,
-      );
+      this.options.log(`${this.options.name.replace(/ listener$/, '')} resync after reconnect failed: ${(err as Error).message}`);
     }
   }
 }

@@ -1,19 +1,15 @@
 import { latestVersion, type Migration, type MigrationSet } from './sql/migrate.js';
 
 /**
- * Schema migrations of the template site's store, one numbered entry per change, written for both
- * backends side by side so they cannot drift. Kysely's migrator records applied ones in
- * `settings_migrations` (releases before it: `settings_schema_migrations`, adopted); a new migration
- * is a new entry at the end, never an edit of an old one.
+ * Schema migrations of the template site's store, both backends side by side so they cannot drift;
+ * a change is a new entry at the end, never an edit of an old one. Applied ones are recorded in
+ * `settings_migrations` (releases before Kysely: `settings_schema_migrations`, adopted). Postgres
+ * statements are unqualified: every connection's `search_path` is the store's schema.
  *
- * Postgres statements are unqualified: every connection's `search_path` is the store's schema.
- *
- * @example // adding a column later: append, never edit version 1
- *   { version: 2, description: 'settings_audit.user_agent',
- *     sqlite: 'ALTER TABLE settings_audit ADD COLUMN user_agent TEXT',
- *     postgres: 'ALTER TABLE settings_audit ADD COLUMN IF NOT EXISTS user_agent TEXT' }
+ * @example { version: 3, description: 'settings_audit.user_agent',
+ *   sqlite: 'ALTER TABLE settings_audit ADD COLUMN user_agent TEXT',
+ *   postgres: 'ALTER TABLE settings_audit ADD COLUMN IF NOT EXISTS user_agent TEXT' }
  */
-
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -81,10 +77,7 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 export const SETTINGS_MIGRATION_SET: MigrationSet = {
-  name: 'settings',
-  label: 'The settings database',
-  legacyTable: 'settings_schema_migrations',
-  migrations: MIGRATIONS,
+  name: 'settings', label: 'The settings database', legacyTable: 'settings_schema_migrations', migrations: MIGRATIONS,
 };
 
 export const LATEST_SCHEMA_VERSION = latestVersion(SETTINGS_MIGRATION_SET);

@@ -1,9 +1,7 @@
 /**
  * The template site's storage, covering only the calls the site makes. Values are opaque strings
- * here: encryption, env fallback and caching live above, in the template's settings service.
- *
- * Tables: `admin_settings(key PRIMARY KEY, value, updated_at)` and the append-only
- * `settings_audit(id, key, fingerprint, actor_ip, at)` — a value never goes into the audit.
+ * here: encryption, env fallback and caching live above, in the template's settings service. The
+ * audit (`settings_audit`) is append-only and never holds a value.
  */
 export interface SettingRow {
   key: string;
@@ -18,26 +16,13 @@ export interface AuditEntry {
   actorIp: string | null;
 }
 
-export interface AuditRow {
-  id: number;
-  key: string;
-  fingerprint: string | null;
-  actor_ip: string | null;
-  at: string;
-}
+export interface AuditRow { id: number; key: string; fingerprint: string | null; actor_ip: string | null; at: string }
 
 /** Every row as of one committed state, and that state's generation (bumped by every write). */
-export interface SettingsSnapshotRows {
-  generation: number;
-  rows: SettingRow[];
-}
+export interface SettingsSnapshotRows { generation: number; rows: SettingRow[] }
 
 /** One value of an atomic write: stored as given (already sealed when secret), audited with its fingerprint. */
-export interface AtomicEntry {
-  key: string;
-  value: string;
-  fingerprint: string;
-}
+export interface AtomicEntry { key: string; value: string; fingerprint: string }
 
 /** What an atomic write committed: the state it was checked against, and the new generation and time. */
 export interface AtomicCommit {

@@ -1,8 +1,16 @@
 import { sql } from './sql/kysely.js';
-import type { CompiledQuery, RawBuilder, Transaction } from 'kysely';
+import type { CompiledQuery, Kysely, RawBuilder, Transaction } from 'kysely';
 import { auditLimit } from './audit-limit.js';
 import { SETTINGS_MIGRATION_SET } from './settings-migrations.js';
-import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
+import type {
+  AtomicCommit,
+  AtomicEntry,
+  AuditEntry,
+  AuditRow,
+  SettingRow,
+  SettingsSnapshotRows,
+  SettingsStore,
+} from './settings-store.js';
 import { migrate } from './sql/migrate.js';
 import { prepare, type StoreDb } from './sql/store-db.js';
 import type { SettingsTables } from './sql/tables.js';
@@ -14,10 +22,13 @@ type SnapshotRow = { n: number | string; key: string | null; value: string | nul
 
 type Prepared = (values: Record<string, unknown>) => CompiledQuery;
 
+/** A value to write, and the fingerprint of its audit row. */
+type Written = { key: string; value: string; fingerprint: string | null };
+
 /**
  * What the settings store does differently per backend (sqlite-settings-dialect.ts,
  * postgres-settings-dialect.ts): how a timestamp reads as text, the write's clock, and how a change
- * reaches subscribers — Postgres NOTIFY to every instance, SQLite this process's subscribers.
+ * reaches listening stores — Postgres NOTIFY to every instance, SQLite this process's stores on the file.
  */
 export interface SettingsDialect {
   /** A timestamp column as ISO-8601 UTC text with milliseconds (`2026-01-02T03:04:05.678Z`). */
@@ -25,26 +36,15 @@ export interface SettingsDialect {
   /** The write's time in the same form, read by the statement that takes the write lock. */
   readonly now: RawBuilder<string>;
   /** Inside the write's transaction: tells other instances (delivered only if it commits). */
-  announce(trx: Transaction<SettingsTables>, keys: readonly string[]): Promise<void>;
-  /** After the commit: tells this process's subscribers where nothing else will. */
-  committed(keys: readonly string[]): void;
-  subscribe(listener: SettingsListener): Promise<() => Promise<void>>;
+  announce?(trx: Transaction<SettingsTables>, keys: readonly string[]): Promise<void>;
+  /** After the commit: tells this process's stores where nothing else will. */
+  committed?(keys: readonly string[]): void;
+  /** Passes every instance's changes, this store's included, to `emit` until the returned stop is called. */
+  listen(emit: SettingsListener): Promise<() => Promise<void>>;
   /** The generation, where the dialect reads it faster than the shared query (Postgres: a named statement). */
   generation?(): Promise<number>;
-  /** Throws when the database cannot be reached (bounded on Postgres). */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Calls every listener with `key`; a throwing one is logged: the write is committed, it must not fail. */
-export function deliver(listeners: Iterable<SettingsListener>, key: string, log: (msg: string) => void): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(key);
-    } catch (err) {
-      log(`settings subscriber failed for ${key}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  /** Throws when the database cannot be reached, bounded where the store's own `SELECT 1` is not (Postgres). */
+  ping?(): Promise<void>;
 }
 
 /**
@@ -55,10 +55,14 @@ export function deliver(listeners: Iterable<SettingsListener>, key: string, log:
  * reads (the snapshot, the generation) are compiled once and bind nothing: on Postgres they go as
  * simple queries, without a parse-bind round per call.
  *
- * @example const store = new SqlSettingsStore(openSqlite(path), sqliteSettingsDialect(db, path)); await store.migrate();
+ * @example const store = new SqlSettingsStore(db, sqliteSettingsDialect(path), log, path); await store.migrate();
  */
 export class SqlSettingsStore implements SettingsStore {
+  readonly backend: 'sqlite' | 'postgres';
   private closing: Promise<void> | null = null;
+  private readonly listeners = new Set<SettingsListener>();
+  /** The change feed (on Postgres a dedicated connection), held only while someone listens. */
+  private feed: Promise<() => Promise<void>> | null = null;
   private readonly one: Prepared;
   private readonly all: Prepared;
   private readonly snap: Prepared;
@@ -68,34 +72,37 @@ export class SqlSettingsStore implements SettingsStore {
   constructor(
     private readonly db: StoreDb<SettingsTables>,
     private readonly dialect: SettingsDialect,
+    private readonly log: (msg: string) => void = () => undefined,
     /** The SQLite file (its key file sits next to it); undefined on Postgres. */
     readonly path?: string,
   ) {
-    const row = (col: string) => [sql.ref<string>(`${col}key`).as('key'), sql.ref<string>(`${col}value`).as('value'), dialect.iso(`${col}updated_at`).as('updated_at')] as const;
-    this.one = prepare(db.k, (k, p) => k.selectFrom('admin_settings').select(row('')).where('key', '=', p('key')));
-    this.all = prepare(db.k, (k) => k.selectFrom('admin_settings').select(row('')).orderBy('key'));
+    this.backend = db.backend;
+    const at = (column: string) => dialect.iso(column).as('updated_at');
+    const settings = (k: Kysely<SettingsTables>) => k.selectFrom('admin_settings').select(['key', 'value', at('updated_at')]);
+    this.one = prepare(db.k, (k, p) => settings(k).where('key', '=', p('key')));
+    this.all = prepare(db.k, (k) => settings(k).orderBy('key'));
     // One statement sees one committed state: the generation and the rows agree.
     this.snap = prepare(db.k, (k) =>
       k
         .selectFrom('settings_generation as g')
         .leftJoin('admin_settings as s', (j) => j.onTrue())
-        .select(['g.n', ...row('s.')])
+        .select(['g.n', 's.key', 's.value', at('s.updated_at')])
         .where('g.id', '=', sql.lit(1))
         .orderBy('s.key'),
     );
     this.gen = prepare(db.k, (k) => k.selectFrom('settings_generation').select('n').where('id', '=', sql.lit(1)));
     this.bump = prepare(db.k, (k) =>
-      k.updateTable('settings_generation').set({ n: sql`n + 1` }).where('id', '=', sql.lit(1)).returning(['n', dialect.now.as('at')]),
+      k
+        .updateTable('settings_generation')
+        .set({ n: sql`n + 1` })
+        .where('id', '=', sql.lit(1))
+        .returning(['n', dialect.now.as('at')]),
     );
-  }
-
-  get backend(): 'sqlite' | 'postgres' {
-    return this.db.backend;
   }
 
   async migrate(): Promise<void> {
     this.assertOpen();
-    await migrate(this.db as StoreDb<unknown>, SETTINGS_MIGRATION_SET);
+    await migrate(this.db, SETTINGS_MIGRATION_SET);
   }
 
   async get(key: string): Promise<SettingRow | undefined> {
@@ -116,28 +123,24 @@ export class SqlSettingsStore implements SettingsStore {
   async delete(key: string, audit: AuditEntry): Promise<void> {
     await this.commit(async (trx, _n, at) => {
       await trx.deleteFrom('admin_settings').where('key', '=', key).execute();
-      // A deletion has no value to fingerprint, whatever the caller passed.
       await trx.insertInto('settings_audit').values({ key, fingerprint: null, actor_ip: audit.actorIp, at }).execute();
       return { result: undefined, keys: [key] };
     });
   }
 
-  async writeAtomically(prepareRows: (base: SettingsSnapshotRows) => AtomicEntry[], actorIp: string | null): Promise<AtomicCommit> {
-    // The write lock is held from the read of the base to the commit, so nothing the check saw can
-    // change before the write lands; prepareRows() throwing rolls everything back.
+  async writeAtomically(rowsFor: (base: SettingsSnapshotRows) => AtomicEntry[], actorIp: string | null): Promise<AtomicCommit> {
     return this.commit(async (trx, generation, at) => {
-      const base = { ...this.rows((await trx.executeQuery<SnapshotRow>(this.snap({}))).rows), generation: generation - 1 };
-      const entries = prepareRows(base);
+      const { rows } = await trx.executeQuery<SnapshotRow>(this.snap({}));
+      const base = { ...this.rows(rows), generation: generation - 1 };
+      const entries = rowsFor(base);
       if (entries.length > 0) await this.write(trx, entries, actorIp, at);
       return { result: { base, generation, updatedAt: at }, keys: entries.map((e) => e.key) };
     });
   }
 
   async generation(): Promise<number> {
-    if (this.dialect.generation) {
-      this.assertOpen();
-      return this.dialect.generation();
-    }
+    this.assertOpen();
+    if (this.dialect.generation) return this.dialect.generation();
     return Number((await this.read<{ n: number | string }>(this.gen({})))[0]?.n ?? 0);
   }
 
@@ -159,21 +162,54 @@ export class SqlSettingsStore implements SettingsStore {
 
   async ping(): Promise<void> {
     this.assertOpen();
-    return this.dialect.ping();
+    if (this.dialect.ping) return this.dialect.ping();
+    await sql`SELECT 1`.execute(this.db.k);
   }
 
   async subscribe(listener: SettingsListener): Promise<() => Promise<void>> {
     this.assertOpen();
     // Wrapped so that subscribing the same function twice yields two independent subscriptions.
-    return this.dialect.subscribe((key) => listener(key));
+    const entry: SettingsListener = (key) => listener(key);
+    this.listeners.add(entry);
+    const feed = (this.feed ??= this.dialect.listen((key) => this.emit(key)));
+    try {
+      await feed;
+    } catch (err) {
+      this.listeners.delete(entry);
+      if (this.feed === feed) this.feed = null;
+      throw err;
+    }
+    return async () => {
+      this.listeners.delete(entry);
+      if (this.listeners.size === 0) await this.unlisten();
+    };
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.dialect.close();
+      this.listeners.clear();
+      await this.unlisten();
       await this.db.close();
     })();
     return this.closing;
+  }
+
+  /** Calls every listener with `key`; a throwing one is logged: the write is committed, it must not fail. */
+  private emit(key: string): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(key);
+      } catch (err) {
+        this.log(`settings subscriber failed for ${key}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  private async unlisten(): Promise<void> {
+    const feed = this.feed;
+    this.feed = null;
+    const stop = await feed?.catch(() => undefined);
+    await stop?.();
   }
 
   /** One write transaction: the generation bump first, then `fn`, its keys announced with it. */
@@ -185,20 +221,15 @@ export class SqlSettingsStore implements SettingsStore {
       const bumped = (await trx.executeQuery<{ n: number | string; at: string }>(this.bump({}))).rows[0];
       if (!bumped) throw new Error('settings_generation has no row (the migration did not run)');
       const out = await fn(trx, Number(bumped.n), bumped.at);
-      if (out.keys.length > 0) await this.dialect.announce(trx, out.keys);
+      if (out.keys.length > 0) await this.dialect.announce?.(trx, out.keys);
       return out;
     });
-    this.dialect.committed(keys);
+    this.dialect.committed?.(keys);
     return result;
   }
 
   /** Upserts the values (last writer wins) and appends one audit row each — never the value. */
-  private async write(
-    trx: Transaction<SettingsTables>,
-    entries: ReadonlyArray<{ key: string; value: string; fingerprint: string | null }>,
-    actorIp: string | null,
-    at: string,
-  ): Promise<void> {
+  private async write(trx: Transaction<SettingsTables>, entries: readonly Written[], actorIp: string | null, at: string) {
     await trx
       .insertInto('admin_settings')
       .values(entries.map((e) => ({ key: e.key, value: e.value, updated_at: at })))
@@ -220,7 +251,7 @@ export class SqlSettingsStore implements SettingsStore {
 
   private async read<R>(query: CompiledQuery): Promise<R[]> {
     this.assertOpen();
-    return (await this.db.k.executeQuery<R>(query)).rows as R[];
+    return (await this.db.k.executeQuery<R>(query)).rows;
   }
 
   private assertOpen(): void {
