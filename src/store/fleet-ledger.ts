@@ -36,9 +36,7 @@ export class FleetLedger
       const set = { version_id: versionId, updated_at: new Date().toISOString(), updated_by: actor };
       await this.db.k
         .insertInto('fleet_desired')
-        .values({ scope: key, ...set })
-        .onConflict((oc) => oc.column('scope').doUpdateSet(set))
-        .execute();
+        .values({ scope: key, ...set }).onConflict((oc) => oc.column('scope').doUpdateSet(set)).execute();
     }
     return this.desired();
   }

@@ -37,10 +37,7 @@ export function sitesWithVersion(k: Kysely<StateTables>, apart = false) {
           eb
             .selectFrom('fleet_site_tags as t')
             .innerJoin('fleet_desired as d', (join) => join.on(sql<SqlBool>`d.scope = 'tag:' || t.tag`))
-            .select('d.version_id')
-            .whereRef('t.site_id', '=', 'fleet_sites.id')
-            .orderBy('t.position')
-            .limit(1),
+            .select('d.version_id').whereRef('t.site_id', '=', 'fleet_sites.id').orderBy('t.position').limit(1),
           eb.selectFrom('fleet_desired').select('version_id').where('scope', '=', 'fleet'),
         )
         .as('effective_version'),
@@ -127,15 +124,10 @@ export async function summarize(db: StoreDb<StateTables>, k: Kysely<StateTables>
       sql<number | string>`CASE WHEN ${IN_SYNC} THEN 1 ELSE 0 END`.as('in_sync'),
       eb.fn.countAll<number | string>().as('n'),
     ])
-    .$if(tags.length > 0, (q) => q.where(withTags(db, tags)))
-    .groupBy([sql`1`, sql`2`, sql`3`])
-    .execute();
+    .$if(tags.length > 0, (q) => q.where(withTags(db, tags))).groupBy([sql`1`, sql`2`, sql`3`]).execute();
   const tagCounts = await k
     .selectFrom('fleet_site_tags')
-    .select((eb) => ['tag', eb.fn.countAll<number | string>().as('n')])
-    .groupBy('tag')
-    .orderBy('tag')
-    .execute();
+    .select((eb) => ['tag', eb.fn.countAll<number | string>().as('n')]).groupBy('tag').orderBy('tag').execute();
   const statuses = Object.fromEntries(['all', ...SITE_KINDS].map((kind) => [kind, 0])) as SiteSummary['statuses'];
   const versions: SiteSummary['versions'] = {};
   for (const { kind, version_id, in_sync, n } of kinds) {

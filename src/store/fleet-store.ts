@@ -108,11 +108,8 @@ export interface SitePageRequest {
   sort?: 'added' | 'problems';
 }
 
-export interface SitePage {
-  sites: FleetSite[];
-  /** How many sites match the filter, on every page. */
-  total: number;
-}
+/** `total`: how many sites match the filter, on every page. */
+export interface SitePage { sites: FleetSite[]; total: number }
 
 /** The kinds the dashboard's status tiles count (a site is in exactly one; `all` is the fleet). */
 export type SiteStatusKind = 'ok' | 'drifted' | 'unreachable' | 'error' | 'unchecked';
@@ -126,27 +123,15 @@ export interface SiteSummary {
 }
 
 /** `fleet` is the default for every site; `tags` override it for sites carrying the tag. */
-export interface DesiredVersions {
-  fleet: string | null;
-  tags: Record<string, string>;
-}
+export interface DesiredVersions { fleet: string | null; tags: Record<string, string> }
 
+/** `detail` never holds a value: the store masks anything secret-shaped again before writing. */
 export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  /** Never a value: the store masks anything secret-shaped again before writing. */
-  detail: Record<string, unknown>;
+  id: number; at: string; actor: string; action: string; target: string | null; detail: Record<string, unknown>;
 }
 
-export interface SafeToRoll {
-  version_id: string;
-  /** When the last site was verified holding this version. */
-  verified_at: string;
-  sites: number;
-}
+/** `verified_at`: when the last site was verified holding this version. */
+export interface SafeToRoll { version_id: string; verified_at: string; sites: number }
 
 /**
  * What a site was seen holding, per setting: a fingerprint, null for no value, absent when the read
@@ -155,12 +140,7 @@ export interface SafeToRoll {
 export type HeldKeys = Partial<Record<string, string | null>>;
 
 /** Over the whole fleet, per setting: the sites seen holding each fingerprint (`held`), and those read at all (`seen`). */
-export interface HeldKeyCounts {
-  held: Record<string, Record<string, number>>;
-  seen: Record<string, number>;
-  /** Every site in the fleet. */
-  sites: number;
-}
+export interface HeldKeyCounts { held: Record<string, Record<string, number>>; seen: Record<string, number>; sites: number }
 
 /** A URL or name another site already has (409 `site_exists`). */
 export class SiteExistsError extends Error {

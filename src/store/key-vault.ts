@@ -76,10 +76,7 @@ const toMasked = ({ last4, fingerprint, mode, prefix }: MaskedRow): MaskedKey =>
  * twice is the same version.
  */
 export class KeyVault {
-  constructor(
-    private readonly db: StoreDb<StateTables>,
-    private readonly vault: VaultKeyProvider,
-  ) {}
+  constructor(private readonly db: StoreDb<StateTables>, private readonly vault: VaultKeyProvider) {}
 
   async save(values: Partial<Record<VaultSetting, string>>, createdBy: string): Promise<SavedKeyVersion> {
     const entries = vaultEntries(values);

@@ -71,9 +71,7 @@ export function parseDatabaseUrl(databaseUrl: string | undefined): DatabaseTarge
  * parameter. Greedy up to the last `@`, so a password containing an unescaped `@` is hidden too.
  */
 export function maskDatabaseUrl(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s]*@/gi, '$1:***@')
-    .replace(/([?&]password=)[^&\s]*/gi, '$1***');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s]*@/gi, '$1:***@').replace(/([?&]password=)[^&\s]*/gi, '$1***');
 }
 
 /** Masks `message`, and `url`'s password as written and decoded, so a driver message quoting either is scrubbed. */
@@ -100,10 +98,7 @@ function scrub(message: string, url: string): string {
  *
  * @example const store = await createSettingsStore('postgres://app@db/site', { schema: 'site_a' });
  */
-export async function createSettingsStore(
-  databaseUrl: string | undefined,
-  opts: OpenSettingsStoreOptions = {},
-): Promise<SettingsStore> {
+export async function createSettingsStore(databaseUrl?: string, opts: OpenSettingsStoreOptions = {}): Promise<SettingsStore> {
   const target = parseDatabaseUrl(databaseUrl);
   if (target.backend === 'sqlite') {
     const db = openSqlite<SettingsTables>(target.path);
@@ -120,10 +115,7 @@ export async function createSettingsStore(
  *
  * @example const store = await openSettingsStore(process.env.DATABASE_URL, { log: (m) => logger.warn(m) });
  */
-export async function openSettingsStore(
-  databaseUrl: string | undefined,
-  opts: OpenSettingsStoreOptions = {},
-): Promise<SettingsStore> {
+export async function openSettingsStore(databaseUrl?: string, opts: OpenSettingsStoreOptions = {}): Promise<SettingsStore> {
   const target = parseDatabaseUrl(databaseUrl);
   const where =
     target.backend === 'sqlite' ? `SQLite database ${target.path}` : `Postgres database ${maskDatabaseUrl(target.url)}`;

@@ -1,12 +1,8 @@
 import pg from 'pg';
 import { quoteIdent } from './sql/postgres-db.js';
 
-export interface ReconnectPolicy {
-  /** Attempts after a drop before giving up; the next `start()` tries again. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
+/** `attempts`: after a drop, before giving up (the next `start()` tries again). */
+export interface ReconnectPolicy { attempts: number; baseDelayMs: number; maxDelayMs: number }
 
 export const DEFAULT_RECONNECT: ReconnectPolicy = { attempts: 20, baseDelayMs: 100, maxDelayMs: 5000 };
 
@@ -87,10 +83,9 @@ export class PgChannelListener {
 
   private schedule(attempt: number): void {
     const { attempts, baseDelayMs, maxDelayMs } = this.options.reconnect;
+    const { log, name } = this.options;
     if (attempt > attempts) {
-      this.options.log(
-        `${this.options.name} gave up after ${attempts} attempts; changes made by other instances are not seen until restart`,
-      );
+      log(`${name} gave up after ${attempts} attempts; changes made by other instances are not seen until restart`);
       return;
     }
     const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));

@@ -6,7 +6,6 @@ import type { OpenSettingsStoreOptions } from './open-settings-store.js';
 import { DEFAULT_RECONNECT, PgChannelListener } from './postgres-channel-listener.js';
 import type { SettingsDialect } from './sql-settings-store.js';
 import { openPostgres } from './sql/postgres-db.js';
-import type { StoreDb } from './sql/store-db.js';
 import type { SettingsTables } from './sql/tables.js';
 
 /**
@@ -35,10 +34,7 @@ const isoText = (value: RawBuilder<unknown>) =>
  *
  * @example const { db, dialect } = openPostgresSettings(url, { schema: 'site_a' });
  */
-export function openPostgresSettings(
-  url: string,
-  opts: OpenSettingsStoreOptions = {},
-): { db: StoreDb<SettingsTables>; dialect: SettingsDialect } {
+export function openPostgresSettings(url: string, opts: OpenSettingsStoreOptions = {}) {
   const schema = opts.schema ?? 'public';
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.connectTimeoutMs ?? 10_000;

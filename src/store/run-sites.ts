@@ -134,9 +134,7 @@ export class RunSites {
       .where('run_id', '=', runId)
       .$if(statuses !== undefined, (q) => q.where('status', 'in', statuses as SiteStatus[]))
       .$if(urls !== undefined, (q) => q.where(this.db.inList('url', urls as string[])))
-      .$if(withBefore === 'only', (q) => q.where('before_json', 'is not', null))
-      .orderBy('position')
-      .execute();
+      .$if(withBefore === 'only', (q) => q.where('before_json', 'is not', null)).orderBy('position').execute();
     return rows.map(siteFromRow);
   }
 

@@ -3,18 +3,11 @@
  * here: encryption, env fallback and caching live above, in the template's settings service. The
  * audit (`settings_audit`) is append-only and never holds a value.
  */
-export interface SettingRow {
-  key: string;
-  value: string;
-  /** ISO-8601 UTC. */
-  updated_at: string;
-}
+/** `updated_at`: ISO-8601 UTC. */
+export interface SettingRow { key: string; value: string; updated_at: string }
 
-export interface AuditEntry {
-  /** Fingerprint of the new value, or null for a deletion. */
-  fingerprint: string | null;
-  actorIp: string | null;
-}
+/** `fingerprint`: of the new value, or null for a deletion. */
+export interface AuditEntry { fingerprint: string | null; actorIp: string | null }
 
 export interface AuditRow { id: number; key: string; fingerprint: string | null; actor_ip: string | null; at: string }
 
@@ -24,13 +17,8 @@ export interface SettingsSnapshotRows { generation: number; rows: SettingRow[] }
 /** One value of an atomic write: stored as given (already sealed when secret), audited with its fingerprint. */
 export interface AtomicEntry { key: string; value: string; fingerprint: string }
 
-/** What an atomic write committed: the state it was checked against, and the new generation and time. */
-export interface AtomicCommit {
-  base: SettingsSnapshotRows;
-  generation: number;
-  /** ISO-8601 UTC, the `updated_at` of every written row. */
-  updatedAt: string;
-}
+/** What an atomic write committed: the state it was checked against, the new generation, and the `updated_at` of every row. */
+export interface AtomicCommit { base: SettingsSnapshotRows; generation: number; updatedAt: string }
 
 export interface SettingsStore {
   readonly backend: 'sqlite' | 'postgres';

@@ -29,22 +29,15 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
   private readonly putHeld = new Map<number, (values: Record<string, unknown>) => CompiledQuery>();
   /** Per site on every push, verify and bulk action: compiled once. */
   private readonly putHealth = prepare(this.db.k, (k, p) =>
-    k
-      .updateTable('fleet_sites')
-      .set({
-        reachable: p('reachable'), pk_as_desired: p('pk_as_desired'), sk_as_desired: p('sk_as_desired'), mode: p('mode'),
-        latency_ms: p('latency_ms'), checked_at: p('checked_at'), problem: p('problem'), checked_version_id: p('version_id'),
-      })
-      .where('id', '=', p('id')),
+    k.updateTable('fleet_sites').where('id', '=', p('id')).set({
+      reachable: p('reachable'), pk_as_desired: p('pk_as_desired'), sk_as_desired: p('sk_as_desired'), mode: p('mode'),
+      latency_ms: p('latency_ms'), checked_at: p('checked_at'), problem: p('problem'), checked_version_id: p('version_id'),
+    }),
   );
   private readonly siteByRef = prepare(this.db.k, (k, p) =>
-    k
-      .selectFrom('fleet_sites')
-      .selectAll()
+    k.selectFrom('fleet_sites').selectAll()
       .where((eb) => eb.or([eb('id', '=', p('ref')), eb('name', '=', p('ref')), eb('url', '=', p('ref'))]))
-      .orderBy(sql`id = ${p('ref')}`, 'desc')
-      .orderBy(sql`name = ${p('ref')}`, 'desc')
-      .limit(1),
+      .orderBy(sql`id = ${p('ref')}`, 'desc').orderBy(sql`name = ${p('ref')}`, 'desc').limit(1),
   );
   private readonly tagsOfSite = prepare(this.db.k, (k, p) =>
     k.selectFrom('fleet_site_tags').select('tag').where('site_id', '=', p('id')).orderBy('position'),
@@ -204,9 +197,7 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
     if (siteIds.length === 0) return out;
     const rows = await this.db.k
       .selectFrom('fleet_site_held_keys')
-      .select(['site_id', 'setting', 'fingerprint'])
-      .where(this.db.inList('site_id', siteIds))
-      .execute();
+      .select(['site_id', 'setting', 'fingerprint']).where(this.db.inList('site_id', siteIds)).execute();
     for (const r of rows) out.set(r.site_id, { ...out.get(r.site_id), [r.setting]: r.fingerprint });
     return out;
   }
@@ -267,9 +258,7 @@ export class SqlFleetStore extends FleetLedger implements FleetStore {
       .selectFrom('fleet_site_tags')
       .select(['site_id', 'tag'])
       .$if(ids !== undefined, (q) => q.where(this.db.inList('site_id', ids ?? [])))
-      .orderBy('site_id')
-      .orderBy('position')
-      .execute();
+      .orderBy('site_id').orderBy('position').execute();
     const tags = new Map<string, string[]>();
     for (const t of tagged) tags.set(t.site_id, [...(tags.get(t.site_id) ?? []), t.tag]);
     return rows.map((row) => siteFromRow(row, tags.get(row.id) ?? []));

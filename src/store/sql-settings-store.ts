@@ -1,16 +1,8 @@
 import { sql } from './sql/kysely.js';
 import type { CompiledQuery, Kysely, RawBuilder, Transaction } from 'kysely';
-import { auditLimit } from './audit-limit.js';
 import { SETTINGS_MIGRATION_SET } from './settings-migrations.js';
-import type {
-  AtomicCommit,
-  AtomicEntry,
-  AuditEntry,
-  AuditRow,
-  SettingRow,
-  SettingsSnapshotRows,
-  SettingsStore,
-} from './settings-store.js';
+import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow } from './settings-store.js';
+import type { SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
 import { migrate } from './sql/migrate.js';
 import { prepare, type StoreDb } from './sql/store-db.js';
 import type { SettingsTables } from './sql/tables.js';
@@ -24,6 +16,13 @@ type Prepared = (values: Record<string, unknown>) => CompiledQuery;
 
 /** A value to write, and the fingerprint of its audit row. */
 type Written = { key: string; value: string; fingerprint: string | null };
+
+/**
+ * `listAudit`'s limit as a positive integer both backends bind: 100 when absent, at most 10,000 (a typo
+ * in a CLI flag must not pull an entire audit history into memory).
+ */
+const auditLimit = (limit: number | undefined) =>
+  limit === undefined || !Number.isFinite(limit) ? 100 : Math.min(Math.max(Math.trunc(limit), 1), 10_000);
 
 /**
  * What the settings store does differently per backend (sqlite-settings-dialect.ts,
@@ -83,19 +82,12 @@ export class SqlSettingsStore implements SettingsStore {
     this.all = prepare(db.k, (k) => settings(k).orderBy('key'));
     // One statement sees one committed state: the generation and the rows agree.
     this.snap = prepare(db.k, (k) =>
-      k
-        .selectFrom('settings_generation as g')
-        .leftJoin('admin_settings as s', (j) => j.onTrue())
-        .select(['g.n', 's.key', 's.value', at('s.updated_at')])
-        .where('g.id', '=', sql.lit(1))
-        .orderBy('s.key'),
+      k.selectFrom('settings_generation as g').leftJoin('admin_settings as s', (j) => j.onTrue())
+        .select(['g.n', 's.key', 's.value', at('s.updated_at')]).where('g.id', '=', sql.lit(1)).orderBy('s.key'),
     );
     this.gen = prepare(db.k, (k) => k.selectFrom('settings_generation').select('n').where('id', '=', sql.lit(1)));
     this.bump = prepare(db.k, (k) =>
-      k
-        .updateTable('settings_generation')
-        .set({ n: sql`n + 1` })
-        .where('id', '=', sql.lit(1))
+      k.updateTable('settings_generation').set({ n: sql`n + 1` }).where('id', '=', sql.lit(1))
         .returning(['n', dialect.now.as('at')]),
     );
   }
@@ -150,12 +142,9 @@ export class SqlSettingsStore implements SettingsStore {
 
   async listAudit(limit?: number): Promise<AuditRow[]> {
     this.assertOpen();
-    const rows = await this.db.k
-      .selectFrom('settings_audit')
-      .select(['id', 'key', 'fingerprint', 'actor_ip', this.dialect.iso('at').as('at')])
-      .orderBy('id', 'desc')
-      .limit(auditLimit(limit))
-      .execute();
+    const columns = ['id', 'key', 'fingerprint', 'actor_ip', this.dialect.iso('at').as('at')] as const;
+    const newest = this.db.k.selectFrom('settings_audit').select(columns).orderBy('id', 'desc');
+    const rows = await newest.limit(auditLimit(limit)).execute();
     // Postgres BIGINT arrives as a string; audit ids stay far below 2^53.
     return rows.map((r) => ({ ...r, id: Number(r.id) }));
   }
@@ -237,10 +226,8 @@ export class SqlSettingsStore implements SettingsStore {
         oc.column('key').doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') })),
       )
       .execute();
-    await trx
-      .insertInto('settings_audit')
-      .values(entries.map((e) => ({ key: e.key, fingerprint: e.fingerprint, actor_ip: actorIp, at })))
-      .execute();
+    const audit = entries.map((e) => ({ key: e.key, fingerprint: e.fingerprint, actor_ip: actorIp, at }));
+    await trx.insertInto('settings_audit').values(audit).execute();
   }
 
   private rows(result: readonly SnapshotRow[]): SettingsSnapshotRows {

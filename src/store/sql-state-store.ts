@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
-import { SqlDashboardSessions, type DashboardSessionStore } from './dashboard-sessions.js';
+import { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
 import { KeyVault, type VaultKeyProvider } from './key-vault.js';
 import { SqlFleetStore } from './sql-fleet-store.js';
@@ -45,7 +45,7 @@ export class SqlStateStore implements StateStore {
   constructor(private readonly db: StoreDb<StateTables>, vault: VaultKeyProvider) {
     this.vault = new KeyVault(db, vault);
     this.sites = new RunSites(db);
-    this.sessions = new SqlDashboardSessions(db.k);
+    this.sessions = new DashboardSessionStore(db.k);
     this.fleet = new SqlFleetStore(db, vault);
   }
 

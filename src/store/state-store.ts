@@ -17,13 +17,8 @@ export type RunState = 'running' | 'done' | 'halted' | 'cancelled' | 'interrupte
 export type RunCommand = 'push' | 'verify' | 'rollback' | 'backup';
 export type VaultSetting = 'stripe_publishable_key' | 'stripe_secret_key' | 'stripe_webhook_secret' | 'stripe_price_id';
 
-export interface MaskedKey {
-  last4: string;
-  fingerprint: string;
-  mode: 'test' | 'live' | null;
-  /** Added: the key's public prefix (`sk_live_`, `rk_live_`, `whsec_`), so `rk_` keys display as such. */
-  prefix?: string;
-}
+/** `prefix` (added): the key's public prefix (`sk_live_`, `rk_live_`, `whsec_`), so `rk_` keys display as such. */
+export interface MaskedKey { last4: string; fingerprint: string; mode: 'test' | 'live' | null; prefix?: string }
 
 export interface SiteError { code: string; http_status: number | null; message: string; hint: string }
 

@@ -29,11 +29,7 @@ export function quoteIdent(name: string): string {
  * value it refuses fails the connection. Any `options` of the URL or of PGOPTIONS are kept (the URL's
  * are moved here: pg lets the URL's replace the config's).
  */
-export function searchPathOptions(
-  connectionString: string,
-  schema: string,
-  env: NodeJS.ProcessEnv = process.env,
-): { connectionString: string; options: string } {
+export function searchPathOptions(connectionString: string, schema: string, env: NodeJS.ProcessEnv = process.env) {
   // A string that is not a URL has no options pg would read from it: it is left as given.
   const parsed = URL.canParse(connectionString) ? new URL(connectionString) : null;
   const fromUrl = parsed?.searchParams.get('options') ?? null;
