@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
+import { sql } from './sql/kysely.js';
 import { DashboardSessionStore } from './dashboard-sessions.js';
 import type { FleetStore } from './fleet-store.js';
 import { KeyVault, type VaultKeyProvider } from './key-vault.js';
 import { SqlFleetStore } from './sql-fleet-store.js';
 import { FINAL_STATES, claimantIsDead, maskedJson, newRunId, onlyMasked, ownerMayBeAlive, runFromRow, type RunRow } from './run-records.js';
 import { RunSites } from './run-sites.js';
-import type { StoreDb } from './sql/store-db.js';
+import { prepare, type StoreDb } from './sql/store-db.js';
 import type { StateTables } from './sql/tables.js';
 import type { NewRun, RunRecord, RunState, SiteProtocol, StateStore } from './state-store.js';
 
 type Q = Kysely<StateTables>;
 
 const COMMANDS = new Set(['push', 'verify', 'rollback', 'backup']);
-/** Rows per INSERT of rememberProtocols: well under either backend's limit on parameters. */
-const CHUNK = 1000;
-
 /**
  * keyfleet's state on SQLite (the default, a local file) or Postgres (KEYFLEET_DB=postgres://…), one
  * implementation over `StoreDb`. Every site result is committed as it is recorded (alone, or with
@@ -33,6 +31,7 @@ export class SqlStateStore implements StateStore {
   private readonly vault: KeyVault;
   private readonly sites: RunSites;
   private readonly host = hostname();
+  private readonly upsertProtocol;
   // The run_sites and vault halves, as they are.
   readonly recordSite: StateStore['recordSite'] = (runId, result) => this.sites.record(runId, result);
   readonly recordSites: StateStore['recordSites'] = (runId, results) => this.sites.recordMany(runId, results);
@@ -45,6 +44,10 @@ export class SqlStateStore implements StateStore {
   constructor(private readonly db: StoreDb<StateTables>, vault: VaultKeyProvider) {
     this.vault = new KeyVault(db, vault);
     this.sites = new RunSites(db);
+    this.upsertProtocol = prepare(db.k, (k, p) =>
+      k.insertInto('site_protocols').values({ url: p('url'), protocol: p('protocol'), detected_at: p('at') })
+        .onConflict((oc) => oc.column('url').doUpdateSet({ protocol: p('protocol'), detected_at: p('at') })),
+    );
     this.sessions = new DashboardSessionStore(db.k);
     this.fleet = new SqlFleetStore(db, vault);
   }
@@ -150,19 +153,15 @@ export class SqlStateStore implements StateStore {
   async rememberProtocols(entries: ReadonlyArray<{ url: string; protocol: SiteProtocol }>): Promise<void> {
     if (entries.length === 0) return;
     // The last entry for a URL wins (and Postgres refuses one statement updating a row twice).
-    const last = [...new Map(entries.map((e) => [e.url, e.protocol]))];
-    const detected_at = new Date().toISOString();
-    await this.db.tx(async (trx) => {
-      for (let i = 0; i < last.length; i += CHUNK) {
-        await trx
-          .insertInto('site_protocols')
-          .values(last.slice(i, i + CHUNK).map(([url, protocol]) => ({ url, protocol, detected_at })))
-          .onConflict((oc) =>
-            oc.column('url').doUpdateSet((eb) => ({ protocol: eb.ref('excluded.protocol'), detected_at: eb.ref('excluded.detected_at') })),
-          )
-          .execute();
-      }
-    });
+    const at = new Date().toISOString();
+    // SQLite: one upsert per site, in order, synchronously; Postgres: one statement with the list bound whole.
+    if (this.db.backend === 'sqlite') {
+      return this.db.txNow((run) => entries.forEach(({ url, protocol }) => run(this.upsertProtocol({ url, protocol, at }))));
+    }
+    const last = new Map(entries.map((e) => [e.url, e.protocol]));
+    await sql`INSERT INTO site_protocols (url, protocol, detected_at)
+      SELECT url, protocol, ${at}::text FROM unnest(${[...last.keys()]}::text[], ${[...last.values()]}::text[]) AS t(url, protocol)
+      ON CONFLICT (url) DO UPDATE SET protocol = excluded.protocol, detected_at = excluded.detected_at`.execute(this.db.k);
   }
 
   async heartbeat(runIds: readonly string[]): Promise<void> {

@@ -149,7 +149,7 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
     },
     // The connection is held (Kysely's mutex and this file's turn) while better-sqlite3 runs the transaction.
     txNow: (fn) =>
-      k.connection().execute(async () => {
+      k.getExecutor().provideConnection(async () => {
         const run = (q: CompiledQuery) => Number(database.prepare(q.sql).run(q.parameters).changes);
         const all = (q: CompiledQuery) => database.prepare(q.sql).all(q.parameters);
         return raw.transaction(() => fn(run, all)).immediate();

@@ -1,5 +1,4 @@
-import { CompiledQuery } from './kysely.js';
-import type { Compilable, Kysely, QueryExecutorProvider, RawBuilder, SqlBool, Transaction } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely, QueryExecutorProvider, RawBuilder, SqlBool, Transaction } from 'kysely';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -63,9 +62,11 @@ export function prepare<T, N extends string = string>(
   build: (k: Kysely<T>, p: <V = never>(name: N) => V) => Compilable,
 ): (values: Record<N, unknown>) => CompiledQuery {
   const p = <V,>(name: N) => `${MARK}${name}` as unknown as V;
-  const { sql: text, parameters } = build(k, p).compile();
+  const compiled = build(k, p).compile();
+  const { parameters } = compiled;
   const slots = parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? (v.slice(MARK.length) as N) : undefined));
-  return (values) => CompiledQuery.raw(text, slots.map((name, i) => (name === undefined ? parameters[i] : values[name])));
+  // The compiled query with new values: no node tree or query id made per run.
+  return (values) => ({ ...compiled, parameters: slots.map((name, i) => (name === undefined ? parameters[i] : values[name])) });
 }
 
 /** Rows a write touched (Kysely reports a bigint, or nothing for a statement that touched none). */
