@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { SettingsStore } from './settings-store.js';
+import type { OpenSettingsStoreOptions, SettingsStore } from './settings-store.js';
 import { openSqlite } from './sql/sqlite-db.js';
 import type { SettingsTables } from './sql/tables.js';
 import { SqlSettingsStore } from './sql-settings-store.js';
@@ -10,15 +10,6 @@ export const DEFAULT_SQLITE_PATH = './data/template.db';
 const ACCEPTED_FORMS =
   `empty (SQLite at ${DEFAULT_SQLITE_PATH}), sqlite:<path>, sqlite://<path>, file:<path>, ` +
   'postgres://user:password@host:5432/db or postgresql://…';
-
-export interface OpenSettingsStoreOptions {
-  /** Postgres only: the schema holding the tables (default `public`); separate schemas never see each other's changes. */
-  schema?: string;
-  /** Receives background problems (listener reconnects, idle connection errors) as text; never console.log. */
-  log?: (msg: string) => void;
-  /** Postgres only: how long to wait for a connection, or for ping, before failing (default 10 s). */
-  connectTimeoutMs?: number;
-}
 
 export type DatabaseTarget = { backend: 'sqlite'; path: string } | { backend: 'postgres'; url: string };
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from './sql/kysely.js';
 import type { RawBuilder } from 'kysely';
 import type pg from 'pg';
-import type { OpenSettingsStoreOptions } from './open-settings-store.js';
+import type { OpenSettingsStoreOptions } from './settings-store.js';
 import { DEFAULT_RECONNECT, PgChannelListener } from './postgres-channel-listener.js';
 import type { SettingsDialect } from './sql-settings-store.js';
 import { openPostgres } from './sql/postgres-db.js';

@@ -20,6 +20,15 @@ export interface AtomicEntry { key: string; value: string; fingerprint: string }
 /** What an atomic write committed: the state it was checked against, the new generation, and the `updated_at` of every row. */
 export interface AtomicCommit { base: SettingsSnapshotRows; generation: number; updatedAt: string }
 
+export interface OpenSettingsStoreOptions {
+  /** Postgres only: the schema holding the tables (default `public`); separate schemas never see each other's changes. */
+  schema?: string;
+  /** Receives background problems (listener reconnects, idle connection errors) as text; never console.log. */
+  log?: (msg: string) => void;
+  /** Postgres only: how long to wait for a connection, or for ping, before failing (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
 export interface SettingsStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to call on every start. */

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSettingsStore, type OpenSettingsStoreOptions } from '../../src/store/open-settings-store.js';
-import type { SettingsStore } from '../../src/store/settings-store.js';
+import { openSettingsStore } from '../../src/store/open-settings-store.js';
+import type { OpenSettingsStoreOptions, SettingsStore } from '../../src/store/settings-store.js';
 import { POSTGRES_TEST_URL, dropSchema, freshSchemaName, pgQuery } from '../helpers/postgres.js';
 
 export type Backend = 'sqlite' | 'postgres';
