@@ -1,8 +1,9 @@
 import { sql } from './sql/kysely.js';
 import type { CompiledQuery, Kysely, RawBuilder, Transaction } from 'kysely';
 import { SETTINGS_MIGRATION_SET } from './settings-migrations.js';
-import type { AtomicCommit, AtomicEntry, AuditEntry, AuditRow } from './settings-store.js';
-import type { SettingRow, SettingsSnapshotRows, SettingsStore } from './settings-store.js';
+import type {
+  AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore,
+} from './settings-store.js';
 import { migrate } from './sql/migrate.js';
 import { prepare, type StoreDb } from './sql/store-db.js';
 import type { SettingsTables } from './sql/tables.js';

@@ -138,6 +138,9 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
   if (file !== null) turns.set(file, turn);
   turn.users += 1;
   const database = cachingDatabase(raw);
+  // txNow's statements, made once (not per batch).
+  const run = (q: CompiledQuery) => Number(database.prepare(q.sql).run(q.parameters).changes);
+  const all = (q: CompiledQuery) => database.prepare(q.sql).all(q.parameters);
   const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database }, turn) });
   return storeDb<T>(k, {
     backend: 'sqlite',
@@ -148,12 +151,7 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
       raw.exec(text);
     },
     // The connection is held (Kysely's mutex and this file's turn) while better-sqlite3 runs the transaction.
-    txNow: (fn) =>
-      k.getExecutor().provideConnection(async () => {
-        const run = (q: CompiledQuery) => Number(database.prepare(q.sql).run(q.parameters).changes);
-        const all = (q: CompiledQuery) => database.prepare(q.sql).all(q.parameters);
-        return raw.transaction(() => fn(run, all)).immediate();
-      }),
+    txNow: (fn) => k.getExecutor().provideConnection(async () => raw.transaction(() => fn(run, all)).immediate()),
     tableExists: async (trx, table) => {
       const { rows } = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(trx);
       return rows.length > 0;
