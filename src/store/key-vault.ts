@@ -54,9 +54,7 @@ function fingerprintSet(fingerprints: Record<string, string>): string {
 function vaultEntries(values: Partial<Record<VaultSetting, string>>): Array<[VaultSetting, string]> {
   const entries = Object.entries(values).filter(([, v]) => v !== undefined) as Array<[VaultSetting, string]>;
   for (const [setting, value] of entries) {
-    if (!VAULT_SETTINGS.includes(setting)) {
-      throw new Error(`Unknown setting "${setting}": the vault holds ${VAULT_SETTINGS.join(', ')}.`);
-    }
+    if (!VAULT_SETTINGS.includes(setting)) throw new Error(`Unknown setting "${setting}": the vault holds ${VAULT_SETTINGS.join(', ')}.`);
     if (typeof value !== 'string' || value === '') throw new Error(`Empty value for ${setting}.`);
   }
   if (entries.length === 0) throw new Error('A key version needs at least one value.');

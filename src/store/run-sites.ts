@@ -106,9 +106,11 @@ export class RunSites {
     if (this.pg) return this.recordManyPg(runId, all, at);
     // Synchronous once it is this batch's turn: no promise per site (see StoreDb.txNow).
     await this.db.txNow((run, rows) => {
-      checkRunning(rows(this.runById({ id: runId }))[0] as Pick<RunRow, 'state'> | undefined, runId);
       for (const v of all) {
-        if (run(this.update(v)) === 0) run(this.append(v));
+        if (run(this.update, v) === 1) continue;
+        // Nothing matched: the run is not running (throws, so the batch writes nothing), or the site is new.
+        checkRunning(rows(this.runById, { id: runId })[0] as Pick<RunRow, 'state'> | undefined, runId);
+        run(this.append, v);
       }
     });
   }
@@ -232,7 +234,6 @@ function values(runId: string, result: SiteResult, at: string): SiteValues {
   return {
     run: runId, url: result.url, status: result.status, verified: result.verified, at, worker: worker || workerName(),
     attempts: Math.trunc(result.attempts), duration_ms: Math.round(result.duration_ms), changes_json: changesJson(result),
-    error_json: result.error ? maskedJson(result.error) : null,
-    before_json: result.before ? maskedJson(result.before) : null,
+    error_json: result.error ? maskedJson(result.error) : null, before_json: result.before ? maskedJson(result.before) : null,
   };
 }

@@ -5,15 +5,13 @@ import type {
   AtomicCommit, AtomicEntry, AuditEntry, AuditRow, SettingRow, SettingsSnapshotRows, SettingsStore,
 } from './settings-store.js';
 import { migrate } from './sql/migrate.js';
-import { prepare, type StoreDb } from './sql/store-db.js';
+import { prepare, type Prepared, type StoreDb } from './sql/store-db.js';
 import type { SettingsTables } from './sql/tables.js';
 
 export type SettingsListener = (key: string) => void;
 
 /** A row of the snapshot query: the generation, and a setting (all null when there is none). */
 type SnapshotRow = { n: number | string; key: string | null; value: string | null; updated_at: string | null };
-
-type Prepared = (values: Record<string, unknown>) => CompiledQuery;
 
 /** A value to write, and the fingerprint of its audit row. */
 type Written = { key: string; value: string; fingerprint: string | null };
@@ -63,11 +61,11 @@ export class SqlSettingsStore implements SettingsStore {
   private readonly listeners = new Set<SettingsListener>();
   /** The change feed (on Postgres a dedicated connection), held only while someone listens. */
   private feed: Promise<() => Promise<void>> | null = null;
-  private readonly one: Prepared;
-  private readonly all: Prepared;
-  private readonly snap: Prepared;
-  private readonly gen: Prepared;
-  private readonly bump: Prepared;
+  private readonly one: Prepared<string>;
+  private readonly all: Prepared<string>;
+  private readonly snap: Prepared<string>;
+  private readonly gen: Prepared<string>;
+  private readonly bump: Prepared<string>;
 
   constructor(
     private readonly db: StoreDb<SettingsTables>,

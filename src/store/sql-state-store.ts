@@ -156,7 +156,7 @@ export class SqlStateStore implements StateStore {
     const at = new Date().toISOString();
     // SQLite: one upsert per site, in order, synchronously; Postgres: one statement with the list bound whole.
     if (this.db.backend === 'sqlite') {
-      return this.db.txNow((run) => entries.forEach(({ url, protocol }) => run(this.upsertProtocol({ url, protocol, at }))));
+      return this.db.txNow((run) => entries.forEach(({ url, protocol }) => run(this.upsertProtocol, { url, protocol, at })));
     }
     const last = new Map(entries.map((e) => [e.url, e.protocol]));
     await sql`INSERT INTO site_protocols (url, protocol, detected_at)

@@ -22,11 +22,7 @@ export function sqliteSettingsDialect(path: string): SettingsDialect {
   return {
     iso: (column) => sql<string>`${sql.ref(column)}`,
     now: sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-    committed: (keys) => {
-      for (const key of keys) {
-        for (const emit of [...(feeds() ?? [])]) emit(key);
-      }
-    },
+    committed: (keys) => keys.forEach((key) => [...(feeds() ?? [])].forEach((emit) => emit(key))),
     listen: async (emit) => {
       const set = feeds() ?? new Set<SettingsListener>();
       if (fileKey !== null) feedsByFile.set(fileKey, set);

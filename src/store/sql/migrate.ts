@@ -48,22 +48,25 @@ export async function migrate<T>(typed: StoreDb<T>, set: MigrationSet): Promise<
   const pg = db.backend === 'postgres' ? await import('./postgres-db.js') : undefined;
   await pg?.ensureSchema(db);
   const table = `${set.name}_migrations`;
-  await adoptLegacy(db, set, table);
-  const up = (m: Migration): KyselyMigration => ({ up: (trx) => db.script(trx, m[db.backend]) });
-  const migrations = Object.fromEntries(set.migrations.map((m) => [migrationName(m.version), up(m)]));
-  const migrator = new Migrator({
-    db: db.k,
-    provider: { getMigrations: async () => migrations },
-    migrationTableName: table,
-    migrationLockTableName: `${set.name}_migration_lock`,
-    migrationTableSchema: db.schema,
-    allowUnorderedMigrations: true,
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error');
-    const what = failed ? ` (migration ${failed.migrationName})` : '';
-    throw new Error(`${set.label} could not be migrated${what}: ${(error as Error).message}`, { cause: error });
+  const applied = await adoptLegacy(db, set, table);
+  // Kysely's migrator first reads the whole schema: not needed at a start with every migration applied (most starts).
+  if (set.migrations.some((m) => !applied.includes(migrationName(m.version)))) {
+    const up = (m: Migration): KyselyMigration => ({ up: (trx) => db.script(trx, m[db.backend]) });
+    const migrations = Object.fromEntries(set.migrations.map((m) => [migrationName(m.version), up(m)]));
+    const migrator = new Migrator({
+      db: db.k,
+      provider: { getMigrations: async () => migrations },
+      migrationTableName: table,
+      migrationLockTableName: `${set.name}_migration_lock`,
+      migrationTableSchema: db.schema,
+      allowUnorderedMigrations: true,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      const what = failed ? ` (migration ${failed.migrationName})` : '';
+      throw new Error(`${set.label} could not be migrated${what}: ${(error as Error).message}`, { cause: error });
+    }
   }
   await pg?.assertSchema(db);
   return latestVersion(set);
@@ -74,7 +77,7 @@ export async function migrate<T>(typed: StoreDb<T>, set: MigrationSet): Promise<
  * with a version this keyfleet does not know — in one transaction under the migration lock, so two
  * processes starting together adopt once. The table's shape is the one Kysely's migrator creates.
  */
-async function adoptLegacy(db: StoreDb<unknown>, set: MigrationSet, table: string): Promise<void> {
+async function adoptLegacy(db: StoreDb<unknown>, set: MigrationSet, table: string): Promise<string[]> {
   const known = new Set(set.migrations.map((m) => migrationName(m.version)));
   const applied = await db.tx(async (trx) => {
     await db.lock(trx, `keyfleet.${set.name}.migrate:${db.schema ?? ''}`);
@@ -99,4 +102,5 @@ async function adoptLegacy(db: StoreDb<unknown>, set: MigrationSet, table: strin
       `${set.label} is at schema version ${newest}, newer than this keyfleet knows (${latestVersion(set)}). Upgrade keyfleet.`,
     );
   }
+  return applied;
 }

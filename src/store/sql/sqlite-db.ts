@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql } from './kysely.js';
 import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig, SqliteStatement, TransactionSettings } from 'kysely';
 import { ensurePrivateFile } from '../private-file.js';
-import { storeDb, type StoreDb } from './store-db.js';
+import { storeDb, type Bound, type StoreDb } from './store-db.js';
 
 export interface SqliteOpenOptions {
   /** How long a write waits for another process's write lock before failing (SQLITE_BUSY). */
@@ -14,8 +14,8 @@ export interface SqliteOpenOptions {
 }
 
 /** SQLite binds numbers, strings, bigints, buffers and null: a boolean is bound as 1 or 0. */
-const bindable = (params: readonly unknown[]): unknown[] =>
-  params.some((v) => typeof v === 'boolean') ? params.map((v) => (typeof v === 'boolean' ? Number(v) : v)) : (params as unknown[]);
+const int = (v: unknown) => (typeof v === 'boolean' ? Number(v) : v);
+const bindable = (params: readonly unknown[]) => (params.some((v) => typeof v === 'boolean') ? params.map(int) : (params as unknown[]));
 
 /**
  * better-sqlite3 seen through Kysely's SqliteDatabase interface, with each statement prepared once
@@ -138,9 +138,9 @@ export function openSqlite<T>(path: string, opts: SqliteOpenOptions = {}): Store
   if (file !== null) turns.set(file, turn);
   turn.users += 1;
   const database = cachingDatabase(raw);
-  // txNow's statements, made once (not per batch).
-  const run = (q: CompiledQuery) => Number(database.prepare(q.sql).run(q.parameters).changes);
-  const all = (q: CompiledQuery) => database.prepare(q.sql).all(q.parameters);
+  // txNow's statements, made once (not per batch); one array of parameters per statement run.
+  const run: Bound<number> = (q, v) => Number(database.prepare(q.sql).run(q.bind(v, int)).changes);
+  const all: Bound<unknown[]> = (q, v) => database.prepare(q.sql).all(q.bind(v, int));
   const k = new Kysely<T>({ dialect: new ImmediateSqliteDialect({ database }, turn) });
   return storeDb<T>(k, {
     backend: 'sqlite',

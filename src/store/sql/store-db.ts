@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, Kysely, QueryExecutorProvider, RawBuilder, SqlBool, Transaction } from 'kysely';
+import type { Compilable, Kysely, QueryExecutorProvider, RawBuilder, SqlBool, Transaction } from 'kysely';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -26,7 +26,7 @@ export interface DialectParts {
    * A push's batch of results then costs no promise per statement: through Kysely's transaction, a batch
    * took ~70 µs more and kept a promise per site alive into a young-generation GC (bench/README.md, issue 13).
    */
-  txNow<R>(fn: (run: (q: CompiledQuery) => number, all: (q: CompiledQuery) => unknown[]) => R): Promise<R>;
+  txNow<R>(fn: (run: Bound<number>, all: Bound<unknown[]>) => R): Promise<R>;
   /** Closes the connection (SQLite) or ends the pool (Postgres); safe to call twice. */
   close(): Promise<void>;
 }
@@ -60,14 +60,20 @@ const MARK = '\u0000keyfleet-param:';
 export function prepare<T, N extends string = string>(
   k: Kysely<T>,
   build: (k: Kysely<T>, p: <V = never>(name: N) => V) => Compilable,
-): (values: Record<N, unknown>) => CompiledQuery {
+) {
   const p = <V,>(name: N) => `${MARK}${name}` as unknown as V;
   const compiled = build(k, p).compile();
   const { parameters } = compiled;
   const slots = parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? (v.slice(MARK.length) as N) : undefined));
+  const bind = (values: Record<N, unknown>, as = (v: unknown) => v) => slots.map((name, i) => as(name === undefined ? parameters[i] : values[name]));
   // The compiled query with new values: no node tree or query id made per run.
-  return (values) => ({ ...compiled, parameters: slots.map((name, i) => (name === undefined ? parameters[i] : values[name])) });
+  return Object.assign((values: Record<N, unknown>) => ({ ...compiled, parameters: bind(values) }), { sql: compiled.sql, bind });
 }
+
+/** A prepared query: called, the compiled query with `values`; `bind`, its parameters alone, each mapped by `as`. */
+export type Prepared<N extends string> = ReturnType<typeof prepare<unknown, N>>;
+/** A prepared query run with `values` (txNow). */
+export type Bound<Out> = <N extends string>(q: Prepared<N>, values: Record<N, unknown>) => Out;
 
 /** Rows a write touched (Kysely reports a bigint, or nothing for a statement that touched none). */
 export function affected(result: { numAffectedRows?: bigint }): number {
