@@ -48,6 +48,7 @@ export function storeDb<T>(k: Kysely<T>, parts: DialectParts): StoreDb<T> {
 }
 
 const MARK = '\u0000keyfleet-param:';
+const same = (v: unknown) => v;
 
 /**
  * A query built and compiled by Kysely once, then run with new values: for statements that run per
@@ -65,7 +66,7 @@ export function prepare<T, N extends string = string>(
   const compiled = build(k, p).compile();
   const { parameters } = compiled;
   const slots = parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? (v.slice(MARK.length) as N) : undefined));
-  const bind = (values: Record<N, unknown>, as = (v: unknown) => v) => slots.map((name, i) => as(name === undefined ? parameters[i] : values[name]));
+  const bind = (values: Record<N, unknown>, as = same) => slots.map((name, i) => as(name === undefined ? parameters[i] : values[name]));
   // The compiled query with new values: no node tree or query id made per run.
   return Object.assign((values: Record<N, unknown>) => ({ ...compiled, parameters: bind(values) }), { sql: compiled.sql, bind });
 }
